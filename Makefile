@@ -1,0 +1,28 @@
+# The two commands of the README. Each installs what it needs, configures with the CMake
+# preset (Ninja + ccache), builds, and runs; running them again only rebuilds what changed.
+PRESET ?= default
+BUILD  := build/$(PRESET)
+EVENTS ?= 10000
+
+.PHONY: demo test build deps configure format clean
+
+demo: build
+	$(BUILD)/bin/phoenix demo --events $(EVENTS)
+
+test: build
+	ctest --preset $(PRESET)
+
+build: configure
+	cmake --build --preset $(PRESET)
+
+configure: deps
+	@if [ ! -f $(BUILD)/build.ninja ]; then cmake --preset $(PRESET); fi
+
+deps:
+	./deploy/install-deps.sh
+
+format:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format-14 -i
+
+clean:
+	rm -rf build

@@ -1,0 +1,14 @@
+# Finds every third-party library Phoenix uses. All of them come from Debian 12
+# packages (deploy/install-deps.sh); nothing is vendored or downloaded at build time.
+find_package(Threads REQUIRED)
+find_package(CAF 0.17.6 REQUIRED)
+find_package(RdKafka 2.0.2 REQUIRED)
+find_package(SQLite3 3.40 REQUIRED)
+find_package(spdlog 1.10 REQUIRED)
+find_package(tomlplusplus 3.3 REQUIRED)
+find_package(CLI11 2.1 REQUIRED)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(prometheus-cpp REQUIRED) # Debian ships no version file; 1.0.1
+if(PHOENIX_ENABLE_TESTS)
+  find_package(GTest 1.12 REQUIRED)
+endif()

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Phoenix builds and tests with. Idempotent: packages
+# already present are not fetched again, and apt-get update runs only when something is
+# missing. Package names are pinned to the major versions DESIGN.md §2 names (CAF 0.17,
+# librdkafka 2.0, libpqxx 6.4, PostgreSQL 15, Redis 7, clang 14); CMake checks the
+# versions again at configure time.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libcaf-dev librdkafka-dev libsqlite3-dev libpqxx-dev prometheus-cpp-dev libspdlog-dev
+  libgtest-dev libgmock-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
+  libcpp-httplib-dev libhiredis-dev libssl-dev
+  clang-14 libclang-rt-14-dev clang-format-14
+  kcat
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  sudo=sudo
+else
+  sudo=
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

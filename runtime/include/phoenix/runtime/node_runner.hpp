@@ -1,0 +1,33 @@
+#pragma once
+
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <functional>
+
+#include "phoenix/runtime/supervisor.hpp"
+
+namespace phoenix::runtime {
+
+/// Blocks SIGINT and SIGTERM in the calling thread. Call first thing in main, before any
+/// thread starts, so that every thread inherits the mask and only `run_node` sees them.
+void block_termination_signals();
+
+/// How a node run ended, as a process exit code: 0 after an ordered stop, 1 when the
+/// tree failed (restart intensity exceeded upward) or the stop overran its bound, 2 when
+/// the tree could not start.
+enum class node_exit : int { stopped = 0, failed = 1, start_failed = 2 };
+
+struct node_run_options {
+  /// Bound on the ordered stop after a signal or `stop` request.
+  std::chrono::milliseconds shutdown_timeout{15000};
+  /// Called with the started root supervisor (e.g. to feed it work); may be empty.
+  std::function<void(const caf::actor& root)> on_started;
+};
+
+/// Starts the root supervisor from `root`, then waits until it ends by itself or a
+/// SIGINT/SIGTERM arrives; on a signal it asks the root to stop (children in reverse
+/// order, each within its own timeout) and waits at most `shutdown_timeout`.
+node_exit run_node(caf::actor_system& sys, supervisor_spec root, node_run_options opts);
+
+} // namespace phoenix::runtime

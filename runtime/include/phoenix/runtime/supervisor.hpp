@@ -1,0 +1,93 @@
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "phoenix/runtime/error.hpp"
+
+namespace phoenix::runtime {
+
+/// What a supervisor does when a child must be restarted (Erlang/OTP semantics).
+enum class restart_strategy {
+  one_for_one,  ///< Restart only the child that exited.
+  one_for_all,  ///< Stop all other children (reverse order), then restart all in order.
+  rest_for_one, ///< Stop the children started after it (reverse order), restart them.
+};
+
+/// When a child is restarted.
+enum class restart_type {
+  permanent, ///< Always.
+  transient, ///< Only after an abnormal exit (not `normal`, not `user_shutdown`).
+  temporary, ///< Never; the child is forgotten once it exits.
+};
+
+/// Starts one child and returns its handle. Runs synchronously: in the caller of
+/// `start_supervisor` for the first start, in the supervisor for restarts. A start
+/// function that cannot start its actor (bad config, resource unavailable) returns an
+/// error instead of a handle.
+using child_start_fn = std::function<result<caf::actor>(caf::actor_system&)>;
+
+struct child_spec {
+  std::string id;
+  child_start_fn start;
+  restart_type restart = restart_type::permanent;
+  /// How long an orderly stop (`user_shutdown`) may take before the child is killed.
+  std::chrono::milliseconds shutdown_timeout{5000};
+};
+
+/// Something a supervisor did, reported to `supervisor_spec::on_event` and logged.
+struct supervisor_event {
+  enum kind_t {
+    child_started,      ///< First start of a child.
+    child_exited,       ///< A child exited without being asked to.
+    child_restarted,    ///< A child was started again after an exit.
+    restart_failed,     ///< A restart's start function returned an error.
+    child_stopped,      ///< A child stopped as asked (shutdown or restart of siblings).
+    child_killed,       ///< A child did not stop within its timeout and was killed.
+    intensity_exceeded, ///< Too many restarts: the supervisor stops and fails upward.
+  };
+  kind_t kind;
+  std::string supervisor;
+  std::string child;
+  std::string reason;        ///< Exit reason or error, where there is one.
+  std::size_t restarts = 0;  ///< Restarts this supervisor has made so far.
+};
+
+const char* to_string(supervisor_event::kind_t kind) noexcept;
+
+struct supervisor_spec {
+  std::string name;
+  restart_strategy strategy = restart_strategy::one_for_one;
+  /// At most `intensity` restarts within `period`; one more stops the supervisor, its
+  /// children in reverse order, and fails it upward with errc::restart_intensity.
+  int intensity = 10;
+  std::chrono::milliseconds period = std::chrono::seconds{60};
+  /// Started in this order, stopped in the reverse order.
+  std::vector<child_spec> children;
+  /// Called in the supervisor's context for every event (metrics, health, tests).
+  std::function<void(const supervisor_event&)> on_event;
+};
+
+/// Starts the children of `spec` in order, then the supervisor actor that watches them.
+/// The supervisor traps exit requests: an exit message from anyone but its children
+/// stops the children in reverse order (each within its shutdown timeout) before it
+/// terminates with the same reason.
+///
+/// Errors: errc::child_start_failed when a child's start function fails, naming the
+/// supervisor, the child and the child's error; the children already started are then
+/// stopped in reverse order.
+result<caf::actor> start_supervisor(caf::actor_system& sys, supervisor_spec spec);
+
+/// A child spec that runs a nested supervisor; its shutdown timeout defaults to an hour
+/// (OTP's `infinity`), since the nested supervisor bounds its own children's stops.
+child_spec supervisor_child(supervisor_spec spec,
+                            std::chrono::milliseconds shutdown_timeout = std::chrono::hours{1},
+                            restart_type restart = restart_type::permanent);
+
+} // namespace phoenix::runtime

@@ -1,0 +1,223 @@
+#include "phoenix/runtime/config.hpp"
+
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <array>
+#include <fstream>
+#include <sstream>
+
+namespace phoenix::runtime {
+namespace {
+
+constexpr std::array<const char*, 7> level_names = {"trace", "debug", "info",    "warn",
+                                                    "error", "critical", "off"};
+
+std::string position(const toml::node& n) {
+  auto& src = n.source();
+  return " (line " + std::to_string(src.begin.line) + ")";
+}
+
+// Reads one section, checking every key it holds against what the section defines.
+class section_reader {
+public:
+  section_reader(const std::string& origin, std::string name, const toml::table* table)
+    : origin_(origin), name_(std::move(name)), table_(table) {}
+
+  result<void> check_known(std::initializer_list<std::string_view> keys) const {
+    if (!table_)
+      return {};
+    for (auto& [key, value] : *table_) {
+      bool known = false;
+      for (auto k : keys)
+        known = known || key.str() == k;
+      if (!known)
+        return error{errc::config_unknown_key,
+                     origin_ + ": [" + name_ + "] " + std::string{key.str()}
+                       + ": unknown key" + position(value)};
+    }
+    return {};
+  }
+
+  template <class T>
+  result<void> read(std::string_view key, T& out, const char* type_name) const {
+    if (!table_)
+      return {};
+    auto* node = table_->get(key);
+    if (!node)
+      return {};
+    auto v = node->value_exact<T>();
+    if (!v)
+      return error{errc::config_wrong_type,
+                   where(key) + ": expected " + type_name + position(*node)};
+    out = *v;
+    return {};
+  }
+
+  result<void> read_positive(std::string_view key, int& out, int max) const {
+    int64_t v = out;
+    if (auto r = read(key, v, "an integer"); !r)
+      return r;
+    if (v < 1 || v > max)
+      return bad(key, "expected 1 to " + std::to_string(max) + ", got " + std::to_string(v));
+    out = static_cast<int>(v);
+    return {};
+  }
+
+  result<void> read_millis(std::string_view key, std::chrono::milliseconds& out) const {
+    int64_t v = out.count();
+    if (auto r = read(key, v, "an integer (milliseconds)"); !r)
+      return r;
+    if (v < 1)
+      return bad(key, "expected a positive number of milliseconds, got " + std::to_string(v));
+    out = std::chrono::milliseconds{v};
+    return {};
+  }
+
+  error bad(std::string_view key, const std::string& what) const {
+    return error{errc::config_bad_value, where(key) + ": " + what};
+  }
+
+  std::string where(std::string_view key) const {
+    return origin_ + ": [" + name_ + "] " + std::string{key};
+  }
+
+private:
+  const std::string& origin_;
+  std::string name_;
+  const toml::table* table_;
+};
+
+#define PHOENIX_TRY(expr)                                                                 \
+  do {                                                                                    \
+    if (auto r_ = (expr); !r_)                                                            \
+      return r_.error();                                                                  \
+  } while (false)
+
+result<void> read_log(const section_reader& s, log_config& out) {
+  PHOENIX_TRY(s.check_known({"level", "format"}));
+  std::string level = to_string(out.level);
+  PHOENIX_TRY(s.read("level", level, "a string"));
+  bool found = false;
+  for (std::size_t i = 0; i < level_names.size(); ++i) {
+    if (level == level_names[i]) {
+      out.level = static_cast<log_level>(i);
+      found = true;
+    }
+  }
+  if (!found)
+    return s.bad("level", "expected one of trace, debug, info, warn, error, critical, off; "
+                          "got \"" + level + "\"");
+  std::string format = out.format == log_format::json ? "json" : "text";
+  PHOENIX_TRY(s.read("format", format, "a string"));
+  if (format == "text")
+    out.format = log_format::text;
+  else if (format == "json")
+    out.format = log_format::json;
+  else
+    return s.bad("format", "expected \"text\" or \"json\", got \"" + format + "\"");
+  return {};
+}
+
+result<void> read_kafka(const std::string& origin, const toml::table* table,
+                        std::map<std::string, std::string>& out) {
+  if (!table)
+    return {};
+  for (auto& [key, value] : *table) {
+    std::string k{key.str()};
+    if (auto s = value.value_exact<std::string>())
+      out[k] = *s;
+    else if (auto i = value.value_exact<int64_t>())
+      out[k] = std::to_string(*i);
+    else if (auto b = value.value_exact<bool>())
+      out[k] = *b ? "true" : "false";
+    else
+      return error{errc::config_wrong_type,
+                   origin + ": [kafka] " + k
+                     + ": expected a string, integer or boolean (librdkafka property)"
+                     + position(value)};
+  }
+  return {};
+}
+
+std::string host_name() {
+  std::array<char, 256> buf{};
+  if (gethostname(buf.data(), buf.size() - 1) != 0 || buf[0] == '\0')
+    return "phoenix-node";
+  return buf.data();
+}
+
+} // namespace
+
+const char* to_string(log_level level) noexcept {
+  return level_names[static_cast<std::size_t>(level)];
+}
+
+result<node_config> parse_config(std::string_view text, const std::string& origin) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    auto& b = e.source().begin;
+    return error{errc::config_unreadable, origin + ":" + std::to_string(b.line) + ":"
+                                            + std::to_string(b.column) + ": "
+                                            + std::string{e.description()}};
+  }
+  node_config cfg;
+  cfg.origin = origin;
+  cfg.node.id = host_name();
+
+  static constexpr std::array<std::string_view, 5> sections = {"node", "log", "supervisor",
+                                                               "embedded", "kafka"};
+  for (auto& [key, value] : root) {
+    bool known = false;
+    for (auto s : sections)
+      known = known || key.str() == s;
+    if (!known)
+      return error{errc::config_unknown_key,
+                   origin + ": [" + std::string{key.str()} + "]: unknown section" + position(value)};
+    if (!value.is_table())
+      return error{errc::config_wrong_type, origin + ": " + std::string{key.str()}
+                                              + ": expected a [section]" + position(value)};
+  }
+  auto section = [&](const char* name) {
+    return section_reader{origin, name, root[name].as_table()};
+  };
+
+  auto node = section("node");
+  PHOENIX_TRY(node.check_known({"id", "shutdown_timeout_ms"}));
+  PHOENIX_TRY(node.read("id", cfg.node.id, "a string"));
+  if (cfg.node.id.empty())
+    return node.bad("id", "must not be empty");
+  PHOENIX_TRY(node.read_millis("shutdown_timeout_ms", cfg.node.shutdown_timeout));
+
+  PHOENIX_TRY(read_log(section("log"), cfg.log));
+
+  auto sup = section("supervisor");
+  PHOENIX_TRY(sup.check_known({"intensity", "period_ms"}));
+  int64_t intensity = cfg.supervisor.intensity;
+  PHOENIX_TRY(sup.read("intensity", intensity, "an integer"));
+  if (intensity < 0 || intensity > 1000)
+    return sup.bad("intensity", "expected 0 to 1000, got " + std::to_string(intensity));
+  cfg.supervisor.intensity = static_cast<int>(intensity);
+  PHOENIX_TRY(sup.read_millis("period_ms", cfg.supervisor.period));
+
+  auto emb = section("embedded");
+  PHOENIX_TRY(emb.check_known({"brokers", "partitions"}));
+  PHOENIX_TRY(emb.read_positive("brokers", cfg.embedded.brokers, 16));
+  PHOENIX_TRY(emb.read_positive("partitions", cfg.embedded.partitions, 1024));
+
+  PHOENIX_TRY(read_kafka(origin, root["kafka"].as_table(), cfg.kafka));
+  return cfg;
+}
+
+result<node_config> load_config(const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    return error{errc::config_unreadable, path + ": cannot open config file"};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+} // namespace phoenix::runtime

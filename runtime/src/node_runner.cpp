@@ -1,0 +1,97 @@
+#include "phoenix/runtime/node_runner.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/system_messages.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <ctime>
+#include <thread>
+
+#include "phoenix/runtime/actor_error.hpp"
+
+namespace phoenix::runtime {
+namespace {
+
+sigset_t termination_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+} // namespace
+
+void block_termination_signals() {
+  auto set = termination_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+node_exit run_node(caf::actor_system& sys, supervisor_spec root, node_run_options opts) {
+  auto name = root.name;
+  auto started = start_supervisor(sys, std::move(root));
+  if (!started) {
+    spdlog::critical("node did not start: {}", started.error().message());
+    return node_exit::start_failed;
+  }
+  auto sup = *started;
+  caf::scoped_actor self{sys};
+  self->monitor(sup);
+  spdlog::info("node started: supervisor {} is up", name);
+  if (opts.on_started)
+    opts.on_started(sup);
+
+  // Signals are blocked in every thread; this one takes them synchronously and turns the
+  // first into an ordered stop of the tree.
+  std::atomic<bool> done{false};
+  std::atomic<int> signal_seen{0};
+  std::thread watcher{[&] {
+    auto set = termination_signals();
+    timespec tick{0, 200 * 1000 * 1000};
+    while (!done.load()) {
+      int sig = sigtimedwait(&set, nullptr, &tick);
+      if (sig > 0 && signal_seen.exchange(sig) == 0) {
+        spdlog::info("received {}, stopping (bound {} ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                     opts.shutdown_timeout.count());
+        caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+      }
+    }
+  }};
+
+  caf::error reason;
+  bool down = false;
+  // Wait without bound until a signal arrives or the tree ends by itself; after a signal,
+  // wait at most the shutdown bound.
+  while (!down) {
+    auto wait = signal_seen.load() != 0 ? opts.shutdown_timeout : std::chrono::milliseconds{250};
+    bool timed_out = false;
+    self->receive([&](caf::down_msg& msg) {
+      reason = msg.reason;
+      down = true;
+    },
+                  caf::after(wait) >> [&] { timed_out = true; });
+    if (timed_out && signal_seen.load() != 0 && !down) {
+      spdlog::error("shutdown did not finish within {} ms; killing the tree",
+                    opts.shutdown_timeout.count());
+      caf::anon_send_exit(sup, caf::exit_reason::kill);
+      done = true;
+      watcher.join();
+      return node_exit::failed;
+    }
+  }
+  done = true;
+  watcher.join();
+  if (is_normal_exit(reason)) {
+    spdlog::info("node stopped");
+    return node_exit::stopped;
+  }
+  spdlog::critical("node failed: {}", describe(reason));
+  return node_exit::failed;
+}
+
+} // namespace phoenix::runtime

@@ -1,0 +1,103 @@
+#include "phoenix/actors/kafka/producer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+
+#include "kafka/rdkafka.hpp"
+
+namespace phoenix::kafka {
+
+struct producer::impl {
+  rd::handle_ptr handle;
+  std::atomic<std::uint64_t> delivered{0};
+  std::atomic<std::uint64_t> failed{0};
+
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+    auto* self = static_cast<impl*>(opaque);
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      self->delivered.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      self->failed.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("delivery to {} [{}] failed: {}", rd_kafka_topic_name(msg->rkt),
+                    msg->partition, rd_kafka_err2str(msg->err));
+    }
+  }
+};
+
+result<producer> producer::create(const std::map<std::string, std::string>& properties,
+                                  const std::string& origin) {
+  auto props = properties;
+  props.emplace("enable.idempotence", "true");
+  auto conf = rd::make_conf(props, origin);
+  if (!conf)
+    return conf.error();
+  auto p = std::unique_ptr<impl>(new impl);
+  rd_kafka_conf_set_opaque(conf->get(), p.get());
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), &impl::on_delivery);
+  auto handle = rd::make_handle(RD_KAFKA_PRODUCER, std::move(*conf), "creating producer");
+  if (!handle)
+    return handle.error();
+  p->handle = std::move(*handle);
+  return producer{std::move(p)};
+}
+
+producer::producer(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+producer::producer(producer&&) noexcept = default;
+producer& producer::operator=(producer&&) noexcept = default;
+
+producer::~producer() {
+  if (impl_ && impl_->handle) {
+    if (rd_kafka_flush(impl_->handle.get(), 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      spdlog::warn("producer closed with {} records undelivered",
+                   rd_kafka_outq_len(impl_->handle.get()));
+  }
+}
+
+result<void> producer::produce(const std::string& topic, const std::string& key,
+                               const std::string& value,
+                               const std::vector<runtime::header>& headers) {
+  rd::header_list list;
+  list.reserve(headers.size());
+  for (auto& h : headers)
+    list.emplace_back(h.key, h.value);
+  for (;;) {
+    auto hdrs = rd::make_headers(list);
+    // rd_kafka_produceva rather than the RD_KAFKA_V_* macros, which are GNU statement
+    // expressions.
+    rd_kafka_vu_t vus[5];
+    vus[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vus[0].u.cstr = topic.c_str();
+    vus[1].vtype = RD_KAFKA_VTYPE_KEY;
+    vus[1].u.mem = {const_cast<char*>(key.data()), key.size()};
+    vus[2].vtype = RD_KAFKA_VTYPE_VALUE;
+    vus[2].u.mem = {const_cast<char*>(value.data()), value.size()};
+    vus[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vus[3].u.i = RD_KAFKA_MSG_F_COPY;
+    vus[4].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vus[4].u.headers = hdrs.get();
+    rd::error_ptr error{rd_kafka_produceva(impl_->handle.get(), vus, hdrs ? 5 : 4)};
+    auto err = error ? rd_kafka_error_code(error.get()) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      (void)hdrs.release(); // librdkafka owns the headers now
+      return {};
+    }
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      return rd::kafka_error("producing to " + topic, err);
+    rd_kafka_poll(impl_->handle.get(), 100); // serve delivery reports to make room
+  }
+}
+
+result<void> producer::flush(std::chrono::milliseconds timeout) {
+  auto err = rd_kafka_flush(impl_->handle.get(), static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return rd::kafka_error("flushing producer (" + std::to_string(rd_kafka_outq_len(impl_->handle.get()))
+                             + " records still queued)",
+                           err);
+  return {};
+}
+
+std::uint64_t producer::delivered() const { return impl_->delivered.load(); }
+std::uint64_t producer::failed() const { return impl_->failed.load(); }
+
+} // namespace phoenix::kafka

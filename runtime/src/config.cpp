@@ -1,16 +1,15 @@
 #include "phoenix/runtime/config.hpp"
 
-#include <toml++/toml.h>
-#include <unistd.h>
-
 #include <array>
 #include <fstream>
 #include <sstream>
+#include <toml++/toml.h>
+#include <unistd.h>
 
 namespace phoenix::runtime {
 namespace {
 
-constexpr std::array<const char*, 7> level_names = {"trace", "debug", "info",    "warn",
+constexpr std::array<const char*, 7> level_names = {"trace", "debug",    "info", "warn",
                                                     "error", "critical", "off"};
 
 std::string position(const toml::node& n) {
@@ -22,7 +21,7 @@ std::string position(const toml::node& n) {
 class section_reader {
 public:
   section_reader(const std::string& origin, std::string name, const toml::table* table)
-    : origin_(origin), name_(std::move(name)), table_(table) {}
+      : origin_(origin), name_(std::move(name)), table_(table) {}
 
   result<void> check_known(std::initializer_list<std::string_view> keys) const {
     if (!table_)
@@ -32,9 +31,9 @@ public:
       for (auto k : keys)
         known = known || key.str() == k;
       if (!known)
-        return error{errc::config_unknown_key,
-                     origin_ + ": [" + name_ + "] " + std::string{key.str()}
-                       + ": unknown key" + position(value)};
+        return error{errc::config_unknown_key, origin_ + ": [" + name_ + "] " +
+                                                   std::string{key.str()} +
+                                                   ": unknown key" + position(value)};
     }
     return {};
   }
@@ -59,7 +58,8 @@ public:
     if (auto r = read(key, v, "an integer"); !r)
       return r;
     if (v < 1 || v > max)
-      return bad(key, "expected 1 to " + std::to_string(max) + ", got " + std::to_string(v));
+      return bad(key,
+                 "expected 1 to " + std::to_string(max) + ", got " + std::to_string(v));
     out = static_cast<int>(v);
     return {};
   }
@@ -69,7 +69,8 @@ public:
     if (auto r = read(key, v, "an integer (milliseconds)"); !r)
       return r;
     if (v < 1)
-      return bad(key, "expected a positive number of milliseconds, got " + std::to_string(v));
+      return bad(key,
+                 "expected a positive number of milliseconds, got " + std::to_string(v));
     out = std::chrono::milliseconds{v};
     return {};
   }
@@ -88,10 +89,10 @@ private:
   const toml::table* table_;
 };
 
-#define PHOENIX_TRY(expr)                                                                 \
-  do {                                                                                    \
-    if (auto r_ = (expr); !r_)                                                            \
-      return r_.error();                                                                  \
+#define PHOENIX_TRY(expr)                                                                  \
+  do {                                                                                     \
+    if (auto r_ = (expr); !r_)                                                             \
+      return r_.error();                                                                   \
   } while (false)
 
 result<void> read_log(const section_reader& s, log_config& out) {
@@ -107,7 +108,8 @@ result<void> read_log(const section_reader& s, log_config& out) {
   }
   if (!found)
     return s.bad("level", "expected one of trace, debug, info, warn, error, critical, off; "
-                          "got \"" + level + "\"");
+                          "got \"" +
+                              level + "\"");
   std::string format = out.format == log_format::json ? "json" : "text";
   PHOENIX_TRY(s.read("format", format, "a string"));
   if (format == "text")
@@ -133,9 +135,9 @@ result<void> read_kafka(const std::string& origin, const toml::table* table,
       out[k] = *b ? "true" : "false";
     else
       return error{errc::config_wrong_type,
-                   origin + ": [kafka] " + k
-                     + ": expected a string, integer or boolean (librdkafka property)"
-                     + position(value)};
+                   origin + ": [kafka] " + k +
+                       ": expected a string, integer or boolean (librdkafka property)" +
+                       position(value)};
   }
   return {};
 }
@@ -159,9 +161,9 @@ result<node_config> parse_config(std::string_view text, const std::string& origi
     root = toml::parse(text, origin);
   } catch (const toml::parse_error& e) {
     auto& b = e.source().begin;
-    return error{errc::config_unreadable, origin + ":" + std::to_string(b.line) + ":"
-                                            + std::to_string(b.column) + ": "
-                                            + std::string{e.description()}};
+    return error{errc::config_unreadable, origin + ":" + std::to_string(b.line) + ":" +
+                                              std::to_string(b.column) + ": " +
+                                              std::string{e.description()}};
   }
   node_config cfg;
   cfg.origin = origin;
@@ -174,11 +176,11 @@ result<node_config> parse_config(std::string_view text, const std::string& origi
     for (auto s : sections)
       known = known || key.str() == s;
     if (!known)
-      return error{errc::config_unknown_key,
-                   origin + ": [" + std::string{key.str()} + "]: unknown section" + position(value)};
+      return error{errc::config_unknown_key, origin + ": [" + std::string{key.str()} +
+                                                 "]: unknown section" + position(value)};
     if (!value.is_table())
-      return error{errc::config_wrong_type, origin + ": " + std::string{key.str()}
-                                              + ": expected a [section]" + position(value)};
+      return error{errc::config_wrong_type, origin + ": " + std::string{key.str()} +
+                                                ": expected a [section]" + position(value)};
   }
   auto section = [&](const char* name) {
     return section_reader{origin, name, root[name].as_table()};

@@ -1,9 +1,8 @@
 #include "phoenix/runtime/config.hpp"
 
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <fstream>
+#include <gtest/gtest.h>
 
 using namespace phoenix::runtime;
 
@@ -68,7 +67,7 @@ TEST(config, unknown_key_is_named_with_file_and_section) {
   auto e = parse_error("[log]\ncolour = \"red\"\n");
   EXPECT_EQ(e.code(), make_error_code(errc::config_unknown_key));
   EXPECT_TRUE(contains(e.message(), "node.toml: [log] colour: unknown key (line 2)"))
-    << e.message();
+      << e.message();
 }
 
 TEST(config, unknown_section_is_rejected) {
@@ -81,7 +80,7 @@ TEST(config, wrong_type_is_named) {
   auto e = parse_error("[embedded]\nbrokers = \"three\"\n");
   EXPECT_EQ(e.code(), make_error_code(errc::config_wrong_type));
   EXPECT_TRUE(contains(e.message(), "node.toml: [embedded] brokers: expected an integer"))
-    << e.message();
+      << e.message();
 }
 
 TEST(config, float_where_integer_expected_is_wrong_type) {
@@ -96,7 +95,7 @@ TEST(config, bad_values_are_named) {
   EXPECT_TRUE(contains(e.message(), "\"loud\"")) << e.message();
   e = parse_error("[embedded]\nbrokers = 0\n");
   EXPECT_TRUE(contains(e.message(), "[embedded] brokers: expected 1 to 16, got 0"))
-    << e.message();
+      << e.message();
   e = parse_error("[node]\nshutdown_timeout_ms = -1\n");
   EXPECT_EQ(e.code(), make_error_code(errc::config_bad_value));
   e = parse_error("[log]\nformat = \"xml\"\n");

@@ -1,12 +1,11 @@
 #include "phoenix/runtime/logging.hpp"
 
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 namespace phoenix::runtime {
 namespace {
@@ -30,8 +29,8 @@ public:
     line += ts;
     line += "\",\"level\":\"";
     line.append(level.data(), level.size());
-    line += "\",\"node\":\"" + node_ + "\",\"thread\":" + std::to_string(msg.thread_id)
-            + ",\"msg\":\"" + json_escape({msg.payload.data(), msg.payload.size()}) + "\"}\n";
+    line += "\",\"node\":\"" + node_ + "\",\"thread\":" + std::to_string(msg.thread_id) +
+            ",\"msg\":\"" + json_escape({msg.payload.data(), msg.payload.size()}) + "\"}\n";
     dest.append(line.data(), line.data() + line.size());
   }
 
@@ -52,29 +51,29 @@ std::string json_escape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+        out += buf;
+      } else {
+        out += c;
+      }
     }
   }
   return out;
@@ -82,7 +81,7 @@ std::string json_escape(std::string_view s) {
 
 void configure_logging(const log_config& cfg, const std::string& node_id) {
   auto logger = spdlog::stderr_logger_mt("phoenix");
-  spdlog::drop("phoenix");  // keep the registry free for re-configuration in tests
+  spdlog::drop("phoenix"); // keep the registry free for re-configuration in tests
   if (cfg.format == log_format::json)
     logger->set_formatter(std::make_unique<json_formatter>(node_id));
   else

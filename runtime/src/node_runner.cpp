@@ -1,18 +1,17 @@
 #include "phoenix/runtime/node_runner.hpp"
 
+#include "phoenix/runtime/actor_error.hpp"
+
+#include <atomic>
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/system_messages.hpp>
-#include <spdlog/spdlog.h>
-
-#include <atomic>
 #include <csignal>
 #include <ctime>
+#include <spdlog/spdlog.h>
 #include <thread>
-
-#include "phoenix/runtime/actor_error.hpp"
 
 namespace phoenix::runtime {
 namespace {
@@ -56,8 +55,8 @@ node_exit run_node(caf::actor_system& sys, supervisor_spec root, node_run_option
     while (!done.load()) {
       int sig = sigtimedwait(&set, nullptr, &tick);
       if (sig > 0 && signal_seen.exchange(sig) == 0) {
-        spdlog::info("received {}, stopping (bound {} ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
-                     opts.shutdown_timeout.count());
+        spdlog::info("received {}, stopping (bound {} ms)",
+                     sig == SIGINT ? "SIGINT" : "SIGTERM", opts.shutdown_timeout.count());
         caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
       }
     }
@@ -68,13 +67,15 @@ node_exit run_node(caf::actor_system& sys, supervisor_spec root, node_run_option
   // Wait without bound until a signal arrives or the tree ends by itself; after a signal,
   // wait at most the shutdown bound.
   while (!down) {
-    auto wait = signal_seen.load() != 0 ? opts.shutdown_timeout : std::chrono::milliseconds{250};
+    auto wait =
+        signal_seen.load() != 0 ? opts.shutdown_timeout : std::chrono::milliseconds{250};
     bool timed_out = false;
-    self->receive([&](caf::down_msg& msg) {
-      reason = msg.reason;
-      down = true;
-    },
-                  caf::after(wait) >> [&] { timed_out = true; });
+    self->receive(
+        [&](caf::down_msg& msg) {
+          reason = msg.reason;
+          down = true;
+        },
+        caf::after(wait) >> [&] { timed_out = true; });
     if (timed_out && signal_seen.load() != 0 && !down) {
       spdlog::error("shutdown did not finish within {} ms; killing the tree",
                     opts.shutdown_timeout.count());

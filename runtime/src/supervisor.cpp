@@ -1,16 +1,15 @@
 #include "phoenix/runtime/supervisor.hpp"
 
+#include "phoenix/runtime/actor_error.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 #include <caf/system_messages.hpp>
-#include <spdlog/spdlog.h>
-
 #include <deque>
 #include <optional>
-
-#include "phoenix/runtime/actor_error.hpp"
+#include <spdlog/spdlog.h>
 
 namespace phoenix::runtime {
 namespace {
@@ -20,7 +19,7 @@ using retry_start_atom = caf::atom_constant<caf::atom("sv_retry")>;
 
 struct child_state {
   child_spec spec;
-  caf::actor handle;           // null while not running
+  caf::actor handle;            // null while not running
   std::uint64_t generation = 0; // bumped on every start, to spot stale exits
   bool removed = false;         // temporary child that has exited
 };
@@ -42,8 +41,8 @@ class supervisor_actor : public caf::event_based_actor {
 public:
   supervisor_actor(caf::actor_config& cfg, supervisor_spec spec,
                    std::vector<caf::actor> started, caf::error start_failure)
-    : caf::event_based_actor(cfg), spec_(std::move(spec)),
-      start_failure_(std::move(start_failure)) {
+      : caf::event_based_actor(cfg), spec_(std::move(spec)),
+        start_failure_(std::move(start_failure)) {
     for (auto& c : spec_.children)
       children_.push_back(child_state{std::move(c), nullptr, 0, false});
     spec_.children.clear();
@@ -76,8 +75,8 @@ public:
     if (start_failure_)
       begin_shutdown(start_failure_);
     return {
-      [this](stop_timeout_atom, std::uint64_t token) { on_stop_timeout(token); },
-      [this](retry_start_atom, std::uint64_t index) { retry_start(index); },
+        [this](stop_timeout_atom, std::uint64_t token) { on_stop_timeout(token); },
+        [this](retry_start_atom, std::uint64_t index) { retry_start(index); },
     };
   }
 
@@ -98,25 +97,26 @@ private:
   }
 
   void emit(supervisor_event::kind_t kind, std::size_t i, std::string reason) {
-    supervisor_event ev{kind, spec_.name, children_[i].spec.id, std::move(reason), restarts_};
+    supervisor_event ev{kind, spec_.name, children_[i].spec.id, std::move(reason),
+                        restarts_};
     switch (kind) {
-      case supervisor_event::child_started:
-      case supervisor_event::child_stopped:
-        spdlog::debug("supervisor {}: {} {}", ev.supervisor, ev.child, to_string(kind));
-        break;
-      case supervisor_event::child_restarted:
-        spdlog::warn("supervisor {}: restarted {} (restart #{})", ev.supervisor, ev.child,
-                     ev.restarts);
-        break;
-      case supervisor_event::child_exited:
-        if (ev.reason == "normal" || ev.reason == "user_shutdown")
-          spdlog::info("supervisor {}: {} exited: {}", ev.supervisor, ev.child, ev.reason);
-        else
-          spdlog::error("supervisor {}: {} crashed: {}", ev.supervisor, ev.child, ev.reason);
-        break;
-      default:
-        spdlog::error("supervisor {}: {} {}: {}", ev.supervisor, ev.child, to_string(kind),
-                      ev.reason);
+    case supervisor_event::child_started:
+    case supervisor_event::child_stopped:
+      spdlog::debug("supervisor {}: {} {}", ev.supervisor, ev.child, to_string(kind));
+      break;
+    case supervisor_event::child_restarted:
+      spdlog::warn("supervisor {}: restarted {} (restart #{})", ev.supervisor, ev.child,
+                   ev.restarts);
+      break;
+    case supervisor_event::child_exited:
+      if (ev.reason == "normal" || ev.reason == "user_shutdown")
+        spdlog::info("supervisor {}: {} exited: {}", ev.supervisor, ev.child, ev.reason);
+      else
+        spdlog::error("supervisor {}: {} crashed: {}", ev.supervisor, ev.child, ev.reason);
+      break;
+    default:
+      spdlog::error("supervisor {}: {} {}: {}", ev.supervisor, ev.child, to_string(kind),
+                    ev.reason);
     }
     if (spec_.on_event)
       spec_.on_event(ev);
@@ -150,8 +150,8 @@ private:
   void handle_exit(std::size_t i, const caf::error& reason) {
     auto& c = children_[i];
     emit(supervisor_event::child_exited, i, describe(reason));
-    bool restart = c.spec.restart == restart_type::permanent
-                   || (c.spec.restart == restart_type::transient && !is_normal_exit(reason));
+    bool restart = c.spec.restart == restart_type::permanent ||
+                   (c.spec.restart == restart_type::transient && !is_normal_exit(reason));
     if (!restart) {
       c.removed = c.spec.restart == restart_type::temporary;
       return;
@@ -171,9 +171,10 @@ private:
       ++restarts_;
       return true;
     }
-    auto text = "supervisor '" + spec_.name + "': more than " + std::to_string(spec_.intensity)
-                + " restarts within " + std::to_string(spec_.period.count())
-                + " ms; last: child '" + children_[i].spec.id + "': " + describe(reason);
+    auto text = "supervisor '" + spec_.name + "': more than " +
+                std::to_string(spec_.intensity) + " restarts within " +
+                std::to_string(spec_.period.count()) + " ms; last: child '" +
+                children_[i].spec.id + "': " + describe(reason);
     emit(supervisor_event::intensity_exceeded, i, text);
     begin_shutdown(to_caf_error(error{errc::restart_intensity, text}));
     return false;
@@ -189,16 +190,16 @@ private:
 
   void restart_after_exit(std::size_t i) {
     switch (spec_.strategy) {
-      case restart_strategy::one_for_one:
-        start_all_from(i, i + 1);
-        break;
-      case restart_strategy::one_for_all:
-        stop_then(running_in_reverse(0, i), [this] { start_all_from(0, children_.size()); });
-        break;
-      case restart_strategy::rest_for_one:
-        stop_then(running_in_reverse(i + 1, i),
-                  [this, i] { start_all_from(i, children_.size()); });
-        break;
+    case restart_strategy::one_for_one:
+      start_all_from(i, i + 1);
+      break;
+    case restart_strategy::one_for_all:
+      stop_then(running_in_reverse(0, i), [this] { start_all_from(0, children_.size()); });
+      break;
+    case restart_strategy::rest_for_one:
+      stop_then(running_in_reverse(i + 1, i),
+                [this, i] { start_all_from(i, children_.size()); });
+      break;
     }
   }
 
@@ -271,8 +272,8 @@ private:
       return;
     auto i = *waiting_;
     emit(supervisor_event::child_killed, i,
-         "no exit within " + std::to_string(children_[i].spec.shutdown_timeout.count())
-           + " ms");
+         "no exit within " + std::to_string(children_[i].spec.shutdown_timeout.count()) +
+             " ms");
     send_exit(children_[i].handle, caf::exit_reason::kill);
   }
 
@@ -323,20 +324,20 @@ private:
 
 const char* to_string(supervisor_event::kind_t kind) noexcept {
   switch (kind) {
-    case supervisor_event::child_started:
-      return "started";
-    case supervisor_event::child_exited:
-      return "exited";
-    case supervisor_event::child_restarted:
-      return "restarted";
-    case supervisor_event::restart_failed:
-      return "restart failed";
-    case supervisor_event::child_stopped:
-      return "stopped";
-    case supervisor_event::child_killed:
-      return "killed after shutdown timeout";
-    case supervisor_event::intensity_exceeded:
-      return "restart intensity exceeded";
+  case supervisor_event::child_started:
+    return "started";
+  case supervisor_event::child_exited:
+    return "exited";
+  case supervisor_event::child_restarted:
+    return "restarted";
+  case supervisor_event::restart_failed:
+    return "restart failed";
+  case supervisor_event::child_stopped:
+    return "stopped";
+  case supervisor_event::child_killed:
+    return "killed after shutdown timeout";
+  case supervisor_event::intensity_exceeded:
+    return "restart intensity exceeded";
   }
   return "unknown";
 }
@@ -352,9 +353,9 @@ result<caf::actor> start_supervisor(caf::actor_system& sys, supervisor_spec spec
       r = error{errc::child_start_failed, e.what()};
     }
     if (!r) {
-      failure = error{errc::child_start_failed, "supervisor '" + spec.name + "': child '"
-                                                  + c.id + "' failed to start: "
-                                                  + r.error().describe()};
+      failure =
+          error{errc::child_start_failed, "supervisor '" + spec.name + "': child '" + c.id +
+                                              "' failed to start: " + r.error().describe()};
       spdlog::error("{}", failure->message());
       break;
     }
@@ -367,13 +368,15 @@ result<caf::actor> start_supervisor(caf::actor_system& sys, supervisor_spec spec
   return self;
 }
 
-child_spec supervisor_child(supervisor_spec spec, std::chrono::milliseconds shutdown_timeout,
+child_spec supervisor_child(supervisor_spec spec,
+                            std::chrono::milliseconds shutdown_timeout,
                             restart_type restart) {
   auto id = spec.name;
-  return child_spec{
-    std::move(id),
-    [spec = std::move(spec)](caf::actor_system& sys) { return start_supervisor(sys, spec); },
-    restart, shutdown_timeout};
+  return child_spec{std::move(id),
+                    [spec = std::move(spec)](caf::actor_system& sys) {
+                      return start_supervisor(sys, spec);
+                    },
+                    restart, shutdown_timeout};
 }
 
 } // namespace phoenix::runtime

@@ -1,15 +1,14 @@
 #include "phoenix/runtime/supervisor.hpp"
 
-#include <caf/all.hpp>
-#include <gtest/gtest.h>
+#include "phoenix/runtime/actor_error.hpp"
+#include "phoenix/testkit/actor_test.hpp"
 
 #include <algorithm>
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
 #include <map>
 #include <memory>
 #include <stdexcept>
-
-#include "phoenix/runtime/actor_error.hpp"
-#include "phoenix/testkit/actor_test.hpp"
 
 using namespace phoenix::runtime;
 using namespace std::chrono_literals;
@@ -52,8 +51,8 @@ child_spec worker(std::shared_ptr<journal> j, std::string id, worker_options opt
       if (opt.ignores_shutdown)
         self->set_exit_handler([](caf::exit_msg&) {});
       return {
-        [](crash_atom) { throw std::runtime_error("boom in handler"); },
-        [self](finish_atom) { self->quit(); },
+          [](crash_atom) { throw std::runtime_error("boom in handler"); },
+          [self](finish_atom) { self->quit(); },
       };
     });
     a->attach_functor([j, id](const caf::error&) { j->lines.push_back("stop " + id); });
@@ -69,7 +68,8 @@ class supervisor_test : public phoenix::testkit::actor_test {
 protected:
   std::shared_ptr<journal> j = std::make_shared<journal>();
 
-  supervisor_spec spec(restart_strategy s, int intensity, std::vector<child_spec> children) {
+  supervisor_spec spec(restart_strategy s, int intensity,
+                       std::vector<child_spec> children) {
     supervisor_spec out;
     out.name = "sup";
     out.strategy = s;
@@ -123,13 +123,15 @@ protected:
 using lines = std::vector<std::string>;
 
 TEST_F(supervisor_test, starts_children_in_order) {
-  start(spec(restart_strategy::one_for_one, 3, {worker(j, "a"), worker(j, "b"), worker(j, "c")}));
+  start(spec(restart_strategy::one_for_one, 3,
+             {worker(j, "a"), worker(j, "b"), worker(j, "c")}));
   EXPECT_EQ(j->lines, (lines{"start a", "start b", "start c"}));
   EXPECT_EQ(j->count(supervisor_event::child_started), 3);
 }
 
 TEST_F(supervisor_test, child_killed_within_intensity_is_restarted_each_time) {
-  auto sup = start(spec(restart_strategy::one_for_one, 3, {worker(j, "a"), worker(j, "b")}));
+  auto sup =
+      start(spec(restart_strategy::one_for_one, 3, {worker(j, "a"), worker(j, "b")}));
   auto down = watch(sup);
   for (int i = 0; i < 3; ++i)
     kill("a");
@@ -140,8 +142,10 @@ TEST_F(supervisor_test, child_killed_within_intensity_is_restarted_each_time) {
   EXPECT_FALSE(down->has_value()) << "supervisor stopped within its intensity";
 }
 
-TEST_F(supervisor_test, kill_beyond_intensity_stops_supervisor_and_children_and_fails_upward) {
-  auto sup = start(spec(restart_strategy::one_for_one, 2, {worker(j, "a"), worker(j, "b")}));
+TEST_F(supervisor_test,
+       kill_beyond_intensity_stops_supervisor_and_children_and_fails_upward) {
+  auto sup =
+      start(spec(restart_strategy::one_for_one, 2, {worker(j, "a"), worker(j, "b")}));
   auto down = watch(sup);
   kill("a");
   kill("a");
@@ -151,7 +155,7 @@ TEST_F(supervisor_test, kill_beyond_intensity_stops_supervisor_and_children_and_
   EXPECT_EQ(down->value().category(), phoenix_error_category);
   EXPECT_EQ(down->value().code(), static_cast<uint8_t>(errc::restart_intensity));
   EXPECT_NE(describe(down->value()).find("more than 2 restarts"), std::string::npos)
-    << describe(down->value());
+      << describe(down->value());
   EXPECT_EQ(j->since(mark), (lines{"stop a", "stop b"}));
   EXPECT_EQ(j->starts["a"], 3);
   EXPECT_EQ(j->count(supervisor_event::intensity_exceeded), 1);
@@ -169,7 +173,8 @@ TEST_F(supervisor_test, restarts_outside_the_period_do_not_count) {
 }
 
 TEST_F(supervisor_test, rest_for_one_restarts_only_later_siblings) {
-  start(spec(restart_strategy::rest_for_one, 3, {worker(j, "a"), worker(j, "b"), worker(j, "c")}));
+  start(spec(restart_strategy::rest_for_one, 3,
+             {worker(j, "a"), worker(j, "b"), worker(j, "c")}));
   auto mark = j->lines.size();
   kill("b");
   EXPECT_EQ(j->since(mark), (lines{"stop b", "stop c", "start b", "start c"}));
@@ -177,7 +182,8 @@ TEST_F(supervisor_test, rest_for_one_restarts_only_later_siblings) {
 }
 
 TEST_F(supervisor_test, one_for_all_restarts_all_children) {
-  start(spec(restart_strategy::one_for_all, 3, {worker(j, "a"), worker(j, "b"), worker(j, "c")}));
+  start(spec(restart_strategy::one_for_all, 3,
+             {worker(j, "a"), worker(j, "b"), worker(j, "c")}));
   auto mark = j->lines.size();
   kill("b");
   EXPECT_EQ(j->since(mark),
@@ -185,15 +191,16 @@ TEST_F(supervisor_test, one_for_all_restarts_all_children) {
 }
 
 TEST_F(supervisor_test, one_for_one_restarts_only_the_failed_child) {
-  start(spec(restart_strategy::one_for_one, 3, {worker(j, "a"), worker(j, "b"), worker(j, "c")}));
+  start(spec(restart_strategy::one_for_one, 3,
+             {worker(j, "a"), worker(j, "b"), worker(j, "c")}));
   auto mark = j->lines.size();
   kill("b");
   EXPECT_EQ(j->since(mark), (lines{"stop b", "start b"}));
 }
 
 TEST_F(supervisor_test, transient_child_is_not_restarted_after_normal_exit) {
-  start(spec(restart_strategy::one_for_one, 3,
-             {worker(j, "t", {restart_type::transient})}));
+  start(
+      spec(restart_strategy::one_for_one, 3, {worker(j, "t", {restart_type::transient})}));
   caf::anon_send(j->current.at("t"), finish_atom::value);
   run();
   EXPECT_EQ(j->starts["t"], 1);
@@ -201,8 +208,8 @@ TEST_F(supervisor_test, transient_child_is_not_restarted_after_normal_exit) {
 }
 
 TEST_F(supervisor_test, transient_child_is_restarted_after_crash) {
-  start(spec(restart_strategy::one_for_one, 3,
-             {worker(j, "t", {restart_type::transient})}));
+  start(
+      spec(restart_strategy::one_for_one, 3, {worker(j, "t", {restart_type::transient})}));
   crash("t");
   EXPECT_EQ(j->starts["t"], 2);
 }
@@ -244,8 +251,9 @@ TEST_F(supervisor_test, shutdown_stops_children_in_reverse_start_order) {
 }
 
 TEST_F(supervisor_test, child_ignoring_shutdown_is_killed_after_its_timeout) {
-  auto sup = start(spec(restart_strategy::one_for_one, 3,
-                        {worker(j, "a"), worker(j, "stubborn", {restart_type::permanent, true})}));
+  auto sup =
+      start(spec(restart_strategy::one_for_one, 3,
+                 {worker(j, "a"), worker(j, "stubborn", {restart_type::permanent, true})}));
   auto down = watch(sup);
   auto mark = j->lines.size();
   caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
@@ -259,7 +267,8 @@ TEST_F(supervisor_test, child_ignoring_shutdown_is_killed_after_its_timeout) {
 }
 
 TEST_F(supervisor_test, supervisor_killed_outright_leaves_no_orphans) {
-  auto sup = start(spec(restart_strategy::one_for_one, 3, {worker(j, "a"), worker(j, "b")}));
+  auto sup =
+      start(spec(restart_strategy::one_for_one, 3, {worker(j, "a"), worker(j, "b")}));
   auto mark = j->lines.size();
   caf::anon_send_exit(sup, caf::exit_reason::kill);
   run();
@@ -269,10 +278,11 @@ TEST_F(supervisor_test, supervisor_killed_outright_leaves_no_orphans) {
 }
 
 TEST_F(supervisor_test, child_failing_to_start_fails_the_start_with_a_clear_error) {
-  auto r = start_supervisor(sys, spec(restart_strategy::one_for_one, 3,
-                                      {worker(j, "a"), worker(j, "b"),
-                                       worker(j, "store", {restart_type::permanent, false, true}),
-                                       worker(j, "c")}));
+  auto r = start_supervisor(
+      sys,
+      spec(restart_strategy::one_for_one, 3,
+           {worker(j, "a"), worker(j, "b"),
+            worker(j, "store", {restart_type::permanent, false, true}), worker(j, "c")}));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), make_error_code(errc::child_start_failed));
   EXPECT_NE(r.error().message().find("child 'store' failed to start"), std::string::npos);
@@ -286,7 +296,8 @@ TEST_F(supervisor_test, restart_that_fails_counts_against_intensity_and_escalate
   auto fail_next = std::make_shared<bool>(false);
   auto inner = worker(j, "a");
   auto start_a = inner.start;
-  inner.start = [fail_next, start_a](caf::actor_system& sys) -> phoenix::result<caf::actor> {
+  inner.start = [fail_next,
+                 start_a](caf::actor_system& sys) -> phoenix::result<caf::actor> {
     if (*fail_next)
       return phoenix::error{errc::invalid_argument, "broker unreachable"};
     return start_a(sys);
@@ -303,7 +314,8 @@ TEST_F(supervisor_test, restart_that_fails_counts_against_intensity_and_escalate
 TEST_F(supervisor_test, nested_supervisor_escalation_restarts_its_subtree) {
   auto inner = spec(restart_strategy::one_for_one, 0, {worker(j, "x"), worker(j, "y")});
   inner.name = "inner";
-  auto outer = spec(restart_strategy::one_for_one, 3, {supervisor_child(inner), worker(j, "z")});
+  auto outer =
+      spec(restart_strategy::one_for_one, 3, {supervisor_child(inner), worker(j, "z")});
   outer.name = "outer";
   auto sup = start(outer);
   auto down = watch(sup);

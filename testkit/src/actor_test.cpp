@@ -1,6 +1,7 @@
 #include "phoenix/testkit/actor_test.hpp"
 
 #include <caf/atom.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
 namespace phoenix::testkit {
@@ -16,9 +17,9 @@ caf::actor_system_config& deterministic(caf::actor_system_config& cfg) {
 } // namespace
 
 actor_test::actor_test()
-  : sys(deterministic(cfg)),
-    sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
-    probe_inbox_(std::make_shared<std::vector<caf::message>>()) {
+    : sys(deterministic(cfg)),
+      sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
+      probe_inbox_(std::make_shared<std::vector<caf::message>>()) {
   // Start the virtual clock away from the epoch so `now - period` stays positive.
   sched.clock().current_time += std::chrono::hours{1};
 }
@@ -30,7 +31,9 @@ actor_test::~actor_test() {
   sys.await_actors_before_shutdown(false);
 }
 
-std::size_t actor_test::run() { return sched.run(); }
+std::size_t actor_test::run() {
+  return sched.run();
+}
 
 std::size_t actor_test::advance_time(std::chrono::nanoseconds d) {
   sched.advance_time(std::chrono::duration_cast<caf::timespan>(d));
@@ -42,7 +45,9 @@ std::size_t actor_test::trigger_timeouts() {
   return run();
 }
 
-bool actor_test::step() { return sched.try_run_once(); }
+bool actor_test::step() {
+  return sched.try_run_once();
+}
 
 caf::actor actor_test::spawn_probe() {
   auto inbox = probe_inbox_;
@@ -58,11 +63,21 @@ caf::actor actor_test::spawn_probe() {
 
 std::optional<caf::message> actor_test::request_message(const caf::actor& dest,
                                                         caf::message msg) {
+  // A handler's return value goes back to the sender as an ordinary message, which the
+  // helper's default handler takes as the reply.
   auto reply = std::make_shared<std::optional<caf::message>>();
-  sys.spawn([dest, msg, reply](caf::event_based_actor* self) {
-    self->request(dest, caf::infinite, msg)
-      .then([reply](caf::message& m) { *reply = std::move(m); });
-  });
+  auto helper =
+      sys.spawn([dest, msg, reply](caf::event_based_actor* self) -> caf::behavior {
+        self->set_default_handler([reply](caf::scheduled_actor* me, caf::message_view& x) {
+          *reply = x.move_content_to_message();
+          me->quit();
+          return caf::result<caf::message>{caf::message{}};
+        });
+        self->send(dest, msg);
+        return {[](caf::atom_constant<caf::atom("rq_never")>) {}};
+      });
+  run();
+  caf::anon_send_exit(helper, caf::exit_reason::user_shutdown);
   run();
   return *reply;
 }

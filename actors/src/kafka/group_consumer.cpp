@@ -1,17 +1,16 @@
 #include "phoenix/actors/kafka/group_consumer.hpp"
 
+#include "kafka/partition_worker.hpp"
+#include "kafka/rdkafka.hpp"
+#include "phoenix/runtime/actor_error.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/spawn_options.hpp>
 #include <caf/system_messages.hpp>
-#include <spdlog/spdlog.h>
-
 #include <cstring>
 #include <deque>
-
-#include "kafka/partition_worker.hpp"
-#include "kafka/rdkafka.hpp"
-#include "phoenix/runtime/actor_error.hpp"
+#include <spdlog/spdlog.h>
 
 namespace phoenix::kafka {
 namespace {
@@ -21,14 +20,16 @@ using commit_atom = caf::atom_constant<caf::atom("gc_commit")>;
 
 using partition_id = std::pair<std::string, std::int32_t>;
 
-std::string name_of(const partition_id& p) { return p.first + "[" + std::to_string(p.second) + "]"; }
+std::string name_of(const partition_id& p) {
+  return p.first + "[" + std::to_string(p.second) + "]";
+}
 
 // One assigned partition, as the consumer sees it.
 struct partition_state {
   caf::actor worker;
-  std::deque<consumed_record> pending;  // dispatched, not yet done, in offset order
+  std::deque<consumed_record> pending; // dispatched, not yet done, in offset order
   std::shared_ptr<std::atomic<std::int64_t>> progress;
-  std::int64_t commit_next = -1;  // offset to commit: everything below it is done
+  std::int64_t commit_next = -1; // offset to commit: everything below it is done
   bool dirty = false;
   std::int64_t crash_offset = -1;
   int crashes = 0;
@@ -48,8 +49,8 @@ public:
   consumer_actor(caf::actor_config& cfg, std::unique_ptr<consumer_core> core,
                  group_consumer_config config, record_handler handler,
                  std::shared_ptr<consumer_stats> stats)
-    : caf::event_based_actor(cfg), core_(std::move(core)), cfg_(std::move(config)),
-      handler_(std::move(handler)), stats_(std::move(stats)) {
+      : caf::event_based_actor(cfg), core_(std::move(core)), cfg_(std::move(config)),
+        handler_(std::move(handler)), stats_(std::move(stats)) {
     core_->owner = this;
   }
 
@@ -65,13 +66,15 @@ public:
     send(this, poll_atom::value);
     delayed_send(this, cfg_.commit_interval, commit_atom::value);
     return {
-      [this](poll_atom) { poll_round(); },
-      [this](commit_atom) {
-        commit(true);
-        delayed_send(this, cfg_.commit_interval, commit_atom::value);
-      },
-      [this](partition_done_atom, const std::string& topic, std::int32_t partition,
-             std::int64_t last) { on_done({topic, partition}, last); },
+        [this](poll_atom) { poll_round(); },
+        [this](commit_atom) {
+          commit(true);
+          delayed_send(this, cfg_.commit_interval, commit_atom::value);
+        },
+        [this](partition_done_atom, const std::string& topic, std::int32_t partition,
+               std::int64_t last) {
+          on_done({topic, partition}, last);
+        },
     };
   }
 
@@ -111,8 +114,8 @@ private:
   caf::actor spawn_worker(const partition_id& id, partition_state& st) {
     if (!st.progress)
       st.progress = std::make_shared<std::atomic<std::int64_t>>(-1);
-    auto w = spawn(partition_worker, caf::actor_cast<caf::actor>(this), id.first, id.second, st.progress,
-                   handler_, stats_);
+    auto w = spawn(partition_worker, caf::actor_cast<caf::actor>(this), id.first, id.second,
+                   st.progress, handler_, stats_);
     monitor(w);
     return w;
   }
@@ -154,7 +157,8 @@ private:
         st.worker = spawn_worker(id, st);
       in_flight_ += records.size();
       st.pending.insert(st.pending.end(), records.begin(), records.end());
-      send(st.worker, std::make_shared<const partition_batch>(partition_batch{std::move(records)}));
+      send(st.worker,
+           std::make_shared<const partition_batch>(partition_batch{std::move(records)}));
     }
     send(this, poll_atom::value);
   }
@@ -162,7 +166,7 @@ private:
   void on_done(const partition_id& id, std::int64_t last) {
     auto it = parts_.find(id);
     if (it == parts_.end())
-      return;  // revoked meanwhile
+      return; // revoked meanwhile
     auto& st = it->second;
     while (!st.pending.empty() && st.pending.front().pos.offset <= last) {
       st.pending.pop_front();
@@ -205,7 +209,7 @@ private:
       st.worker = spawn_worker(id, st);
       if (!st.pending.empty())
         send(st.worker, std::make_shared<const partition_batch>(
-                          partition_batch{{st.pending.begin(), st.pending.end()}}));
+                            partition_batch{{st.pending.begin(), st.pending.end()}}));
       return;
     }
   }
@@ -216,7 +220,7 @@ private:
       if (!st.dirty)
         continue;
       rd_kafka_topic_partition_list_add(list.get(), id.first.c_str(), id.second)->offset =
-        st.commit_next;
+          st.commit_next;
       st.dirty = false;
     }
     if (list->cnt == 0)
@@ -267,8 +271,8 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     return;
   }
   if (core->owner)
-    core->owner->on_revoked(parts, err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS
-                                     || rd_kafka_assignment_lost(rk));
+    core->owner->on_revoked(parts, err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS ||
+                                       rd_kafka_assignment_lost(rk));
   if (cooperative)
     rd::error_ptr{rd_kafka_incremental_unassign(rk, parts)};
   else
@@ -282,9 +286,10 @@ result<std::unique_ptr<consumer_core>> make_consumer(const group_consumer_config
                  cfg.origin + ": [kafka] group.id: required for a consumer"};
   auto auto_commit = props.find("enable.auto.commit");
   if (auto_commit != props.end() && auto_commit->second == "true")
-    spdlog::warn("{}: [kafka] enable.auto.commit=true ignored: Phoenix commits only offsets "
-                 "that are done",
-                 cfg.origin);
+    spdlog::warn(
+        "{}: [kafka] enable.auto.commit=true ignored: Phoenix commits only offsets "
+        "that are done",
+        cfg.origin);
   props["enable.auto.commit"] = "false";
   props.emplace("partition.assignment.strategy", "cooperative-sticky");
   props.emplace("auto.offset.reset", "earliest");
@@ -299,8 +304,8 @@ result<std::unique_ptr<consumer_core>> make_consumer(const group_consumer_config
     return handle.error();
   core->handle = std::move(*handle);
   rd_kafka_poll_set_consumer(core->handle.get());
-  rd::topic_partition_list_ptr topics{rd_kafka_topic_partition_list_new(
-    static_cast<int>(cfg.topics.size()))};
+  rd::topic_partition_list_ptr topics{
+      rd_kafka_topic_partition_list_new(static_cast<int>(cfg.topics.size()))};
   for (auto& t : cfg.topics)
     rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
   if (auto err = rd_kafka_subscribe(core->handle.get(), topics.get()))
@@ -323,8 +328,8 @@ runtime::child_spec group_consumer_child(std::string id, group_consumer_config c
       return core.error();
     return sys.spawn<consumer_actor, caf::detached>(std::move(*core), cfg, handler, stats);
   };
-  return runtime::child_spec{std::move(id), std::move(start), runtime::restart_type::permanent,
-                             timeout};
+  return runtime::child_spec{std::move(id), std::move(start),
+                             runtime::restart_type::permanent, timeout};
 }
 
 } // namespace phoenix::kafka

@@ -3,15 +3,14 @@
 // The actor of one assigned partition: decodes each record's envelope and runs the
 // handler, in offset order. Private to the kafka actors.
 
+#include "phoenix/actors/kafka/record.hpp"
+
+#include <atomic>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
-
-#include <atomic>
 #include <memory>
 #include <vector>
-
-#include "phoenix/actors/kafka/record.hpp"
 
 namespace phoenix::kafka {
 
@@ -30,7 +29,8 @@ using partition_done_atom = caf::atom_constant<caf::atom("pw_done")>;
 caf::behavior partition_worker(caf::event_based_actor* self, caf::actor consumer,
                                std::string topic, std::int32_t partition,
                                std::shared_ptr<std::atomic<std::int64_t>> progress,
-                               record_handler handler, std::shared_ptr<consumer_stats> stats);
+                               record_handler handler,
+                               std::shared_ptr<consumer_stats> stats);
 
 } // namespace phoenix::kafka
 

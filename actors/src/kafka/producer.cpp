@@ -1,10 +1,9 @@
 #include "phoenix/actors/kafka/producer.hpp"
 
-#include <spdlog/spdlog.h>
+#include "kafka/rdkafka.hpp"
 
 #include <atomic>
-
-#include "kafka/rdkafka.hpp"
+#include <spdlog/spdlog.h>
 
 namespace phoenix::kafka {
 
@@ -91,13 +90,18 @@ result<void> producer::produce(const std::string& topic, const std::string& key,
 result<void> producer::flush(std::chrono::milliseconds timeout) {
   auto err = rd_kafka_flush(impl_->handle.get(), static_cast<int>(timeout.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return rd::kafka_error("flushing producer (" + std::to_string(rd_kafka_outq_len(impl_->handle.get()))
-                             + " records still queued)",
+    return rd::kafka_error("flushing producer (" +
+                               std::to_string(rd_kafka_outq_len(impl_->handle.get())) +
+                               " records still queued)",
                            err);
   return {};
 }
 
-std::uint64_t producer::delivered() const { return impl_->delivered.load(); }
-std::uint64_t producer::failed() const { return impl_->failed.load(); }
+std::uint64_t producer::delivered() const {
+  return impl_->delivered.load();
+}
+std::uint64_t producer::failed() const {
+  return impl_->failed.load();
+}
 
 } // namespace phoenix::kafka

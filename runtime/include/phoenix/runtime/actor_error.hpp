@@ -1,11 +1,10 @@
 #pragma once
 
+#include "phoenix/runtime/error.hpp"
+
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
-
 #include <string>
-
-#include "phoenix/runtime/error.hpp"
 
 namespace phoenix::runtime {
 

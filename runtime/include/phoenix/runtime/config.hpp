@@ -1,11 +1,11 @@
 #pragma once
 
+#include "phoenix/runtime/error.hpp"
+
 #include <chrono>
 #include <map>
 #include <string>
 #include <string_view>
-
-#include "phoenix/runtime/error.hpp"
 
 namespace phoenix::runtime {
 
@@ -20,7 +20,7 @@ struct log_config {
 
 /// `[node]`
 struct node_section {
-  std::string id;  ///< Defaults to the host name.
+  std::string id; ///< Defaults to the host name.
   /// Bound on the whole ordered shutdown after SIGTERM/SIGINT.
   std::chrono::milliseconds shutdown_timeout{15000};
 };
@@ -35,12 +35,12 @@ struct supervision_config {
 /// `bootstrap.servers`.
 struct embedded_config {
   int brokers = 3;
-  int partitions = 3;  ///< Partitions of the topics the node creates on it.
+  int partitions = 3; ///< Partitions of the topics the node creates on it.
 };
 
 /// The whole node configuration, loaded and validated in one place.
 struct node_config {
-  std::string origin = "<defaults>";  ///< File it was read from, for error messages.
+  std::string origin = "<defaults>"; ///< File it was read from, for error messages.
   node_section node;
   log_config log;
   supervision_config supervisor;

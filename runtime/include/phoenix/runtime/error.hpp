@@ -10,15 +10,15 @@ namespace phoenix::runtime {
 
 /// Failures of the runtime module: configuration, supervision, node lifecycle.
 enum class errc {
-  config_unreadable = 1,  ///< The config file cannot be opened or parsed as TOML.
-  config_unknown_key,     ///< A key that no section defines.
-  config_wrong_type,      ///< A key holds a value of the wrong TOML type.
-  config_bad_value,       ///< A key's value is outside what it accepts.
-  child_start_failed,     ///< A supervised child's start function failed.
-  restart_intensity,      ///< More restarts than the intensity allows within the period.
-  shutdown_failed,        ///< A stop did not complete.
-  kafka_error,            ///< librdkafka refused a request; the message says which.
-  invalid_argument,       ///< A command-line or API argument is invalid.
+  config_unreadable = 1, ///< The config file cannot be opened or parsed as TOML.
+  config_unknown_key,    ///< A key that no section defines.
+  config_wrong_type,     ///< A key holds a value of the wrong TOML type.
+  config_bad_value,      ///< A key's value is outside what it accepts.
+  child_start_failed,    ///< A supervised child's start function failed.
+  restart_intensity,     ///< More restarts than the intensity allows within the period.
+  shutdown_failed,       ///< A stop did not complete.
+  kafka_error,           ///< librdkafka refused a request; the message says which.
+  invalid_argument,      ///< A command-line or API argument is invalid.
 };
 
 const std::error_category& runtime_category() noexcept;
@@ -40,7 +40,7 @@ class error {
 public:
   error() = default;
   error(std::error_code code, std::string message)
-    : code_(code), message_(std::move(message)) {}
+      : code_(code), message_(std::move(message)) {}
 
   const std::error_code& code() const noexcept { return code_; }
   const std::string& message() const noexcept { return message_; }

@@ -1,9 +1,9 @@
 #pragma once
 
+#include "phoenix/runtime/config.hpp"
+
 #include <string>
 #include <string_view>
-
-#include "phoenix/runtime/config.hpp"
 
 namespace phoenix::runtime {
 

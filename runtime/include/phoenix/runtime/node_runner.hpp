@@ -1,11 +1,10 @@
 #pragma once
 
-#include <caf/fwd.hpp>
+#include "phoenix/runtime/supervisor.hpp"
 
+#include <caf/fwd.hpp>
 #include <chrono>
 #include <functional>
-
-#include "phoenix/runtime/supervisor.hpp"
 
 namespace phoenix::runtime {
 

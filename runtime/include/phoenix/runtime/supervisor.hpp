@@ -1,15 +1,14 @@
 #pragma once
 
+#include "phoenix/runtime/error.hpp"
+
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include "phoenix/runtime/error.hpp"
 
 namespace phoenix::runtime {
 
@@ -55,8 +54,8 @@ struct supervisor_event {
   kind_t kind;
   std::string supervisor;
   std::string child;
-  std::string reason;        ///< Exit reason or error, where there is one.
-  std::size_t restarts = 0;  ///< Restarts this supervisor has made so far.
+  std::string reason;       ///< Exit reason or error, where there is one.
+  std::size_t restarts = 0; ///< Restarts this supervisor has made so far.
 };
 
 const char* to_string(supervisor_event::kind_t kind) noexcept;
@@ -86,8 +85,9 @@ result<caf::actor> start_supervisor(caf::actor_system& sys, supervisor_spec spec
 
 /// A child spec that runs a nested supervisor; its shutdown timeout defaults to an hour
 /// (OTP's `infinity`), since the nested supervisor bounds its own children's stops.
-child_spec supervisor_child(supervisor_spec spec,
-                            std::chrono::milliseconds shutdown_timeout = std::chrono::hours{1},
-                            restart_type restart = restart_type::permanent);
+child_spec
+supervisor_child(supervisor_spec spec,
+                 std::chrono::milliseconds shutdown_timeout = std::chrono::hours{1},
+                 restart_type restart = restart_type::permanent);
 
 } // namespace phoenix::runtime

@@ -5,9 +5,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/message.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
-#include <gtest/gtest.h>
-
 #include <chrono>
+#include <gtest/gtest.h>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -51,8 +50,9 @@ protected:
   /// Messages received by the probe, oldest first.
   const std::vector<caf::message>& probe_messages() const { return *probe_inbox_; }
 
-  /// Sends a request from a helper actor, runs the scheduler, and returns the reply
-  /// (or nullopt if none came, e.g. the receiver failed or never answered).
+  /// Sends a message from a helper actor, runs the scheduler, and returns what the
+  /// receiver's handler returned (nullopt if nothing came back, e.g. the receiver is
+  /// gone or its handler returns nothing).
   template <class... Ts>
   std::optional<caf::message> request(const caf::actor& dest, Ts&&... xs) {
     return request_message(dest, caf::make_message(std::forward<Ts>(xs)...));

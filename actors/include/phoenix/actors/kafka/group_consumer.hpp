@@ -1,25 +1,25 @@
 #pragma once
 
+#include "phoenix/actors/kafka/record.hpp"
+#include "phoenix/runtime/supervisor.hpp"
+
 #include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "phoenix/actors/kafka/record.hpp"
-#include "phoenix/runtime/supervisor.hpp"
-
 namespace phoenix::kafka {
 
 struct group_consumer_config {
   /// librdkafka properties (`[kafka]` of the node config); `group.id` is required.
   std::map<std::string, std::string> properties;
-  std::string origin = "<config>";  ///< Names the config source in error messages.
+  std::string origin = "<config>"; ///< Names the config source in error messages.
   std::vector<std::string> topics;
-  std::size_t poll_batch = 1000;      ///< Records taken per poll round.
-  std::size_t max_in_flight = 20000;  ///< Records dispatched but not done, all partitions.
+  std::size_t poll_batch = 1000;     ///< Records taken per poll round.
+  std::size_t max_in_flight = 20000; ///< Records dispatched but not done, all partitions.
   std::chrono::milliseconds commit_interval{1000};
-  int max_crashes_per_record = 3;  ///< Then the record is given up (logged, counted).
+  int max_crashes_per_record = 3; ///< Then the record is given up (logged, counted).
   std::chrono::milliseconds shutdown_timeout{10000};
 };
 

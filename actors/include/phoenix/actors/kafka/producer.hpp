@@ -1,14 +1,14 @@
 #pragma once
 
+#include "phoenix/runtime/envelope.hpp"
+#include "phoenix/runtime/error.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include "phoenix/runtime/envelope.hpp"
-#include "phoenix/runtime/error.hpp"
 
 namespace phoenix::kafka {
 
@@ -28,14 +28,15 @@ public:
   /// Queues one record; waits while librdkafka's queue is full.
   /// Errors: errc::kafka_error for an unknown topic or a record librdkafka refuses.
   result<void> produce(const std::string& topic, const std::string& key,
-                       const std::string& value, const std::vector<runtime::header>& headers);
+                       const std::string& value,
+                       const std::vector<runtime::header>& headers);
 
   /// Waits until every queued record is acknowledged or failed, at most `timeout`.
   /// Errors: errc::kafka_error if records are still queued at the timeout.
   result<void> flush(std::chrono::milliseconds timeout);
 
-  std::uint64_t delivered() const;  ///< Records the brokers acknowledged.
-  std::uint64_t failed() const;     ///< Records whose delivery failed for good.
+  std::uint64_t delivered() const; ///< Records the brokers acknowledged.
+  std::uint64_t failed() const;    ///< Records whose delivery failed for good.
 
 private:
   struct impl;

@@ -1,0 +1,170 @@
+#pragma once
+
+// The one wrapper around librdkafka's C objects (CONVENTIONS.md §3). Every deleter for a
+// librdkafka object lives here, so ownership reads the same everywhere; nothing in a
+// public header includes this file.
+
+#include "phoenix/runtime/error.hpp"
+
+#include <cstddef>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace phoenix::kafka::rd {
+
+struct handle_deleter {
+  void operator()(rd_kafka_t* p) const noexcept { rd_kafka_destroy(p); }
+};
+struct conf_deleter {
+  void operator()(rd_kafka_conf_t* p) const noexcept { rd_kafka_conf_destroy(p); }
+};
+struct topic_partition_list_deleter {
+  void operator()(rd_kafka_topic_partition_list_t* p) const noexcept {
+    rd_kafka_topic_partition_list_destroy(p);
+  }
+};
+struct message_deleter {
+  void operator()(rd_kafka_message_t* p) const noexcept { rd_kafka_message_destroy(p); }
+};
+struct headers_deleter {
+  void operator()(rd_kafka_headers_t* p) const noexcept { rd_kafka_headers_destroy(p); }
+};
+struct queue_deleter {
+  void operator()(rd_kafka_queue_t* p) const noexcept { rd_kafka_queue_destroy(p); }
+};
+struct error_deleter {
+  void operator()(rd_kafka_error_t* p) const noexcept { rd_kafka_error_destroy(p); }
+};
+struct metadata_deleter {
+  void operator()(const rd_kafka_metadata_t* p) const noexcept {
+    rd_kafka_metadata_destroy(p);
+  }
+};
+struct mock_cluster_deleter {
+  void operator()(rd_kafka_mock_cluster_t* p) const noexcept {
+    rd_kafka_mock_cluster_destroy(p);
+  }
+};
+
+/// A client handle. Destroying a consumer handle closes the consumer first (librdkafka
+/// does so unless told not to); call rd_kafka_consumer_close() explicitly to see errors.
+using handle_ptr = std::unique_ptr<rd_kafka_t, handle_deleter>;
+using conf_ptr = std::unique_ptr<rd_kafka_conf_t, conf_deleter>;
+using topic_partition_list_ptr =
+    std::unique_ptr<rd_kafka_topic_partition_list_t, topic_partition_list_deleter>;
+using message_ptr = std::unique_ptr<rd_kafka_message_t, message_deleter>;
+using headers_ptr = std::unique_ptr<rd_kafka_headers_t, headers_deleter>;
+using queue_ptr = std::unique_ptr<rd_kafka_queue_t, queue_deleter>;
+using error_ptr = std::unique_ptr<rd_kafka_error_t, error_deleter>;
+using metadata_ptr = std::unique_ptr<const rd_kafka_metadata_t, metadata_deleter>;
+/// A mock cluster must be destroyed before the handle it was created with.
+using mock_cluster_ptr = std::unique_ptr<rd_kafka_mock_cluster_t, mock_cluster_deleter>;
+
+/// Record headers in order as (name, value) pairs; a null value reads as "".
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+/// `runtime::errc::kafka_error` with "<context>: <librdkafka's error string>".
+inline phoenix::error kafka_error(std::string_view context, rd_kafka_resp_err_t err) {
+  std::string msg{context};
+  msg += ": ";
+  msg += rd_kafka_err2str(err);
+  return {runtime::errc::kafka_error, std::move(msg)};
+}
+
+inline phoenix::error kafka_error(std::string_view context, const rd_kafka_error_t& err) {
+  std::string msg{context};
+  msg += ": ";
+  msg += rd_kafka_error_string(&err);
+  return {runtime::errc::kafka_error, std::move(msg)};
+}
+
+/// Applies one property to `conf`. Errors: `config_unknown_key` or `config_bad_value`
+/// with the message `<origin>: [kafka] <key>: <librdkafka's reason>`.
+result<void> set_property(rd_kafka_conf_t& conf, const std::string& key,
+                          const std::string& value, const std::string& origin);
+
+/// A fresh configuration holding `props`. Errors: as set_property().
+result<conf_ptr> make_conf(const std::map<std::string, std::string>& props,
+                           const std::string& origin);
+
+/// Creates a client. librdkafka takes the configuration only on success; either way the
+/// caller's `conf` is consumed. Errors: `kafka_error` with "<what>: <reason>".
+inline result<handle_ptr> make_handle(rd_kafka_type_t type, conf_ptr conf,
+                                      std::string_view what) {
+  char errstr[512] = {};
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);
+  if (rk == nullptr) {
+    std::string msg{what};
+    msg += ": ";
+    msg += errstr;
+    return phoenix::error{runtime::errc::kafka_error, std::move(msg)};
+  }
+  (void)conf.release(); // now owned by rk
+  return handle_ptr{rk};
+}
+
+/// A header list for producing; null for no headers (librdkafka accepts none).
+inline headers_ptr make_headers(const header_list& headers) {
+  if (headers.empty())
+    return nullptr;
+  headers_ptr out{rd_kafka_headers_new(headers.size())};
+  for (const auto& [name, value] : headers)
+    rd_kafka_header_add(out.get(), name.data(), static_cast<ssize_t>(name.size()),
+                        value.data(), static_cast<ssize_t>(value.size()));
+  return out;
+}
+
+/// The headers of a consumed record (empty if it has none).
+inline header_list read_headers(rd_kafka_message_t& msg) {
+  header_list out;
+  rd_kafka_headers_t* hdrs = nullptr; // owned by msg
+  if (rd_kafka_message_headers(&msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return out;
+  const char* name = nullptr;
+  const void* value = nullptr;
+  std::size_t size = 0;
+  for (std::size_t i = 0;
+       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+       ++i)
+    out.emplace_back(name, value ? std::string(static_cast<const char*>(value), size)
+                                 : std::string{});
+  return out;
+}
+
+/// Enqueues one record, copying key, value and headers, to the partition the
+/// partitioner picks; `opaque` comes back in its delivery report (`_private`).
+/// Errors: `kafka_error` with "produce to <topic>: <reason>" (queue full, unknown topic).
+inline result<void> produce(rd_kafka_t& rk, const std::string& topic, std::string_view key,
+                            std::string_view value, const header_list& headers,
+                            void* opaque) {
+  headers_ptr hdrs = make_headers(headers);
+  rd_kafka_vu_t vus[5] = {};
+  vus[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+  vus[0].u.cstr = topic.c_str();
+  vus[1].vtype = RD_KAFKA_VTYPE_KEY;
+  vus[1].u.mem = {const_cast<char*>(key.data()), key.size()};
+  vus[2].vtype = RD_KAFKA_VTYPE_VALUE;
+  vus[2].u.mem = {const_cast<char*>(value.data()), value.size()};
+  vus[3].vtype = RD_KAFKA_VTYPE_OPAQUE;
+  vus[3].u.ptr = opaque;
+  std::size_t cnt = 4;
+  if (hdrs) {
+    vus[4].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vus[4].u.headers = hdrs.get();
+    cnt = 5;
+  }
+  // Without RD_KAFKA_VTYPE_MSGFLAGS librdkafka copies key and value.
+  error_ptr err{rd_kafka_produceva(&rk, vus, cnt)};
+  if (err)
+    return kafka_error("produce to " + topic, *err);
+  (void)hdrs.release(); // owned by the message now
+  return {};
+}
+
+} // namespace phoenix::kafka::rd

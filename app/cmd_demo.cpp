@@ -1,0 +1,228 @@
+#include "commands.hpp"
+#include "node_tree.hpp"
+#include "phoenix/actors/kafka/group_consumer.hpp"
+#include "phoenix/actors/kafka/producer.hpp"
+#include "phoenix/runtime/node_runner.hpp"
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <spdlog/spdlog.h>
+#include <stdexcept>
+#include <thread>
+#include <unordered_set>
+
+namespace phoenix::app {
+namespace {
+
+struct demo_options {
+  std::string config;
+  std::int64_t events = 10000;
+  std::int64_t crash_every = 0;
+  std::string topic = "lead.detected";
+};
+
+// What the sample handler saw; shared between the partition actors and the reporter.
+struct demo_state {
+  std::mutex mtx;
+  std::unordered_set<std::string> seen;    // distinct events handled
+  std::unordered_set<std::string> crashed; // events whose first attempt crashed
+  std::atomic<std::int64_t> handled{0};    // handler calls that returned done
+};
+
+runtime::envelope make_event(std::int64_t i, std::mt19937_64& rng) {
+  runtime::envelope env;
+  env.id = "lead-" + std::to_string(i);
+  env.source = "/phoenix/demo/radar";
+  env.type = "lead.detected";
+  env.tenant_id = "tenant-" + std::to_string(i % 4);
+  char trace[64];
+  std::snprintf(trace, sizeof trace, "00-%016llx%016llx-%016llx-01",
+                static_cast<unsigned long long>(rng() | 1),
+                static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(rng() | 1));
+  env.trace = runtime::trace_context::parse(trace).value();
+  env.payload =
+      nlohmann::json{{"lead", i}, {"tenant", *env.tenant_id}, {"score", i % 100}}.dump();
+  return env;
+}
+
+// Counts each distinct event once; with --crash-every K, throws on the first attempt
+// of every K-th event so that supervision (restart, resume) is visible.
+kafka::record_handler sample_handler(std::shared_ptr<demo_state> st,
+                                     std::int64_t crash_every) {
+  return [st, crash_every](const runtime::envelope& env, const kafka::record_position&) {
+    if (crash_every > 0) {
+      auto n = std::stoll(env.id.substr(env.id.find('-') + 1));
+      if (n % crash_every == 0) {
+        std::lock_guard<std::mutex> guard{st->mtx};
+        if (st->crashed.insert(env.id).second)
+          throw std::runtime_error("injected crash on " + env.id);
+      }
+    }
+    {
+      std::lock_guard<std::mutex> guard{st->mtx};
+      st->seen.insert(env.id);
+    }
+    st->handled.fetch_add(1, std::memory_order_relaxed);
+    return kafka::handler_status::done;
+  };
+}
+
+std::size_t distinct(demo_state& st) {
+  std::lock_guard<std::mutex> guard{st.mtx};
+  return st.seen.size();
+}
+
+int run_demo(const demo_options& opt) {
+  runtime::block_termination_signals();
+  auto cfg = load_node_config(opt.config);
+  if (!cfg) {
+    std::cerr << "phoenix: " << cfg.error().message() << '\n';
+    return 2;
+  }
+  auto cluster = start_embedded_kafka(*cfg);
+  if (!cluster) {
+    std::cerr << "phoenix: " << cluster.error().describe() << '\n';
+    return 2;
+  }
+  if (*cluster) {
+    if (auto ok = (*cluster)->create_topic(opt.topic, cfg->embedded.partitions); !ok) {
+      std::cerr << "phoenix: " << ok.error().describe() << '\n';
+      return 2;
+    }
+  }
+  auto producer = kafka::producer::create(cfg->kafka, cfg->origin);
+  if (!producer) {
+    std::cerr << "phoenix: " << producer.error().message() << '\n';
+    return 2;
+  }
+
+  kafka::group_consumer_config consumer_cfg;
+  consumer_cfg.properties = cfg->kafka;
+  consumer_cfg.properties.emplace("group.id", "phoenix-demo");
+  if (*cluster) {
+    // The mock cluster's group coordinator waits max.poll.interval.ms for rejoins.
+    consumer_cfg.properties.emplace("session.timeout.ms", "6000");
+    consumer_cfg.properties.emplace("max.poll.interval.ms", "10000");
+  }
+  consumer_cfg.origin = cfg->origin;
+  consumer_cfg.topics = {opt.topic};
+  auto state = std::make_shared<demo_state>();
+  auto stats = std::make_shared<kafka::consumer_stats>();
+  auto consumer = kafka::group_consumer_child(
+      "consumer:" + opt.topic, consumer_cfg, sample_handler(state, opt.crash_every), stats);
+
+  caf::actor_system_config sys_cfg;
+  caf::actor_system sys{sys_cfg};
+  std::atomic<bool> node_ended{false};
+  std::atomic<bool> produced_all{false};
+  std::thread feeder;
+  auto started_at = std::chrono::steady_clock::now();
+  runtime::node_run_options run_opts;
+  run_opts.shutdown_timeout = cfg->node.shutdown_timeout;
+  run_opts.on_started = [&](const caf::actor& root) {
+    feeder = std::thread{[&, root] {
+      std::mt19937_64 rng{42};
+      auto report = [&](std::int64_t produced) {
+        spdlog::info("demo: produced {}/{}, processed {}/{}", produced, opt.events,
+                     distinct(*state), opt.events);
+      };
+      auto last_report = std::chrono::steady_clock::now();
+      for (std::int64_t i = 0; i < opt.events && !node_ended; ++i) {
+        auto env = make_event(i, rng);
+        if (auto ok = producer->produce(opt.topic, env.id, env.payload,
+                                        runtime::encode_headers(env));
+            !ok) {
+          spdlog::error("demo: {}", ok.error().message());
+          break;
+        }
+        if (std::chrono::steady_clock::now() - last_report >
+            std::chrono::milliseconds{500}) {
+          report(i + 1);
+          last_report = std::chrono::steady_clock::now();
+        }
+      }
+      if (auto ok = producer->flush(std::chrono::seconds{30}); !ok)
+        spdlog::error("demo: {}", ok.error().message());
+      produced_all = true;
+      // Wait for every event, or give up after 30 s without progress.
+      auto last_count = distinct(*state);
+      auto last_progress = std::chrono::steady_clock::now();
+      while (!node_ended && distinct(*state) < static_cast<std::size_t>(opt.events)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{100});
+        auto now = std::chrono::steady_clock::now();
+        if (auto c = distinct(*state); c != last_count) {
+          last_count = c;
+          last_progress = now;
+        } else if (now - last_progress > std::chrono::seconds{30}) {
+          spdlog::error("demo: no progress for 30 s at {}/{}", c, opt.events);
+          break;
+        }
+        if (now - last_report > std::chrono::milliseconds{500}) {
+          report(opt.events);
+          last_report = now;
+        }
+      }
+      report(opt.events);
+      caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+    }};
+  };
+  auto ended = runtime::run_node(sys, node_tree(*cfg, {consumer}), run_opts);
+  node_ended = true;
+  if (feeder.joinable())
+    feeder.join();
+  auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count();
+
+  auto processed = static_cast<std::int64_t>(distinct(*state));
+  nlohmann::json summary{
+      {"events", opt.events},
+      {"produced", producer->delivered()},
+      {"processed", processed},
+      {"duplicates", state->handled.load() - processed},
+      {"undecodable", stats->undecodable.load()},
+      {"rejected", stats->rejected.load()},
+      {"restarts", stats->restarts.load()},
+      {"commits", stats->commits.load()},
+      {"seconds", std::round(seconds * 1000) / 1000},
+      {"events_per_second", seconds > 0 ? std::round(processed / seconds) : 0},
+  };
+  std::cout << summary.dump() << std::endl;
+  if (ended != runtime::node_exit::stopped)
+    return static_cast<int>(ended);
+  return processed == opt.events && produced_all ? 0 : 1;
+}
+
+} // namespace
+
+void add_demo_command(CLI::App& app, int& exit_code) {
+  auto opt = std::make_shared<demo_options>();
+  auto* cmd = app.add_subcommand(
+      "demo",
+      "Run a node on the embedded default (in-process mock Kafka cluster), produce\n"
+      "N lead events as CloudEvents, handle them under supervision, and print one\n"
+      "JSON summary line on stdout. Progress goes to stderr. Exit code 0 when every\n"
+      "event was processed.");
+  cmd->add_option("-n,--events", opt->events, "Events to produce and process")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{100000000}));
+  cmd->add_option("--crash-every", opt->crash_every,
+                  "Make the handler throw on the first attempt of every K-th event, to see "
+                  "partition actors restarted and resumed (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--topic", opt->topic, "Input topic")->capture_default_str();
+  cmd->add_option("-c,--config", opt->config, "Node config file (TOML)")
+      ->check(CLI::ExistingFile);
+  cmd->callback([opt, &exit_code] { exit_code = run_demo(*opt); });
+}
+
+} // namespace phoenix::app

@@ -1,0 +1,16 @@
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace phoenix::app {
+
+// Each `phoenix` subcommand lives in its own cmd_<name>.cpp and registers itself on the
+// top-level CLI11 app. A command stores its process exit code in `exit_code`.
+
+void add_run_command(CLI::App& app, int& exit_code);
+void add_demo_command(CLI::App& app, int& exit_code);
+void add_mock_cluster_command(CLI::App& app, int& exit_code);
+
+} // namespace phoenix::app

@@ -1,0 +1,57 @@
+#include "node_tree.hpp"
+
+#include "phoenix/actors/kafka/properties.hpp"
+#include "phoenix/runtime/logging.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace phoenix::app {
+
+result<runtime::node_config> load_node_config(const std::string& path) {
+  auto cfg =
+      path.empty() ? runtime::parse_config("", "<defaults>") : runtime::load_config(path);
+  if (!cfg)
+    return cfg.error();
+  if (auto ok = kafka::validate_properties(cfg->kafka, cfg->origin); !ok)
+    return ok.error();
+  runtime::configure_logging(cfg->log, cfg->node.id);
+  return cfg;
+}
+
+result<std::optional<kafka::mock_cluster>> start_embedded_kafka(runtime::node_config& cfg) {
+  if (!cfg.embedded_kafka())
+    return std::optional<kafka::mock_cluster>{};
+  auto cluster = kafka::mock_cluster::start(cfg.embedded.brokers);
+  if (!cluster)
+    return cluster.error();
+  cfg.kafka["bootstrap.servers"] = cluster->bootstrap_servers();
+  spdlog::info("embedded mock cluster: {} brokers at {}", cfg.embedded.brokers,
+               cluster->bootstrap_servers());
+  return std::optional<kafka::mock_cluster>{std::move(*cluster)};
+}
+
+runtime::supervisor_spec node_tree(const runtime::node_config& cfg,
+                                   std::vector<runtime::child_spec> kafka_children) {
+  auto sub = [&](std::string name, runtime::restart_strategy s,
+                 std::vector<runtime::child_spec> children) {
+    runtime::supervisor_spec spec;
+    spec.name = std::move(name);
+    spec.strategy = s;
+    spec.intensity = cfg.supervisor.intensity;
+    spec.period = cfg.supervisor.period;
+    spec.children = std::move(children);
+    return runtime::supervisor_child(std::move(spec), cfg.node.shutdown_timeout);
+  };
+  auto root = runtime::supervisor_spec{};
+  root.name = "node";
+  root.strategy = runtime::restart_strategy::one_for_one;
+  root.intensity = cfg.supervisor.intensity;
+  root.period = cfg.supervisor.period;
+  root.children.push_back(sub("store", runtime::restart_strategy::rest_for_one, {}));
+  root.children.push_back(
+      sub("kafka", runtime::restart_strategy::rest_for_one, std::move(kafka_children)));
+  root.children.push_back(sub("sagas", runtime::restart_strategy::one_for_one, {}));
+  return root;
+}
+
+} // namespace phoenix::app

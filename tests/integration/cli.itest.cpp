@@ -1,0 +1,205 @@
+// The `phoenix` command driven from the outside: demo, run (signals, config errors) and
+// mock-cluster, each as a child process with its stdout and stderr captured.
+
+#include "phoenix/testkit/child_process.hpp"
+#include "phoenix/testkit/mock_cluster_fixture.hpp"
+
+#include <fstream>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <signal.h>
+#include <sstream>
+
+using namespace std::chrono_literals;
+using phoenix::testkit::child_process;
+using phoenix::testkit::run_process;
+
+namespace {
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in{text};
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty())
+      out.push_back(line);
+  return out;
+}
+
+std::string write_config(const std::string& name, const std::string& text) {
+  auto path = ::testing::TempDir() + "/" + name;
+  std::ofstream{path} << text;
+  return path;
+}
+
+// -- phoenix demo ---------------------------------------------------------------------
+
+TEST(phoenix_demo, processes_every_event_and_prints_one_json_summary_line) {
+  auto r = run_process({PHOENIX_BIN, "demo", "--events", "500"}, 120s);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto out = lines_of(r.out);
+  ASSERT_EQ(out.size(), 1u) << "stdout holds only the summary:\n" << r.out;
+  auto summary = nlohmann::json::parse(out[0]);
+  EXPECT_EQ(summary["events"], 500);
+  EXPECT_EQ(summary["produced"], 500);
+  EXPECT_EQ(summary["processed"], 500);
+  EXPECT_EQ(summary["duplicates"], 0);
+  EXPECT_EQ(summary["undecodable"], 0);
+  EXPECT_TRUE(contains(r.err, "processed")) << "progress goes to stderr";
+}
+
+TEST(phoenix_demo, crashing_handler_is_restarted_and_every_event_processed) {
+  auto r =
+      run_process({PHOENIX_BIN, "demo", "--events", "500", "--crash-every", "25"}, 120s);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto summary = nlohmann::json::parse(lines_of(r.out).at(0));
+  EXPECT_EQ(summary["processed"], 500);
+  EXPECT_EQ(summary["restarts"], 20);
+  EXPECT_EQ(summary["duplicates"], 0);
+  EXPECT_TRUE(contains(r.err, "injected crash on lead-25")) << r.err;
+}
+
+TEST(phoenix_demo, rejects_a_bad_event_count) {
+  auto r = run_process({PHOENIX_BIN, "demo", "--events", "0"}, 30s);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "--events")) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+// -- phoenix run ----------------------------------------------------------------------
+
+void expect_ordered_stop_on(int sig) {
+  child_process node{{PHOENIX_BIN, "run"}};
+  ASSERT_TRUE(node.wait_for_stderr("node started", 60s)) << node.err();
+  node.signal(sig);
+  EXPECT_EQ(node.wait(60s), 0) << node.err();
+  EXPECT_TRUE(contains(node.err(), "node stopped")) << node.err();
+}
+
+TEST(phoenix_run, stops_in_order_and_exits_0_on_sigterm) {
+  expect_ordered_stop_on(SIGTERM);
+}
+
+TEST(phoenix_run, stops_in_order_and_exits_0_on_sigint) {
+  expect_ordered_stop_on(SIGINT);
+}
+
+void expect_config_error(const std::string& text, const std::string& expected) {
+  auto path = write_config("phoenix-cli-test.toml", text);
+  auto r = run_process({PHOENIX_BIN, "run", "--config", path}, 60s);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, path + ": " + expected)) << r.err;
+  EXPECT_FALSE(contains(r.err, "node started")) << r.err;
+}
+
+TEST(phoenix_run, unknown_key_exits_2_naming_file_and_key) {
+  expect_config_error("[node]\nname = \"x\"\n", "[node] name: unknown key");
+}
+
+TEST(phoenix_run, wrong_type_exits_2_naming_file_and_key) {
+  expect_config_error("[supervisor]\nintensity = \"ten\"\n",
+                      "[supervisor] intensity: expected");
+}
+
+TEST(phoenix_run, bad_value_exits_2_naming_file_and_key) {
+  expect_config_error("[log]\nlevel = \"loud\"\n", "[log] level: expected one of");
+}
+
+TEST(phoenix_run, kafka_property_librdkafka_rejects_exits_2_naming_it) {
+  expect_config_error("[kafka]\n\"no.such.property\" = \"1\"\n",
+                      "[kafka] no.such.property");
+  expect_config_error("[kafka]\n\"acks\" = \"sometimes\"\n", "[kafka] acks");
+}
+
+TEST(phoenix_run, missing_config_file_is_a_usage_error) {
+  auto r = run_process({PHOENIX_BIN, "run", "--config", "/nonexistent/node.toml"}, 30s);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "/nonexistent/node.toml")) << r.err;
+}
+
+TEST(phoenix_run, json_log_format_writes_one_json_object_per_line) {
+  auto path = write_config("phoenix-cli-json.toml",
+                           "[log]\nformat = \"json\"\n[node]\nid = \"n-7\"\n");
+  child_process node{{PHOENIX_BIN, "run", "--config", path}};
+  ASSERT_TRUE(node.wait_for_stderr("node started", 60s)) << node.err();
+  node.signal(SIGTERM);
+  ASSERT_EQ(node.wait(60s), 0) << node.err();
+  auto lines = lines_of(node.err());
+  ASSERT_FALSE(lines.empty());
+  for (auto& line : lines) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << "not JSON: " << line;
+    EXPECT_EQ(j["node"], "n-7");
+    EXPECT_TRUE(j.contains("ts") && j.contains("level") && j.contains("msg")) << line;
+  }
+}
+
+// -- phoenix mock-cluster -------------------------------------------------------------
+
+TEST(phoenix_mock_cluster, prints_bootstrap_first_serves_clients_and_exits_0_on_sigterm) {
+  child_process cluster{{PHOENIX_BIN, "mock-cluster", "--brokers", "1", "--topic", "t:2"}};
+  ASSERT_TRUE(cluster.wait_for_stdout("\n", 30s)) << cluster.err();
+  auto bootstrap = lines_of(cluster.out()).at(0);
+  ASSERT_TRUE(contains(bootstrap, ":")) << bootstrap;
+  for (int i = 0; i < 20; ++i)
+    ASSERT_NO_FATAL_FAILURE(phoenix::testkit::produce_to(
+        bootstrap, "t", "key-" + std::to_string(i), "v" + std::to_string(i), {{"h", "1"}}));
+  auto records = phoenix::testkit::consume_from(bootstrap, "t", "cli-readers", 20, 30s);
+  ASSERT_EQ(records.size(), 20u);
+  std::set<int> partitions;
+  for (auto& r : records) {
+    partitions.insert(r.partition);
+    EXPECT_EQ(r.headers, (phoenix::testkit::header_list{{"h", "1"}}));
+  }
+  EXPECT_EQ(partitions, (std::set<int>{0, 1})) << "topic t has 2 partitions";
+  cluster.signal(SIGTERM);
+  EXPECT_EQ(cluster.wait(30s), 0) << cluster.err();
+}
+
+TEST(phoenix_mock_cluster, exits_0_on_sigint) {
+  child_process cluster{{PHOENIX_BIN, "mock-cluster", "--brokers", "2"}};
+  ASSERT_TRUE(cluster.wait_for_stdout("\n", 30s)) << cluster.err();
+  cluster.signal(SIGINT);
+  EXPECT_EQ(cluster.wait(30s), 0) << cluster.err();
+}
+
+void expect_usage_error(std::vector<std::string> args, const std::string& named) {
+  auto r = run_process(std::move(args), 30s);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, named)) << r.err;
+  EXPECT_TRUE(r.out.empty()) << "printed a bootstrap line: " << r.out;
+}
+
+TEST(phoenix_mock_cluster, bad_topic_and_broker_arguments_exit_2_naming_them) {
+  expect_usage_error({PHOENIX_BIN, "mock-cluster", "--topic", "bad"}, "'bad'");
+  expect_usage_error({PHOENIX_BIN, "mock-cluster", "--topic", "t:zero"}, "'zero'");
+  expect_usage_error({PHOENIX_BIN, "mock-cluster", "--topic", "t:0"}, "'0'");
+  expect_usage_error({PHOENIX_BIN, "mock-cluster", "--brokers", "0"}, "'0'");
+}
+
+// -- help -----------------------------------------------------------------------------
+
+TEST(phoenix_cli, help_lists_every_command) {
+  auto r = run_process({PHOENIX_BIN, "--help"}, 30s);
+  EXPECT_EQ(r.code, 0);
+  for (auto cmd : {"run", "demo", "mock-cluster"})
+    EXPECT_TRUE(contains(r.out, cmd)) << r.out;
+}
+
+TEST(phoenix_cli, no_command_prints_help_and_exits_2) {
+  auto r = run_process({PHOENIX_BIN}, 30s);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "a command is required")) << r.err;
+}
+
+TEST(phoenix_cli, unknown_command_fails) {
+  auto r = run_process({PHOENIX_BIN, "frobnicate"}, 30s);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "frobnicate")) << r.err;
+}
+
+} // namespace

@@ -114,11 +114,11 @@ int run_demo(const demo_options& opt) {
     consumer_cfg.properties.emplace("max.poll.interval.ms", "10000");
   }
   consumer_cfg.origin = cfg->origin;
-  consumer_cfg.topics = {opt.topic};
   auto state = std::make_shared<demo_state>();
   auto stats = std::make_shared<kafka::consumer_stats>();
-  auto consumer = kafka::group_consumer_child(
-      "consumer:" + opt.topic, consumer_cfg, sample_handler(state, opt.crash_every), stats);
+  auto consumer =
+      kafka::group_consumer_child("consumer:" + opt.topic, consumer_cfg, {opt.topic},
+                                  sample_handler(state, opt.crash_every), stats);
 
   caf::actor_system_config sys_cfg;
   caf::actor_system sys{sys_cfg};

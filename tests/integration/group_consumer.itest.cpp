@@ -71,7 +71,6 @@ protected:
                       {"session.timeout.ms", "6000"},
                       {"max.poll.interval.ms", "10000"}};
     cfg.origin = "test";
-    cfg.topics = {topic};
     cfg.commit_interval = 100ms;
     return cfg;
   }
@@ -92,11 +91,11 @@ protected:
     ASSERT_EQ(p->delivered(), static_cast<std::uint64_t>(n));
   }
 
-  void start(kafka::record_handler handler, kafka::group_consumer_config cfg) {
+  void start(kafka::handler handler, kafka::group_consumer_config cfg) {
     runtime::supervisor_spec spec;
     spec.name = "kafka";
-    spec.children.push_back(
-        kafka::group_consumer_child("consumer", std::move(cfg), std::move(handler), stats));
+    spec.children.push_back(kafka::group_consumer_child("consumer", std::move(cfg), {topic},
+                                                        std::move(handler), stats));
     auto r = runtime::start_supervisor(*sys, std::move(spec));
     ASSERT_TRUE(r.has_value()) << r.error().describe();
     root = *r;
@@ -290,7 +289,11 @@ TEST_F(group_consumer_test, missing_group_id_fails_the_start_naming_the_key) {
   runtime::supervisor_spec spec;
   spec.name = "kafka";
   spec.children.push_back(kafka::group_consumer_child(
-      "consumer", cfg, [](auto&, auto&) { return kafka::handler_status::done; }, stats));
+      "consumer", cfg, {topic},
+      [](const runtime::envelope&, const kafka::record_position&) {
+        return kafka::handler_status::done;
+      },
+      stats));
   auto r = runtime::start_supervisor(*sys, std::move(spec));
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message().find("group.id"), std::string::npos) << r.error().message();

@@ -1,68 +1,45 @@
 #include "phoenix/actors/kafka/group_consumer.hpp"
 
-#include "kafka/partition_worker.hpp"
-#include "kafka/rdkafka.hpp"
+#include "kafka/consumer_handle.hpp"
+#include "kafka/partition_state.hpp"
 #include "phoenix/runtime/actor_error.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/spawn_options.hpp>
+#include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 #include <cstring>
-#include <deque>
 #include <spdlog/spdlog.h>
+#include <thread>
 
 namespace phoenix::kafka {
+
+std::string to_string(const topic_partition& tp) {
+  return tp.topic + "[" + std::to_string(tp.partition) + "]";
+}
+
 namespace {
 
 using poll_atom = caf::atom_constant<caf::atom("gc_poll")>;
 using commit_atom = caf::atom_constant<caf::atom("gc_commit")>;
 
-using partition_id = std::pair<std::string, std::int32_t>;
-
-std::string name_of(const partition_id& p) {
-  return p.first + "[" + std::to_string(p.second) + "]";
-}
-
-// One assigned partition, as the consumer sees it.
-struct partition_state {
-  caf::actor worker;
-  std::deque<consumed_record> pending; // dispatched, not yet done, in offset order
-  std::shared_ptr<std::atomic<std::int64_t>> progress;
-  std::int64_t commit_next = -1; // offset to commit: everything below it is done
-  bool dirty = false;
-  std::int64_t crash_offset = -1;
-  int crashes = 0;
-};
-
-class consumer_actor;
-
-// Reached from librdkafka's rebalance callback, which runs inside poll on the actor's
-// own thread.
-struct consumer_core {
-  rd::handle_ptr handle;
-  consumer_actor* owner = nullptr;
-};
-
-class consumer_actor : public caf::event_based_actor {
+class consumer_actor : public caf::event_based_actor, public rebalance_listener {
 public:
-  consumer_actor(caf::actor_config& cfg, std::unique_ptr<consumer_core> core,
-                 group_consumer_config config, record_handler handler,
+  consumer_actor(caf::actor_config& cfg, std::unique_ptr<consumer_handle> handle,
+                 group_consumer_config config, std::map<std::string, handler> handlers,
                  std::shared_ptr<consumer_stats> stats)
-      : caf::event_based_actor(cfg), core_(std::move(core)), cfg_(std::move(config)),
-        handler_(std::move(handler)), stats_(std::move(stats)) {
-    core_->owner = this;
+      : caf::event_based_actor(cfg), rk_(std::move(handle)), cfg_(std::move(config)),
+        handlers_(std::move(handlers)), stats_(std::move(stats)) {
+    rk_->set_listener(this);
   }
 
   const char* name() const override { return "phoenix.group_consumer"; }
 
   caf::behavior make_behavior() override {
     runtime::crash_on_exception(this);
-    set_down_handler([this](caf::down_msg& msg) { on_worker_down(msg); });
-    set_exit_handler([this](caf::exit_msg& msg) {
-      if (!is_worker(msg.source))
-        stop(msg.reason);
-    });
+    set_down_handler([this](caf::down_msg& msg) { on_lane_down(msg); });
+    set_exit_handler([this](caf::exit_msg& msg) { stop(msg.reason); });
     send(this, poll_atom::value);
     delayed_send(this, cfg_.commit_interval, commit_atom::value);
     return {
@@ -71,163 +48,227 @@ public:
           commit(true);
           delayed_send(this, cfg_.commit_interval, commit_atom::value);
         },
-        [this](partition_done_atom, const std::string& topic, std::int32_t partition,
+        [this](lane_done_atom, const std::string& topic, std::int32_t partition, int lane,
                std::int64_t last) {
-          on_done({topic, partition}, last);
+          on_done({topic, partition}, static_cast<std::size_t>(lane), last);
         },
     };
   }
 
-  void on_assigned(rd_kafka_topic_partition_list_t* parts) {
-    for (int i = 0; i < parts->cnt; ++i)
-      spdlog::info("consumer {}: assigned {}", cfg_.topics.front(),
-                   name_of({parts->elems[i].topic, parts->elems[i].partition}));
+  // -- rebalance (called inside poll, on this actor's thread) ------------------------
+
+  void on_assigned(const std::vector<topic_partition>& tps) override {
+    for (auto& tp : tps) {
+      auto [it, fresh] = parts_.try_emplace(tp, cfg_.key_concurrency, cfg_.max_in_flight);
+      if (fresh)
+        for (std::size_t i = 0; i < it->second.lanes().size(); ++i)
+          start_lane(tp, it->second, i);
+      spdlog::info("consumer: assigned {}", to_string(tp));
+    }
+    if (cfg_.on_assigned)
+      cfg_.on_assigned(tps);
   }
 
-  void on_revoked(rd_kafka_topic_partition_list_t* parts, bool lost) {
-    if (!lost)
+  void on_revoked(const std::vector<topic_partition>& tps, bool lost) override {
+    if (!lost) {
+      drain(tps);
       commit(false);
-    for (int i = 0; i < parts->cnt; ++i) {
-      partition_id id{parts->elems[i].topic, parts->elems[i].partition};
-      auto it = parts_.find(id);
+    }
+    for (auto& tp : tps) {
+      auto it = parts_.find(tp);
       if (it == parts_.end())
         continue;
-      spdlog::info("consumer: {} {} with {} records in flight", name_of(id),
-                   lost ? "lost" : "revoked", it->second.pending.size());
-      in_flight_ -= it->second.pending.size();
-      if (it->second.worker) {
-        demonitor(it->second.worker);
-        send_exit(it->second.worker, caf::exit_reason::user_shutdown);
-      }
+      spdlog::info("consumer: {} {}; {} records were in flight, {} held", to_string(tp),
+                   lost ? "lost" : "revoked", it->second.in_flight(),
+                   it->second.held.size());
+      stop_lanes(it->second);
       parts_.erase(it);
     }
+    if (cfg_.on_revoked)
+      cfg_.on_revoked(tps, lost);
   }
 
 private:
-  bool is_worker(const caf::actor_addr& addr) const {
-    for (auto& [id, st] : parts_)
-      if (st.worker && st.worker.address() == addr)
-        return true;
-    return false;
+  void start_lane(const topic_partition& tp, partition_state& st, std::size_t i) {
+    auto& lane = st.lanes()[i];
+    auto h = handlers_.count(tp.topic) ? handlers_.at(tp.topic) : handlers_.begin()->second;
+    lane.worker =
+        spawn(lane_worker, caf::actor_cast<caf::actor>(this),
+              lane_id{tp, static_cast<int>(i)}, lane.progress, std::move(h), stats_);
+    monitor(lane.worker);
   }
 
-  caf::actor spawn_worker(const partition_id& id, partition_state& st) {
-    if (!st.progress)
-      st.progress = std::make_shared<std::atomic<std::int64_t>>(-1);
-    auto w = spawn(partition_worker, caf::actor_cast<caf::actor>(this), id.first, id.second,
-                   st.progress, handler_, stats_);
-    monitor(w);
-    return w;
+  void stop_lanes(partition_state& st) {
+    for (auto& lane : st.lanes()) {
+      if (!lane.worker)
+        continue;
+      demonitor(lane.worker);
+      send_exit(lane.worker, caf::exit_reason::user_shutdown);
+      lane.worker = nullptr;
+    }
   }
 
   void poll_round() {
     if (stopping_)
       return;
-    if (in_flight_ >= cfg_.max_in_flight) {
-      delayed_send(this, std::chrono::milliseconds{5}, poll_atom::value);
-      return;
-    }
-    std::map<partition_id, std::vector<consumed_record>> batches;
+    std::map<topic_partition, std::vector<consumed_record>> polled;
     int timeout_ms = 100;
-    for (std::size_t n = 0; n < cfg_.poll_batch;) {
-      rd::message_ptr m{rd_kafka_consumer_poll(core_->handle.get(), timeout_ms)};
+    for (std::size_t n = 0; n < cfg_.poll_batch; ++n) {
+      auto r = rk_->poll(timeout_ms);
       timeout_ms = 0;
-      if (!m)
+      if (!r)
         break;
-      if (m->err) {
-        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-          spdlog::warn("consumer: {}", rd_kafka_message_errstr(m.get()));
+      polled[{r->pos.topic, r->pos.partition}].push_back(std::move(*r));
+    }
+    for (auto& [tp, records] : polled) {
+      stats_->consumed.fetch_add(records.size(), std::memory_order_relaxed);
+      auto it = parts_.find(tp);
+      if (it == parts_.end()) {
+        // Only reachable if librdkafka hands out a record of a partition it has not
+        // assigned; nothing is committed for it, so its next owner reads it again.
+        spdlog::warn("consumer: {} records of unassigned {}", records.size(),
+                     to_string(tp));
         continue;
       }
-      consumed_record r;
-      r.pos = {rd_kafka_topic_name(m->rkt), m->partition, m->offset};
-      if (m->key)
-        r.key.assign(static_cast<const char*>(m->key), m->key_len);
-      if (m->payload)
-        r.value.assign(static_cast<const char*>(m->payload), m->len);
-      for (auto& [k, v] : rd::read_headers(*m))
-        r.headers.push_back({std::move(k), std::move(v)});
-      batches[{r.pos.topic, r.pos.partition}].push_back(std::move(r));
-      ++n;
-    }
-    for (auto& [id, records] : batches) {
-      stats_->consumed.fetch_add(records.size(), std::memory_order_relaxed);
-      auto& st = parts_[id];
-      if (!st.worker)
-        st.worker = spawn_worker(id, st);
-      in_flight_ += records.size();
-      st.pending.insert(st.pending.end(), records.begin(), records.end());
-      send(st.worker,
-           std::make_shared<const partition_batch>(partition_batch{std::move(records)}));
+      auto& st = it->second;
+      for (auto& r : records)
+        st.held.push_back(std::move(r));
+      dispatch_held(tp, st);
     }
     send(this, poll_atom::value);
   }
 
-  void on_done(const partition_id& id, std::int64_t last) {
-    auto it = parts_.find(id);
-    if (it == parts_.end())
-      return; // revoked meanwhile
-    auto& st = it->second;
-    while (!st.pending.empty() && st.pending.front().pos.offset <= last) {
-      st.pending.pop_front();
-      --in_flight_;
+  // Sends held records to their lanes while there is room; pauses the partition at the
+  // bound and resumes it once half the bound is free again.
+  void dispatch_held(const topic_partition& tp, partition_state& st) {
+    std::vector<std::vector<consumed_record>> out(st.lanes().size());
+    std::size_t room = st.room();
+    while (!st.held.empty() && room > 0) {
+      auto& r = st.held.front();
+      out[st.lane_of(r.key)].push_back(std::move(r));
+      st.held.pop_front();
+      --room;
     }
-    st.commit_next = last + 1;
-    st.dirty = true;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (out[i].empty())
+        continue;
+      auto batch = std::make_shared<const lane_batch>(lane_batch{std::move(out[i])});
+      st.dispatched(i, batch);
+      send(st.lanes()[i].worker, batch);
+    }
+    auto in_flight = static_cast<std::uint64_t>(st.in_flight());
+    auto seen = stats_->max_in_flight.load(std::memory_order_relaxed);
+    while (in_flight > seen &&
+           !stats_->max_in_flight.compare_exchange_weak(seen, in_flight)) {
+    }
+    if (!st.paused && !st.held.empty()) {
+      if (auto ok = rk_->pause(tp, true); !ok) {
+        spdlog::warn("consumer: {}", ok.error().message());
+      } else {
+        st.paused = true;
+        stats_->pauses.fetch_add(1, std::memory_order_relaxed);
+      }
+    } else if (st.paused && st.held.empty() && st.in_flight() <= st.bound() / 2) {
+      if (auto ok = rk_->pause(tp, false); !ok) {
+        spdlog::warn("consumer: {}", ok.error().message());
+      } else {
+        st.paused = false;
+        stats_->resumes.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
   }
 
-  void on_worker_down(const caf::down_msg& msg) {
-    for (auto& [id, st] : parts_) {
-      if (!st.worker || st.worker.address() != msg.source)
-        continue;
-      st.worker = nullptr;
-      if (stopping_)
+  void on_done(const topic_partition& tp, std::size_t lane, std::int64_t last) {
+    auto it = parts_.find(tp);
+    if (it == parts_.end() || lane >= it->second.lanes().size())
+      return; // revoked meanwhile
+    it->second.done(lane, last);
+    if (it->second.paused && it->second.in_flight() <= it->second.bound() / 2)
+      dispatch_held(tp, it->second);
+  }
+
+  void on_lane_down(const caf::down_msg& msg) {
+    for (auto& [tp, st] : parts_) {
+      for (std::size_t i = 0; i < st.lanes().size(); ++i) {
+        auto& lane = st.lanes()[i];
+        if (!lane.worker || lane.worker.address() != msg.source)
+          continue;
+        lane.worker = nullptr;
+        if (stopping_)
+          return;
+        restart_lane(tp, st, i, msg.reason);
         return;
-      // Records up to the worker's progress are done; resume at the next one.
-      auto done = st.progress->load();
-      if (done >= 0)
-        on_done(id, done);
-      stats_->restarts.fetch_add(1, std::memory_order_relaxed);
-      if (!st.pending.empty()) {
-        auto& next = st.pending.front();
-        st.crashes = st.crash_offset == next.pos.offset ? st.crashes + 1 : 1;
-        st.crash_offset = next.pos.offset;
-        spdlog::error("consumer: partition actor {} crashed at offset {} ({}/{}): {}",
-                      name_of(id), next.pos.offset, st.crashes, cfg_.max_crashes_per_record,
-                      runtime::describe(msg.reason));
-        if (st.crashes >= cfg_.max_crashes_per_record) {
-          spdlog::error("consumer: giving up {} offset {} after {} crashes", name_of(id),
-                        next.pos.offset, st.crashes);
-          stats_->rejected.fetch_add(1, std::memory_order_relaxed);
-          st.progress->store(next.pos.offset);
-          on_done(id, next.pos.offset);
-        }
-      } else {
-        spdlog::error("consumer: partition actor {} crashed: {}", name_of(id),
-                      runtime::describe(msg.reason));
       }
-      st.worker = spawn_worker(id, st);
-      if (!st.pending.empty())
-        send(st.worker, std::make_shared<const partition_batch>(
-                            partition_batch{{st.pending.begin(), st.pending.end()}}));
-      return;
+    }
+  }
+
+  // Restarts a crashed lane at its first record not yet done, giving up a record that
+  // keeps crashing it.
+  void restart_lane(const topic_partition& tp, partition_state& st, std::size_t i,
+                    const caf::error& reason) {
+    auto& lane = st.lanes()[i];
+    stats_->restarts.fetch_add(1, std::memory_order_relaxed);
+    st.apply_progress();
+    auto next = lane.next_offset();
+    if (next >= 0) {
+      lane.crashes = lane.crash_offset == next ? lane.crashes + 1 : 1;
+      lane.crash_offset = next;
+      spdlog::error("consumer: partition actor {} lane {} crashed at offset {} ({}/{}): {}",
+                    to_string(tp), i, next, lane.crashes, cfg_.max_crashes_per_record,
+                    runtime::describe(reason));
+      if (lane.crashes >= cfg_.max_crashes_per_record) {
+        spdlog::error("consumer: giving up {}@{} after {} crashes", to_string(tp), next,
+                      lane.crashes);
+        stats_->rejected.fetch_add(1, std::memory_order_relaxed);
+        lane.progress->store(next, std::memory_order_release);
+        st.done(i, next);
+      }
+    } else {
+      spdlog::error("consumer: partition actor {} lane {} crashed: {}", to_string(tp), i,
+                    runtime::describe(reason));
+    }
+    start_lane(tp, st, i);
+    for (auto& batch : lane.pending)
+      send(lane.worker, batch); // the lane skips what its progress says is done
+  }
+
+  // Waits (bounded) until the lanes of `tps` have finished what they were sent. The
+  // lanes run on other threads and publish progress without a message, so waiting here
+  // does not stop them.
+  void drain(const std::vector<topic_partition>& tps) {
+    auto deadline = std::chrono::steady_clock::now() + cfg_.drain_timeout;
+    for (;;) {
+      bool all = true;
+      for (auto& tp : tps) {
+        auto it = parts_.find(tp);
+        if (it != parts_.end() && !it->second.drained())
+          all = false;
+      }
+      if (all || std::chrono::steady_clock::now() > deadline)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    }
+    for (auto& tp : tps) {
+      auto it = parts_.find(tp);
+      if (it == parts_.end())
+        continue;
+      it->second.apply_progress();
+      if (!it->second.drained())
+        spdlog::warn("consumer: {} not drained within {} ms; {} records will be read again "
+                     "by its next owner",
+                     to_string(tp), cfg_.drain_timeout.count(), it->second.in_flight());
     }
   }
 
   void commit(bool async) {
-    rd::topic_partition_list_ptr list{rd_kafka_topic_partition_list_new(0)};
-    for (auto& [id, st] : parts_) {
-      if (!st.dirty)
-        continue;
-      rd_kafka_topic_partition_list_add(list.get(), id.first.c_str(), id.second)->offset =
-          st.commit_next;
-      st.dirty = false;
-    }
-    if (list->cnt == 0)
+    std::vector<std::pair<topic_partition, std::int64_t>> offsets;
+    for (auto& [tp, st] : parts_)
+      if (auto o = st.take_commit(); o >= 0)
+        offsets.emplace_back(tp, o);
+    if (offsets.empty())
       return;
-    auto err = rd_kafka_commit(core_->handle.get(), list.get(), async ? 1 : 0);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-      spdlog::warn("consumer: commit failed: {}", rd_kafka_err2str(err));
+    if (auto ok = rk_->commit(offsets, async); !ok)
+      spdlog::warn("consumer: {}", ok.error().message());
     else
       stats_->commits.fetch_add(1, std::memory_order_relaxed);
   }
@@ -236,100 +277,58 @@ private:
     if (stopping_)
       return;
     stopping_ = true;
+    std::vector<topic_partition> all;
+    for (auto& [tp, st] : parts_)
+      all.push_back(tp);
+    drain(all);
     commit(false);
-    for (auto& [id, st] : parts_)
-      if (st.worker)
-        send_exit(st.worker, caf::exit_reason::user_shutdown);
-    // Leaves the group; the revoke callback commits again and forgets the partitions.
-    if (auto err = rd_kafka_consumer_close(core_->handle.get()))
-      spdlog::warn("consumer: close: {}", rd_kafka_err2str(err));
-    core_->handle.reset();
-    spdlog::info("consumer of {} stopped", cfg_.topics.front());
+    for (auto& [tp, st] : parts_)
+      stop_lanes(st);
+    // Leaves the group; the revoke callback finds nothing left to drain or commit.
+    rk_->close();
+    spdlog::info("consumer stopped");
     quit(reason);
   }
 
-  std::unique_ptr<consumer_core> core_;
+  std::unique_ptr<consumer_handle> rk_;
   group_consumer_config cfg_;
-  record_handler handler_;
+  std::map<std::string, handler> handlers_;
   std::shared_ptr<consumer_stats> stats_;
-  std::map<partition_id, partition_state> parts_;
-  std::size_t in_flight_ = 0;
+  std::map<topic_partition, partition_state> parts_;
   bool stopping_ = false;
 };
-
-void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                  rd_kafka_topic_partition_list_t* parts, void* opaque) {
-  auto* core = static_cast<consumer_core*>(opaque);
-  bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    if (cooperative)
-      rd::error_ptr{rd_kafka_incremental_assign(rk, parts)};
-    else
-      rd_kafka_assign(rk, parts);
-    if (core->owner)
-      core->owner->on_assigned(parts);
-    return;
-  }
-  if (core->owner)
-    core->owner->on_revoked(parts, err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS ||
-                                       rd_kafka_assignment_lost(rk));
-  if (cooperative)
-    rd::error_ptr{rd_kafka_incremental_unassign(rk, parts)};
-  else
-    rd_kafka_assign(rk, nullptr);
-}
-
-result<std::unique_ptr<consumer_core>> make_consumer(const group_consumer_config& cfg) {
-  auto props = cfg.properties;
-  if (!props.count("group.id"))
-    return error{runtime::errc::config_bad_value,
-                 cfg.origin + ": [kafka] group.id: required for a consumer"};
-  auto auto_commit = props.find("enable.auto.commit");
-  if (auto_commit != props.end() && auto_commit->second == "true")
-    spdlog::warn(
-        "{}: [kafka] enable.auto.commit=true ignored: Phoenix commits only offsets "
-        "that are done",
-        cfg.origin);
-  props["enable.auto.commit"] = "false";
-  props.emplace("partition.assignment.strategy", "cooperative-sticky");
-  props.emplace("auto.offset.reset", "earliest");
-  auto conf = rd::make_conf(props, cfg.origin);
-  if (!conf)
-    return conf.error();
-  auto core = std::make_unique<consumer_core>();
-  rd_kafka_conf_set_opaque(conf->get(), core.get());
-  rd_kafka_conf_set_rebalance_cb(conf->get(), &on_rebalance);
-  auto handle = rd::make_handle(RD_KAFKA_CONSUMER, std::move(*conf), "creating consumer");
-  if (!handle)
-    return handle.error();
-  core->handle = std::move(*handle);
-  rd_kafka_poll_set_consumer(core->handle.get());
-  rd::topic_partition_list_ptr topics{
-      rd_kafka_topic_partition_list_new(static_cast<int>(cfg.topics.size()))};
-  for (auto& t : cfg.topics)
-    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
-  if (auto err = rd_kafka_subscribe(core->handle.get(), topics.get()))
-    return rd::kafka_error("subscribing to " + cfg.topics.front(), err);
-  return core;
-}
 
 } // namespace
 
 runtime::child_spec group_consumer_child(std::string id, group_consumer_config cfg,
-                                         record_handler handler,
+                                         std::map<std::string, handler> handlers,
                                          std::shared_ptr<consumer_stats> stats) {
   auto timeout = cfg.shutdown_timeout;
-  auto start = [cfg = std::move(cfg), handler = std::move(handler),
+  auto start = [cfg = std::move(cfg), handlers = std::move(handlers),
                 stats = std::move(stats)](caf::actor_system& sys) -> result<caf::actor> {
-    if (cfg.topics.empty())
-      return error{runtime::errc::invalid_argument, "group consumer without topics"};
-    auto core = make_consumer(cfg);
-    if (!core)
-      return core.error();
-    return sys.spawn<consumer_actor, caf::detached>(std::move(*core), cfg, handler, stats);
+    if (handlers.empty())
+      return error{runtime::errc::invalid_argument, "group consumer without handlers"};
+    std::vector<std::string> topics;
+    for (auto& [topic, h] : handlers)
+      topics.push_back(topic);
+    auto handle = consumer_handle::open(cfg.properties, cfg.origin, topics);
+    if (!handle)
+      return handle.error();
+    return sys.spawn<consumer_actor, caf::detached>(std::move(*handle), cfg, handlers,
+                                                    stats);
   };
   return runtime::child_spec{std::move(id), std::move(start),
                              runtime::restart_type::permanent, timeout};
+}
+
+runtime::child_spec group_consumer_child(std::string id, group_consumer_config cfg,
+                                         const std::vector<std::string>& topics, handler h,
+                                         std::shared_ptr<consumer_stats> stats) {
+  std::map<std::string, handler> handlers;
+  for (auto& t : topics)
+    handlers.emplace(t, h);
+  return group_consumer_child(std::move(id), std::move(cfg), std::move(handlers),
+                              std::move(stats));
 }
 
 } // namespace phoenix::kafka

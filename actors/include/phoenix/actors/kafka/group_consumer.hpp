@@ -4,6 +4,7 @@
 #include "phoenix/runtime/supervisor.hpp"
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,28 +14,49 @@ namespace phoenix::kafka {
 
 struct group_consumer_config {
   /// librdkafka properties (`[kafka]` of the node config); `group.id` is required.
+  /// Phoenix sets `enable.auto.commit=false` (it commits only what is done) and, unless
+  /// given, `partition.assignment.strategy=cooperative-sticky` and
+  /// `auto.offset.reset=earliest`.
   std::map<std::string, std::string> properties;
   std::string origin = "<config>"; ///< Names the config source in error messages.
-  std::vector<std::string> topics;
-  std::size_t poll_batch = 1000;     ///< Records taken per poll round.
-  std::size_t max_in_flight = 20000; ///< Records dispatched but not done, all partitions.
+  std::size_t poll_batch = 1000;   ///< Records taken per poll round.
+  /// Records in flight (dispatched, not done) per partition; at the bound the partition
+  /// is paused, and resumed once half of them are done.
+  std::size_t max_in_flight = 5000;
+  /// Lanes per partition: with more than one, records of different keys run at once
+  /// (records of one key stay in order), under the same commit rule.
+  std::size_t key_concurrency = 1;
   std::chrono::milliseconds commit_interval{1000};
+  /// How long a revoked partition (or a stopping consumer) waits for in-flight records.
+  std::chrono::milliseconds drain_timeout{5000};
   int max_crashes_per_record = 3; ///< Then the record is given up (logged, counted).
-  std::chrono::milliseconds shutdown_timeout{10000};
+  std::chrono::milliseconds shutdown_timeout{15000};
+
+  /// Rebalance hooks for application code, called on the consumer's thread after
+  /// Phoenix has started the assigned partitions' actors, or after it has drained and
+  /// committed the revoked ones (`lost`: taken away without a chance to commit).
+  std::function<void(const std::vector<topic_partition>&)> on_assigned;
+  std::function<void(const std::vector<topic_partition>&, bool lost)> on_revoked;
 };
 
-/// A supervised child that consumes `cfg.topics` in one consumer group and hands every
-/// record, decoded, to `handler` in the actor of its partition. The consumer runs in a
-/// detached actor that owns the librdkafka handle and polls in a self-message loop, so
-/// stop requests and partition progress are served between polls. Partition actors are
-/// spawned as partitions arrive and restarted (from the first record not yet done) when
-/// they crash. An offset is committed only when it and every lower offset of its
-/// partition are done.
+/// A supervised child that consumes the topics of `handlers` in one consumer group and
+/// hands every record, decoded, to its topic's handler in the actor of its partition
+/// (its lane, with per-key concurrency). The consumer runs in a detached actor that
+/// owns the librdkafka handle and polls in a self-message loop, so stop requests and
+/// progress are served between polls. Partition actors are started on assignment and
+/// restarted (from the first record not yet done) when they crash. An offset is
+/// committed only when it and every lower offset of its partition are done.
 ///
-/// Errors (from the start function): errc::config_* for a property librdkafka rejects,
-/// errc::kafka_error when the consumer cannot be created or subscribed.
+/// Errors (from the start function): errc::config_* for a property librdkafka rejects
+/// or a missing `group.id`, errc::kafka_error when the consumer cannot be created or
+/// subscribed, errc::invalid_argument without handlers.
 runtime::child_spec group_consumer_child(std::string id, group_consumer_config cfg,
-                                         record_handler handler,
+                                         std::map<std::string, handler> handlers,
+                                         std::shared_ptr<consumer_stats> stats);
+
+/// One handler for every topic in `topics`.
+runtime::child_spec group_consumer_child(std::string id, group_consumer_config cfg,
+                                         const std::vector<std::string>& topics, handler h,
                                          std::shared_ptr<consumer_stats> stats);
 
 } // namespace phoenix::kafka

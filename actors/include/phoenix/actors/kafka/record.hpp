@@ -3,12 +3,33 @@
 #include "phoenix/runtime/envelope.hpp"
 
 #include <atomic>
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace phoenix::kafka {
+
+/// One partition of one topic.
+struct topic_partition {
+  std::string topic;
+  std::int32_t partition = 0;
+
+  friend bool operator<(const topic_partition& a, const topic_partition& b) {
+    return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
+  }
+  friend bool operator==(const topic_partition& a, const topic_partition& b) {
+    return a.topic == b.topic && a.partition == b.partition;
+  }
+};
+
+std::string to_string(const topic_partition& tp);
 
 /// Where a record sits in Kafka.
 struct record_position {
@@ -38,6 +59,39 @@ enum class handler_status {
 using record_handler =
     std::function<handler_status(const runtime::envelope&, const record_position&)>;
 
+/// Sent to an actor handler for every record: `(handle_atom, envelope, record_position)`;
+/// the actor replies with a `handler_status`.
+using handle_atom = caf::atom_constant<caf::atom("handle")>;
+
+/// What runs for each record of a topic: a function, called in the partition's actor,
+/// or an actor of the application's that replies to `handle_atom` messages. Records of
+/// one key reach the handler one at a time, in offset order.
+class handler {
+public:
+  /// A function handler: anything callable as `record_handler`.
+  template <class F,
+            class = std::enable_if_t<std::is_invocable_r_v<
+                handler_status, F&, const runtime::envelope&, const record_position&>>>
+  handler(F fn) : fn_(std::move(fn)) {} // NOLINT: implicit on purpose
+
+  /// An actor handler; no reply within `timeout` counts like a crash of the record.
+  static handler from_actor(caf::actor actor, std::chrono::milliseconds timeout) {
+    handler h{record_handler{}};
+    h.actor_ = std::move(actor);
+    h.timeout_ = timeout;
+    return h;
+  }
+
+  const record_handler& function() const noexcept { return fn_; }
+  const caf::actor& actor() const noexcept { return actor_; }
+  std::chrono::milliseconds timeout() const noexcept { return timeout_; }
+
+private:
+  record_handler fn_;
+  caf::actor actor_;
+  std::chrono::milliseconds timeout_{0};
+};
+
 /// Counters of a group consumer, readable from any thread.
 struct consumer_stats {
   std::atomic<std::uint64_t> consumed{0};    ///< Records taken from Kafka.
@@ -47,6 +101,13 @@ struct consumer_stats {
   std::atomic<std::uint64_t> retried{0};     ///< Handler asked for another attempt.
   std::atomic<std::uint64_t> restarts{0};    ///< Partition actors restarted after a crash.
   std::atomic<std::uint64_t> commits{0};     ///< Offset commits made.
+  std::atomic<std::uint64_t> pauses{0};  ///< Partitions paused at their in-flight bound.
+  std::atomic<std::uint64_t> resumes{0}; ///< Partitions resumed once drained.
+  std::atomic<std::uint64_t> max_in_flight{0}; ///< Most records in flight in one partition.
 };
 
 } // namespace phoenix::kafka
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(phoenix::runtime::envelope)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(phoenix::kafka::record_position)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(phoenix::kafka::handler_status)

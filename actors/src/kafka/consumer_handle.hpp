@@ -1,0 +1,63 @@
+#pragma once
+
+// The librdkafka consumer behind a group consumer actor: creation with Phoenix's
+// defaults, the rebalance callback, poll, pause/resume and commits. Used only from the
+// actor's own thread (librdkafka calls the rebalance callback inside poll).
+
+#include "phoenix/actors/kafka/record.hpp"
+#include "phoenix/runtime/error.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace phoenix::kafka {
+
+/// Told about assignment changes, from inside `consumer_handle::poll` or `close`.
+class rebalance_listener {
+public:
+  virtual ~rebalance_listener() = default;
+  virtual void on_assigned(const std::vector<topic_partition>& tps) = 0;
+  /// `lost`: the partitions were taken away (session lost); do not commit for them.
+  virtual void on_revoked(const std::vector<topic_partition>& tps, bool lost) = 0;
+};
+
+class consumer_handle {
+public:
+  /// Creates the consumer and subscribes to `topics`.
+  /// Errors: config_bad_value / config_unknown_key naming `<origin>: [kafka] <key>`
+  /// (also for a missing group.id), kafka_error when creation or subscription fails.
+  static result<std::unique_ptr<consumer_handle>>
+  open(std::map<std::string, std::string> properties, const std::string& origin,
+       const std::vector<std::string>& topics);
+
+  ~consumer_handle();
+
+  void set_listener(rebalance_listener* l) { listener_ = l; }
+
+  /// The next record, or nothing within `timeout_ms`. Consumer errors are logged.
+  std::optional<consumed_record> poll(int timeout_ms);
+
+  /// Pauses (or resumes) fetching one partition. librdkafka drops what it had prefetched
+  /// for it and fetches again from the next record not yet returned by poll.
+  result<void> pause(const topic_partition& tp, bool paused);
+
+  /// Commits `offset` (the next record to read) per partition.
+  result<void> commit(const std::vector<std::pair<topic_partition, std::int64_t>>& offsets,
+                      bool async);
+
+  /// Leaves the group (revoking through the listener) and closes the consumer.
+  void close();
+
+  struct impl;
+
+private:
+  explicit consumer_handle(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+  rebalance_listener* listener_ = nullptr;
+  friend struct consumer_handle_access;
+};
+
+} // namespace phoenix::kafka

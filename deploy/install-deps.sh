@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
   libcpp-httplib-dev libhiredis-dev libssl-dev
   clang-14 libclang-rt-14-dev clang-format-14
-  kcat
+  kcat postgresql-15 postgresql-client-15
 )
 
 if [ "$(id -u)" -ne 0 ]; then

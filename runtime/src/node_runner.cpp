@@ -10,6 +10,7 @@
 #include <caf/system_messages.hpp>
 #include <csignal>
 #include <ctime>
+#include <optional>
 #include <spdlog/spdlog.h>
 #include <thread>
 
@@ -66,17 +67,19 @@ node_exit run_node(caf::actor_system& sys, supervisor_spec root, node_run_option
   bool down = false;
   // Wait without bound until a signal arrives or the tree ends by itself; after a signal,
   // wait at most the shutdown bound.
+  std::optional<std::chrono::steady_clock::time_point> stop_deadline;
   while (!down) {
-    auto wait =
-        signal_seen.load() != 0 ? opts.shutdown_timeout : std::chrono::milliseconds{250};
-    bool timed_out = false;
     self->receive(
         [&](caf::down_msg& msg) {
           reason = msg.reason;
           down = true;
         },
-        caf::after(wait) >> [&] { timed_out = true; });
-    if (timed_out && signal_seen.load() != 0 && !down) {
+        caf::after(std::chrono::milliseconds{100}) >> [] {});
+    if (down)
+      break;
+    if (signal_seen.load() != 0 && !stop_deadline)
+      stop_deadline = std::chrono::steady_clock::now() + opts.shutdown_timeout;
+    if (stop_deadline && std::chrono::steady_clock::now() > *stop_deadline) {
       spdlog::error("shutdown did not finish within {} ms; killing the tree",
                     opts.shutdown_timeout.count());
       caf::anon_send_exit(sup, caf::exit_reason::kill);

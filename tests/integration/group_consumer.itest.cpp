@@ -1,167 +1,16 @@
 // The group consumer on librdkafka's mock cluster: every record reaches the handler, a
 // crashing handler skips nothing, and commits never pass a record that is not done.
 
-#include "phoenix/actors/kafka/group_consumer.hpp"
+#include "consumer_fixture.hpp"
 
-#include "kafka/rdkafka.hpp"
-#include "phoenix/actors/kafka/producer.hpp"
-#include "phoenix/runtime/actor_error.hpp"
-#include "phoenix/testkit/mock_cluster_fixture.hpp"
-
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/exit_reason.hpp>
-#include <caf/scoped_actor.hpp>
-#include <caf/send.hpp>
-#include <caf/system_messages.hpp>
 #include <condition_variable>
-#include <gtest/gtest.h>
-#include <mutex>
-#include <set>
-#include <thread>
 
 using namespace phoenix;
 using namespace std::chrono_literals;
 
 namespace {
 
-// Handler calls seen, per event id (duplicates counted), shared with the test thread.
-struct seen_log {
-  std::mutex mtx;
-  std::map<std::string, int> calls;
-  std::set<std::string> done;
-
-  void add(const std::string& id, bool finished) {
-    std::lock_guard<std::mutex> g{mtx};
-    ++calls[id];
-    if (finished)
-      done.insert(id);
-  }
-  std::size_t done_count() {
-    std::lock_guard<std::mutex> g{mtx};
-    return done.size();
-  }
-};
-
-class group_consumer_test : public testkit::mock_cluster_fixture {
-protected:
-  const std::string topic = "orders";
-  std::shared_ptr<kafka::consumer_stats> stats = std::make_shared<kafka::consumer_stats>();
-  std::shared_ptr<seen_log> seen = std::make_shared<seen_log>();
-  caf::actor_system_config sys_cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  caf::actor root;
-
-  void SetUp() override {
-    mock_cluster_fixture::SetUp();
-    create_topic(topic, 3);
-    sys = std::make_unique<caf::actor_system>(sys_cfg);
-  }
-
-  void TearDown() override {
-    stop();
-    sys.reset();
-    mock_cluster_fixture::TearDown();
-  }
-
-  kafka::group_consumer_config config() {
-    kafka::group_consumer_config cfg;
-    cfg.properties = {{"bootstrap.servers", bootstrap()},
-                      {"group.id", "test-group"},
-                      {"session.timeout.ms", "6000"},
-                      {"max.poll.interval.ms", "10000"}};
-    cfg.origin = "test";
-    cfg.commit_interval = 100ms;
-    return cfg;
-  }
-
-  // Produces events lead-<first> .. lead-<first+n-1>, keyed so they spread on partitions.
-  void produce_events(int first, int n) {
-    auto p = kafka::producer::create({{"bootstrap.servers", bootstrap()}}, "test");
-    ASSERT_TRUE(p.has_value()) << p.error().describe();
-    for (int i = first; i < first + n; ++i) {
-      runtime::envelope env;
-      env.id = "lead-" + std::to_string(i);
-      env.source = "/test";
-      env.type = "lead.detected";
-      env.payload = "{}";
-      ASSERT_TRUE(p->produce(topic, env.id, env.payload, runtime::encode_headers(env)));
-    }
-    ASSERT_TRUE(p->flush(10s));
-    ASSERT_EQ(p->delivered(), static_cast<std::uint64_t>(n));
-  }
-
-  void start(kafka::handler handler, kafka::group_consumer_config cfg) {
-    runtime::supervisor_spec spec;
-    spec.name = "kafka";
-    spec.children.push_back(kafka::group_consumer_child("consumer", std::move(cfg), {topic},
-                                                        std::move(handler), stats));
-    auto r = runtime::start_supervisor(*sys, std::move(spec));
-    ASSERT_TRUE(r.has_value()) << r.error().describe();
-    root = *r;
-  }
-
-  // Ordered stop; returns the root's exit reason.
-  caf::error stop() {
-    if (!root)
-      return {};
-    caf::scoped_actor self{*sys};
-    self->monitor(root);
-    caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
-    caf::error reason;
-    self->receive([&](caf::down_msg& m) { reason = m.reason; },
-                  caf::after(30s) >> [&] { ADD_FAILURE() << "stop took over 30 s"; });
-    root = nullptr;
-    return reason;
-  }
-
-  // Waits for a condition the pipeline must reach; the bound only keeps a broken build
-  // from hanging, it is not what the test measures.
-  template <class Pred>
-  bool eventually(Pred pred, std::chrono::seconds bound = 60s) {
-    auto deadline = std::chrono::steady_clock::now() + bound;
-    while (!pred()) {
-      if (std::chrono::steady_clock::now() > deadline)
-        return false;
-      std::this_thread::sleep_for(20ms);
-    }
-    return true;
-  }
-
-  // Committed offset per partition of the test group, and each partition's end offset.
-  std::map<int, std::pair<std::int64_t, std::int64_t>> committed_and_end() {
-    namespace rd = kafka::rd;
-    auto conf = rd::make_conf(
-        {{"bootstrap.servers", bootstrap()}, {"group.id", "test-group"}}, "test");
-    EXPECT_TRUE(conf.has_value());
-    auto rk = rd::make_handle(RD_KAFKA_CONSUMER, std::move(*conf), "checker");
-    EXPECT_TRUE(rk.has_value());
-    rd::topic_partition_list_ptr list{rd_kafka_topic_partition_list_new(3)};
-    for (int p = 0; p < 3; ++p)
-      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
-    EXPECT_EQ(rd_kafka_committed(rk->get(), list.get(), 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
-    std::map<int, std::pair<std::int64_t, std::int64_t>> out;
-    for (int i = 0; i < list->cnt; ++i) {
-      std::int64_t low = 0, high = 0;
-      EXPECT_EQ(
-          rd_kafka_query_watermark_offsets(rk->get(), topic.c_str(), i, &low, &high, 10000),
-          RD_KAFKA_RESP_ERR_NO_ERROR);
-      out[list->elems[i].partition] = {list->elems[i].offset, high};
-    }
-    rd_kafka_consumer_close(rk->get());
-    return out;
-  }
-
-  void expect_all_committed() {
-    for (auto& [partition, offsets] : committed_and_end())
-      EXPECT_EQ(offsets.first, offsets.second) << "partition " << partition;
-  }
-};
-
-kafka::handler_status record_done(seen_log& seen, const runtime::envelope& env) {
-  seen.add(env.id, true);
-  return kafka::handler_status::done;
-}
+using namespace phoenix::itest;
 
 TEST_F(group_consumer_test, every_record_is_handled_and_committed) {
   produce_events(0, 600);

@@ -144,7 +144,7 @@ inline result<void> produce(rd_kafka_t& rk, const std::string& topic, std::strin
                             std::string_view value, const header_list& headers,
                             void* opaque) {
   headers_ptr hdrs = make_headers(headers);
-  rd_kafka_vu_t vus[5] = {};
+  rd_kafka_vu_t vus[6] = {};
   vus[0].vtype = RD_KAFKA_VTYPE_TOPIC;
   vus[0].u.cstr = topic.c_str();
   vus[1].vtype = RD_KAFKA_VTYPE_KEY;
@@ -153,13 +153,16 @@ inline result<void> produce(rd_kafka_t& rk, const std::string& topic, std::strin
   vus[2].u.mem = {const_cast<char*>(value.data()), value.size()};
   vus[3].vtype = RD_KAFKA_VTYPE_OPAQUE;
   vus[3].u.ptr = opaque;
-  std::size_t cnt = 4;
+  // librdkafka copies the key always, the value only with F_COPY; the caller's strings
+  // may be gone before delivery.
+  vus[4].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+  vus[4].u.i = RD_KAFKA_MSG_F_COPY;
+  std::size_t cnt = 5;
   if (hdrs) {
-    vus[4].vtype = RD_KAFKA_VTYPE_HEADERS;
-    vus[4].u.headers = hdrs.get();
-    cnt = 5;
+    vus[5].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vus[5].u.headers = hdrs.get();
+    cnt = 6;
   }
-  // Without RD_KAFKA_VTYPE_MSGFLAGS librdkafka copies key and value.
   error_ptr err{rd_kafka_produceva(&rk, vus, cnt)};
   if (err)
     return kafka_error("produce to " + topic, *err);

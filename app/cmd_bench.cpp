@@ -1,0 +1,106 @@
+#include "commands.hpp"
+#include "phoenix/bench/consume.hpp"
+#include "phoenix/bench/report.hpp"
+#include "phoenix/runtime/logging.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+namespace phoenix::app {
+namespace {
+
+// Exit codes: 0 the run completed (whether or not the goal was met), 1 a round failed or
+// the setup did (cluster, producing, writing the report), 2 usage errors.
+constexpr int exit_failed = 1;
+constexpr int exit_usage = 2;
+
+struct bench_consume_options {
+  bench::consume_options run;
+  std::string out = "bench-consume.json";
+};
+
+// The command that repeats this run, with every default spelled out (the partition
+// count included, since it is computed from the others).
+std::string command_line(const bench::consume_options& o, int partitions,
+                         const std::string& out) {
+  std::ostringstream cmd;
+  cmd << "phoenix bench consume --records " << o.records << " --partitions " << partitions
+      << " --value-bytes " << o.value_bytes << " --rounds " << o.rounds << " --brokers "
+      << o.brokers << " --out " << out;
+  if (o.keep_going)
+    cmd << " --keep-going";
+  return cmd.str();
+}
+
+int run_bench_consume(const bench_consume_options& opt) {
+  runtime::configure_logging({}, "bench");
+  auto report = bench::run_consume(opt.run);
+  if (!report) {
+    std::cerr << "phoenix: " << report.error().message() << '\n';
+    return report.error().code() == runtime::errc::invalid_argument ? exit_usage
+                                                                    : exit_failed;
+  }
+  report->command = command_line(opt.run, report->partitions, opt.out);
+  {
+    std::ofstream file{opt.out};
+    file << bench::to_json(*report) << '\n';
+    if (!file.flush()) {
+      std::cerr << "phoenix: bench consume: cannot write the report to " << opt.out << '\n';
+      return exit_failed;
+    }
+  }
+  std::cout << bench::summary_line(*report) << "; report " << opt.out << std::endl;
+  if (report->failed()) {
+    for (std::size_t i = 0; i < report->rounds.size(); ++i)
+      if (!report->rounds[i].ok())
+        std::cerr << "phoenix: bench consume: round " << i + 1
+                  << " failed: " << report->rounds[i].error << '\n';
+    return exit_failed;
+  }
+  return 0;
+}
+
+} // namespace
+
+void add_bench_command(CLI::App& app, int& exit_code) {
+  auto* bench = app.add_subcommand(
+      "bench", "Measure Phoenix against raw librdkafka in the same run and write a JSON "
+               "report (see bench/README.md)");
+  bench->require_subcommand(1);
+
+  auto opt = std::make_shared<bench_consume_options>();
+  auto* consume = bench->add_subcommand(
+      "consume",
+      "Produce N keyed CloudEvents records once to an embedded mock cluster, then per\n"
+      "round consume all of them with a plain librdkafka loop and with the Phoenix\n"
+      "pipeline (no-op handler), each in a fresh consumer group. Times each side from\n"
+      "its first record to its N-th, writes both rates and their ratio as JSON, and\n"
+      "prints one summary line. Exit code 0 when every round completed.");
+  consume->add_option("-n,--records", opt->run.records, "Records to produce and consume")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100000000}));
+  consume
+      ->add_option("--partitions", opt->run.partitions,
+                   "Topic partitions (default: enough that each holds at most 4 MiB, "
+                   "at least 3; the mock cluster keeps only about 5 MiB per partition)")
+      ->check(CLI::Range(1, 10000));
+  consume->add_option("--value-bytes", opt->run.value_bytes, "Bytes of each record's value")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{512} << 10));
+  consume->add_option("--rounds", opt->run.rounds, "Rounds (raw then Phoenix in each)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  consume->add_option("--brokers", opt->run.brokers, "Brokers of the mock cluster")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 9));
+  consume->add_option("-o,--out", opt->out, "JSON report file")->capture_default_str();
+  consume->add_flag(
+      "--keep-going", opt->run.keep_going,
+      "Run the remaining rounds after a failed one (the exit code is still 1)");
+  consume->callback([opt, &exit_code] { exit_code = run_bench_consume(*opt); });
+}
+
+} // namespace phoenix::app

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace phoenix::bench {
+
+/// The middle value of `values` (the mean of the two middle ones for an even count), or
+/// 0 for none. Benchmarks report medians: one round slowed by another build on the same
+/// cores moves a mean, not a median.
+double median(std::vector<double> values);
+
+/// `phoenix / raw`, or 0 when `raw` is not positive.
+double ratio(double phoenix, double raw);
+
+/// Records per second, or 0 when no time passed.
+double rate(std::uint64_t records, double seconds);
+
+/// One side (raw librdkafka or Phoenix) of one round.
+struct side_result {
+  std::uint64_t records = 0; ///< Records the side counted (must equal the round's N).
+  double seconds = 0;        ///< First record received to the N-th record finished.
+  /// CPU time of the whole process (every thread, the in-process mock broker included)
+  /// over the same interval: how much of the 2 cores the side kept busy.
+  double cpu_seconds = 0;
+  double rps() const { return rate(records, seconds); }
+};
+
+/// One round: both sides against the same records. `error` says why a side failed
+/// (records missing, timeout); a failed round does not count towards the medians.
+struct round_result {
+  side_result raw;
+  side_result phoenix;
+  std::string error;
+  bool ok() const { return error.empty(); }
+};
+
+/// What `phoenix bench consume` measured, and how, so the run can be repeated.
+struct consume_report {
+  std::uint64_t records = 0;
+  int partitions = 0;
+  std::size_t value_bytes = 0;
+  int brokers = 0;
+  std::vector<round_result> rounds;
+  double goal = 0.9; ///< Phoenix rate / raw rate the design asks for; information only.
+  unsigned cores = 0;
+  std::string librdkafka_version;
+  std::string command; ///< The command line that repeats this run.
+
+  double raw_rps_median() const;     ///< Over the rounds that completed.
+  double phoenix_rps_median() const; ///< Over the rounds that completed.
+  double ratio() const;              ///< phoenix_rps_median() / raw_rps_median().
+  bool failed() const;               ///< Some round did not complete.
+};
+
+/// The report as a JSON document:
+/// `{"scenario":"consume","records":N,"partitions":P,"value_bytes":B,"brokers":K,
+///   "rounds":[{"raw_rps":..,"phoenix_rps":..,"ratio":..,"raw_seconds":..,
+///   "phoenix_seconds":..,"raw_cpu_seconds":..,"phoenix_cpu_seconds":..,
+///   "raw_records":..,"phoenix_records":..}],
+///   "raw_rps_median":..,"phoenix_rps_median":..,"ratio":..,"goal":0.9,"goal_met":..,
+///   "completed_rounds":..,"failed_rounds":..,"timing":"...",
+///   "machine":{"cores":..,"librdkafka":".."},"command":".."}`.
+/// A failed round carries `"error"` instead of its rates.
+std::string to_json(const consume_report& report);
+
+/// One line for people: both medians, the ratio, and whether the goal was met.
+std::string summary_line(const consume_report& report);
+
+} // namespace phoenix::bench

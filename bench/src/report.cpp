@@ -1,0 +1,131 @@
+#include "phoenix/bench/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace phoenix::bench {
+
+double median(std::vector<double> values) {
+  if (values.empty())
+    return 0;
+  auto mid = values.size() / 2;
+  std::nth_element(values.begin(), values.begin() + mid, values.end());
+  if (values.size() % 2 == 1)
+    return values[mid];
+  auto upper = values[mid];
+  auto lower = *std::max_element(values.begin(), values.begin() + mid);
+  return (lower + upper) / 2;
+}
+
+double ratio(double phoenix, double raw) {
+  return raw > 0 ? phoenix / raw : 0;
+}
+
+double rate(std::uint64_t records, double seconds) {
+  return seconds > 0 ? static_cast<double>(records) / seconds : 0;
+}
+
+namespace {
+
+template <class Get>
+double median_of(const std::vector<round_result>& rounds, Get get) {
+  std::vector<double> values;
+  for (auto& r : rounds)
+    if (r.ok())
+      values.push_back(get(r));
+  return median(values);
+}
+
+// Rates to whole records per second, seconds to microseconds, ratios to 4 digits: the noise
+// between rounds is far larger than what more digits would say.
+double round_to(double v, double digits) {
+  auto scale = std::pow(10.0, digits);
+  return std::round(v * scale) / scale;
+}
+
+} // namespace
+
+double consume_report::raw_rps_median() const {
+  return median_of(rounds, [](const round_result& r) { return r.raw.rps(); });
+}
+
+double consume_report::phoenix_rps_median() const {
+  return median_of(rounds, [](const round_result& r) { return r.phoenix.rps(); });
+}
+
+double consume_report::ratio() const {
+  return bench::ratio(phoenix_rps_median(), raw_rps_median());
+}
+
+bool consume_report::failed() const {
+  return std::any_of(rounds.begin(), rounds.end(),
+                     [](const round_result& r) { return !r.ok(); });
+}
+
+std::string to_json(const consume_report& report) {
+  auto rounds = nlohmann::json::array();
+  std::size_t completed = 0;
+  for (auto& r : report.rounds) {
+    if (!r.ok()) {
+      rounds.push_back({{"error", r.error},
+                        {"raw_records", r.raw.records},
+                        {"phoenix_records", r.phoenix.records}});
+      continue;
+    }
+    ++completed;
+    rounds.push_back({
+        {"raw_rps", round_to(r.raw.rps(), 0)},
+        {"phoenix_rps", round_to(r.phoenix.rps(), 0)},
+        {"ratio", round_to(bench::ratio(r.phoenix.rps(), r.raw.rps()), 4)},
+        {"raw_seconds", round_to(r.raw.seconds, 6)},
+        {"phoenix_seconds", round_to(r.phoenix.seconds, 6)},
+        {"raw_cpu_seconds", round_to(r.raw.cpu_seconds, 3)},
+        {"phoenix_cpu_seconds", round_to(r.phoenix.cpu_seconds, 3)},
+        {"raw_records", r.raw.records},
+        {"phoenix_records", r.phoenix.records},
+    });
+  }
+  auto ratio = report.ratio();
+  nlohmann::json doc{
+      {"scenario", "consume"},
+      {"records", report.records},
+      {"partitions", report.partitions},
+      {"value_bytes", report.value_bytes},
+      {"brokers", report.brokers},
+      {"rounds", std::move(rounds)},
+      {"completed_rounds", completed},
+      {"failed_rounds", report.rounds.size() - completed},
+      {"raw_rps_median", round_to(report.raw_rps_median(), 0)},
+      {"phoenix_rps_median", round_to(report.phoenix_rps_median(), 0)},
+      {"ratio", round_to(ratio, 4)},
+      {"goal", report.goal},
+      {"goal_met", completed > 0 && ratio >= report.goal},
+      {"timing", "per side: from the first record received by application code to the "
+                 "N-th record finished; group join and shutdown excluded"},
+      {"machine", {{"cores", report.cores}, {"librdkafka", report.librdkafka_version}}},
+      {"command", report.command},
+  };
+  return doc.dump(2);
+}
+
+std::string summary_line(const consume_report& report) {
+  std::size_t completed = 0;
+  for (auto& r : report.rounds)
+    completed += r.ok() ? 1 : 0;
+  char buf[256];
+  auto ratio = report.ratio();
+  std::snprintf(buf, sizeof buf,
+                "consume: %llu records x %zu/%zu rounds: raw %.0f rec/s, phoenix %.0f "
+                "rec/s (medians), ratio %.3f (goal %.2f: %s)",
+                static_cast<unsigned long long>(report.records), completed,
+                report.rounds.size(), report.raw_rps_median(), report.phoenix_rps_median(),
+                ratio, report.goal,
+                completed == 0         ? "no completed round"
+                : ratio >= report.goal ? "met"
+                                       : "not met");
+  return buf;
+}
+
+} // namespace phoenix::bench

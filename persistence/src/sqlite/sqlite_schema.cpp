@@ -1,0 +1,114 @@
+#include "sqlite/sqlite_db.hpp"
+#include "sqlite/sqlite_store.hpp"
+
+#include <vector>
+
+namespace phoenix::persistence {
+namespace {
+
+// Append only: a released step is never edited, a change is a new step.
+const std::vector<const char*>& migrations() {
+  static const std::vector<const char*> steps = {
+      // 1: idempotency keys and traceability.
+      R"sql(
+CREATE TABLE request_keys (
+  key TEXT PRIMARY KEY,
+  state INTEGER NOT NULL,
+  claimed_at_us INTEGER NOT NULL,
+  lease_until_us INTEGER NOT NULL,
+  completed_at_us INTEGER
+) WITHOUT ROWID;
+CREATE INDEX request_keys_completed ON request_keys(completed_at_us) WHERE state = 2;
+CREATE TABLE message_traceability (
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  kafka_partition INTEGER NOT NULL,
+  kafka_offset INTEGER NOT NULL,
+  stage TEXT NOT NULL,
+  node TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  at_us INTEGER NOT NULL
+);
+CREATE INDEX message_traceability_key ON message_traceability(key);
+CREATE INDEX message_traceability_at ON message_traceability(at_us);
+)sql",
+      // 2: saga state and its transactional outbox.
+      R"sql(
+CREATE TABLE saga_state (
+  saga_id TEXT PRIMARY KEY,
+  saga_type TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  kafka_partition INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  finished INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  updated_at_us INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX saga_state_unfinished ON saga_state(topic, kafka_partition) WHERE finished = 0;
+CREATE TABLE saga_outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  saga_id TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  key TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  headers BLOB NOT NULL,
+  created_at_us INTEGER NOT NULL,
+  published_at_us INTEGER
+);
+CREATE INDEX saga_outbox_pending ON saga_outbox(id) WHERE published_at_us IS NULL;
+)sql",
+  };
+  return steps;
+}
+
+int user_version(sqlite3* db) {
+  sqlite::statement s{db, "PRAGMA user_version"};
+  return s.step() ? static_cast<int>(s.int64(0)) : 0;
+}
+
+} // namespace
+
+int sqlite_latest_schema_version() {
+  return static_cast<int>(migrations().size());
+}
+
+namespace sqlite {
+
+void migrate(sqlite3* db) {
+  const int latest = sqlite_latest_schema_version();
+  if (user_version(db) == latest)
+    return;
+  for (;;) {
+    exec(db, "BEGIN IMMEDIATE");
+    try {
+      // Read again under the write lock: another process may have migrated meanwhile.
+      int current = user_version(db);
+      if (current > latest)
+        throw detail::db_failure{
+            make_store_error(store_errc::migration_failed,
+                             "database schema version " + std::to_string(current) +
+                                 " is newer than this build's " + std::to_string(latest))};
+      if (current == latest) {
+        exec(db, "COMMIT");
+        return;
+      }
+      try {
+        exec(db, migrations()[static_cast<std::size_t>(current)]);
+        exec(db, "PRAGMA user_version = " + std::to_string(current + 1));
+      } catch (const detail::db_failure& e) {
+        throw detail::db_failure{make_store_error(store_errc::migration_failed,
+                                                  "step " + std::to_string(current + 1) +
+                                                      ": " + e.err.message())};
+      }
+      exec(db, "COMMIT");
+    } catch (...) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+}
+
+} // namespace sqlite
+} // namespace phoenix::persistence

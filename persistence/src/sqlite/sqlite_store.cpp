@@ -1,0 +1,385 @@
+#include "sqlite/sqlite_store.hpp"
+
+#include "sqlite/sqlite_db.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace phoenix::persistence {
+namespace {
+
+using detail::db_failure;
+using detail::from_us;
+using detail::to_us;
+using sqlite::statement;
+
+// Statement texts double as keys of the statement cache.
+constexpr const char* claim_sql =
+    "INSERT INTO request_keys(key, state, claimed_at_us, lease_until_us) "
+    "VALUES (?1, 1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET "
+    "claimed_at_us = excluded.claimed_at_us, lease_until_us = excluded.lease_until_us "
+    "WHERE request_keys.state = 1 AND request_keys.lease_until_us <= "
+    "excluded.claimed_at_us";
+constexpr const char* state_sql = "SELECT state FROM request_keys WHERE key = ?1";
+constexpr const char* complete_sql =
+    "INSERT INTO request_keys(key, state, claimed_at_us, lease_until_us, completed_at_us) "
+    "VALUES (?1, 2, ?2, ?2, ?2) ON CONFLICT(key) DO UPDATE SET state = 2, "
+    "completed_at_us = excluded.completed_at_us WHERE request_keys.state <> 2";
+constexpr const char* release_sql = "DELETE FROM request_keys WHERE key = ?1 AND state = 1";
+constexpr const char* trace_sql =
+    "INSERT INTO message_traceability(key, topic, kafka_partition, kafka_offset, stage, "
+    "node, detail, at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr const char* saga_version_sql =
+    "SELECT version FROM saga_state WHERE saga_id = ?1";
+constexpr const char* saga_put_sql =
+    "INSERT INTO saga_state(saga_id, saga_type, topic, kafka_partition, status, finished, "
+    "version, data, updated_at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+    "ON CONFLICT(saga_id) DO UPDATE SET saga_type = excluded.saga_type, "
+    "topic = excluded.topic, kafka_partition = excluded.kafka_partition, "
+    "status = excluded.status, finished = excluded.finished, version = excluded.version, "
+    "data = excluded.data, updated_at_us = excluded.updated_at_us";
+constexpr const char* outbox_put_sql =
+    "INSERT INTO saga_outbox(saga_id, topic, key, payload, headers, created_at_us) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr const char* publish_sql =
+    "UPDATE saga_outbox SET published_at_us = ?2 WHERE id = ?1 AND published_at_us IS NULL";
+constexpr const char* saga_cols = "SELECT saga_id, saga_type, topic, kafka_partition, "
+                                  "status, finished, version, data, updated_at_us "
+                                  "FROM saga_state ";
+
+saga_record read_saga(const statement& s) {
+  saga_record r;
+  r.id.value = s.text(0);
+  r.type = s.text(1);
+  r.topic = s.text(2);
+  r.partition = static_cast<std::int32_t>(s.int64(3));
+  r.status = s.text(4);
+  r.finished = s.int64(5) != 0;
+  r.version = s.int64(6);
+  r.data = s.text(7);
+  r.updated_at = from_us(s.int64(8));
+  return r;
+}
+
+/// A request that cannot apply (saga version mismatch); only its savepoint rolls back.
+struct request_conflict {
+  error err;
+};
+
+class sqlite_store final : public store {
+public:
+  explicit sqlite_store(store_config cfg) : cfg_(std::move(cfg)) {}
+
+  ~sqlite_store() override {
+    stmts_.clear(); // statements before the connection they belong to
+  }
+
+  const char* backend() const noexcept override { return "sqlite"; }
+
+  void open() {
+    stmts_.clear();
+    db_.reset();
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(
+        cfg_.path.c_str(), &raw,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    db_.reset(raw);
+    if (rc != SQLITE_OK)
+      sqlite::fail(raw, rc, "cannot open SQLite database '" + cfg_.path + "'");
+    sqlite3_extended_result_codes(raw, 1);
+    sqlite3_busy_timeout(raw, static_cast<int>(cfg_.busy_timeout.count()));
+    // WAL lets readers run beside the one writer and makes a commit one append.
+    std::string mode;
+    {
+      statement wal{raw, "PRAGMA journal_mode = WAL"};
+      mode = wal.step() ? wal.text(0) : "";
+    }
+    if (mode != "wal")
+      throw db_failure{make_store_error(store_errc::store_unavailable,
+                                        "'" + cfg_.path + "': cannot switch to WAL mode")};
+    sqlite::exec(raw, "PRAGMA synchronous = " + cfg_.synchronous);
+    sqlite::migrate(raw);
+  }
+
+  result<std::vector<result<reply>>> apply(const std::vector<store_request>& batch,
+                                           time_point now) override {
+    return guarded([&] {
+      std::vector<result<reply>> out;
+      out.reserve(batch.size());
+      run("BEGIN IMMEDIATE");
+      try {
+        for (const auto& req : batch)
+          out.push_back(apply_request(req, now));
+        run("COMMIT");
+      } catch (...) {
+        sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        ++stats_.failed_batches;
+        throw;
+      }
+      ++stats_.transactions;
+      stats_.requests += batch.size();
+      return out;
+    });
+  }
+
+  result<key_record> lookup(const idempotency_key& key) override {
+    return guarded([&] {
+      auto& s = get("SELECT state, claimed_at_us, lease_until_us, completed_at_us "
+                    "FROM request_keys WHERE key = ?1");
+      s.bind(1, key.value);
+      key_record r;
+      if (s.step()) {
+        r.state = s.int64(0) == detail::state_completed ? key_state::completed
+                                                        : key_state::claimed;
+        r.claimed_at = from_us(s.int64(1));
+        r.lease_until = from_us(s.int64(2));
+        r.completed_at = from_us(s.int64(3));
+      }
+      s.reset();
+      return r;
+    });
+  }
+
+  result<std::optional<saga_record>> load_saga(const saga_id& id) override {
+    return guarded([&] {
+      static const std::string sql = std::string{saga_cols} + "WHERE saga_id = ?1";
+      auto& s = get(sql.c_str());
+      s.bind(1, id.value);
+      std::optional<saga_record> r;
+      if (s.step())
+        r = read_saga(s);
+      s.reset();
+      return r;
+    });
+  }
+
+  result<std::vector<saga_record>> unfinished_sagas(const std::string& topic,
+                                                    std::int32_t partition) override {
+    return guarded([&] {
+      static const std::string sql =
+          std::string{saga_cols} +
+          "WHERE finished = 0 AND topic = ?1 AND kafka_partition = ?2 ORDER BY saga_id";
+      auto& s = get(sql.c_str());
+      s.bind(1, topic).bind(2, partition);
+      std::vector<saga_record> out;
+      while (s.step())
+        out.push_back(read_saga(s));
+      s.reset();
+      return out;
+    });
+  }
+
+  result<std::vector<outbox_record>> pending_outbox(std::size_t limit) override {
+    return guarded([&] {
+      auto& s = get("SELECT id, saga_id, topic, key, payload, headers, created_at_us "
+                    "FROM saga_outbox WHERE published_at_us IS NULL ORDER BY id LIMIT ?1");
+      s.bind(1, static_cast<std::int64_t>(limit));
+      std::vector<outbox_record> out;
+      while (s.step())
+        out.push_back({s.int64(0),
+                       {s.text(1)},
+                       {s.text(2), s.text(3), s.text(4), s.text(5)},
+                       from_us(s.int64(6))});
+      s.reset();
+      return out;
+    });
+  }
+
+  result<std::vector<trace_record>> traces(const idempotency_key& key) override {
+    return guarded([&] {
+      auto& s =
+          get("SELECT topic, kafka_partition, kafka_offset, stage, node, detail, at_us "
+              "FROM message_traceability WHERE key = ?1 ORDER BY at_us, id");
+      s.bind(1, key.value);
+      std::vector<trace_record> out;
+      while (s.step())
+        out.push_back({key, s.text(0), static_cast<std::int32_t>(s.int64(1)), s.int64(2),
+                       s.text(3), s.text(4), s.text(5), from_us(s.int64(6))});
+      s.reset();
+      return out;
+    });
+  }
+
+  result<purge_counts> purge(time_point cutoff) override {
+    return guarded([&] {
+      purge_counts n;
+      run("BEGIN IMMEDIATE");
+      try {
+        get("DELETE FROM request_keys WHERE state = 2 AND completed_at_us < ?1")
+            .bind(1, to_us(cutoff))
+            .run();
+        n.keys = static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
+        get("DELETE FROM message_traceability WHERE at_us < ?1")
+            .bind(1, to_us(cutoff))
+            .run();
+        n.traces = static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
+        run("COMMIT");
+      } catch (...) {
+        sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+      }
+      return n;
+    });
+  }
+
+  result<int> schema_version() override {
+    return guarded([&] {
+      statement s{db_.get(), "PRAGMA user_version"};
+      return s.step() ? static_cast<int>(s.int64(0)) : 0;
+    });
+  }
+
+  result<void> verify() override {
+    auto r = guarded([&] {
+      statement s{db_.get(), "PRAGMA integrity_check"};
+      std::string first = s.step() ? s.text(0) : "no answer";
+      if (first != "ok")
+        throw db_failure{
+            make_store_error(store_errc::corrupt, "'" + cfg_.path + "': " + first)};
+      return 0;
+    });
+    if (!r)
+      return r.error();
+    return {};
+  }
+
+  result<void> reconnect() override {
+    auto r = guarded([&] {
+      open();
+      ++stats_.reconnects;
+      return 0;
+    });
+    if (!r)
+      return r.error();
+    return {};
+  }
+
+  store_stats stats() const override { return stats_; }
+
+private:
+  template <class F>
+  auto guarded(F&& f) -> result<decltype(f())> {
+    if (!db_)
+      return make_store_error(store_errc::store_unavailable,
+                              "'" + cfg_.path + "' is not open");
+    try {
+      return f();
+    } catch (const db_failure& e) {
+      return e.err;
+    }
+  }
+
+  statement& get(const char* sql) { return stmts_.get(db_.get(), sql); }
+  void run(const char* sql) { get(sql).run(); }
+
+  result<reply> apply_request(const store_request& req, time_point now) {
+    run("SAVEPOINT request");
+    reply rep;
+    try {
+      for (const auto& op : req.ops)
+        std::visit([&](const auto& x) { apply_op(x, now, rep); }, op);
+    } catch (const request_conflict& c) {
+      run("ROLLBACK TO request");
+      run("RELEASE request");
+      return c.err;
+    }
+    run("RELEASE request");
+    return rep;
+  }
+
+  void apply_op(const claim_op& op, time_point now, reply& rep) {
+    get(claim_sql)
+        .bind(1, op.key.value)
+        .bind(2, to_us(now))
+        .bind(3, to_us(now + op.lease))
+        .run();
+    if (sqlite3_changes(db_.get()) == 1) {
+      rep.claims.push_back(claim_outcome::claimed);
+      return;
+    }
+    auto& s = get(state_sql).bind(1, op.key.value);
+    bool done = s.step() && s.int64(0) == detail::state_completed;
+    s.reset();
+    rep.claims.push_back(done ? claim_outcome::completed : claim_outcome::in_progress);
+  }
+
+  void apply_op(const complete_op& op, time_point now, reply&) {
+    get(complete_sql).bind(1, op.key.value).bind(2, to_us(now)).run();
+  }
+
+  void apply_op(const release_op& op, time_point, reply&) {
+    get(release_sql).bind(1, op.key.value).run();
+  }
+
+  void apply_op(const trace_op& op, time_point now, reply&) {
+    const auto& t = op.row;
+    get(trace_sql)
+        .bind(1, t.key.value)
+        .bind(2, t.topic)
+        .bind(3, t.partition)
+        .bind(4, t.offset)
+        .bind(5, t.stage)
+        .bind(6, t.node)
+        .bind(7, t.detail)
+        .bind(8, to_us(detail::stamp(t.at, now)))
+        .run();
+  }
+
+  void apply_op(const saga_op& op, time_point now, reply& rep) {
+    const auto& st = op.state;
+    auto& v = get(saga_version_sql).bind(1, st.id.value);
+    std::int64_t current = v.step() ? v.int64(0) : 0;
+    v.reset();
+    if (current != op.expected_version)
+      throw request_conflict{make_store_error(store_errc::conflict,
+                                              "saga " + st.id.value + " is at version " +
+                                                  std::to_string(current) + ", expected " +
+                                                  std::to_string(op.expected_version))};
+    const std::int64_t next = op.expected_version + 1;
+    get(saga_put_sql)
+        .bind(1, st.id.value)
+        .bind(2, st.type)
+        .bind(3, st.topic)
+        .bind(4, st.partition)
+        .bind(5, st.status)
+        .bind(6, st.finished ? 1 : 0)
+        .bind(7, next)
+        .bind_blob(8, st.data)
+        .bind(9, to_us(detail::stamp(st.updated_at, now)))
+        .run();
+    for (const auto& m : op.outbox)
+      get(outbox_put_sql)
+          .bind(1, st.id.value)
+          .bind(2, m.topic)
+          .bind(3, m.key)
+          .bind_blob(4, m.payload)
+          .bind_blob(5, m.headers)
+          .bind(6, to_us(now))
+          .run();
+    rep.saga_versions.push_back(next);
+  }
+
+  void apply_op(const publish_op& op, time_point now, reply&) {
+    get(publish_sql).bind(1, op.outbox_id).bind(2, to_us(now)).run();
+  }
+
+  store_config cfg_;
+  sqlite::db_ptr db_;
+  sqlite::statement_cache stmts_;
+  store_stats stats_;
+};
+
+} // namespace
+
+result<std::unique_ptr<store>> open_sqlite_store(const store_config& cfg) {
+  auto s = std::make_unique<sqlite_store>(cfg);
+  try {
+    s->open();
+  } catch (const db_failure& e) {
+    return e.err;
+  }
+  spdlog::debug("store: SQLite '{}' (WAL, synchronous={}, schema {})", cfg.path,
+                cfg.synchronous, sqlite_latest_schema_version());
+  return std::unique_ptr<store>{std::move(s)};
+}
+
+} // namespace phoenix::persistence

@@ -1,0 +1,115 @@
+// The SQLite backend: the conformance suite, and what only SQLite has (pragmas, files).
+
+#include "phoenix/persistence/store.hpp"
+#include "testing/store_conformance.hpp"
+#include "testing/temp_dir.hpp"
+
+#include <fstream>
+#include <sqlite3.h>
+
+namespace {
+
+using namespace phoenix::persistence;
+using phoenix::persistence::testing::store_backend;
+using phoenix::persistence::testing::store_conformance;
+using phoenix::persistence::testing::temp_dir;
+
+temp_dir& dir() {
+  static temp_dir d;
+  return d;
+}
+
+store_config sqlite_config(const std::string& path) {
+  store_config cfg;
+  cfg.backend = "sqlite";
+  cfg.path = path;
+  return cfg;
+}
+
+INSTANTIATE_TEST_SUITE_P(sqlite, store_conformance,
+                         ::testing::Values(store_backend{
+                             "sqlite", [] { return sqlite_config(dir().file("c")); }}),
+                         phoenix::persistence::testing::backend_name);
+
+std::string pragma(const std::string& path, const std::string& name) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, ("PRAGMA " + name).c_str(), -1, &s, nullptr);
+  std::string out = sqlite3_step(s) == SQLITE_ROW
+                        ? reinterpret_cast<const char*>(sqlite3_column_text(s, 0))
+                        : "";
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+TEST(sqlite_store, opens_in_wal_mode_at_the_latest_schema_version) {
+  auto path = dir().file("wal");
+  auto db = open_store(sqlite_config(path));
+  ASSERT_TRUE(db) << db.error().describe();
+  EXPECT_EQ(pragma(path, "journal_mode"), "wal");
+  EXPECT_EQ(pragma(path, "user_version"), std::to_string(latest_schema_version("sqlite")));
+  EXPECT_STREQ((*db)->backend(), "sqlite");
+}
+
+TEST(sqlite_store, a_file_that_cannot_be_created_is_store_unavailable_naming_the_path) {
+  auto db = open_store(sqlite_config("/nonexistent-dir/phoenix.db"));
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code(), store_errc::store_unavailable);
+  EXPECT_NE(db.error().message().find("/nonexistent-dir/phoenix.db"), std::string::npos)
+      << db.error().message();
+}
+
+TEST(sqlite_store, a_file_that_is_not_a_database_is_corrupt) {
+  auto path = dir().file("garbage");
+  std::ofstream{path} << std::string(8192, 'x');
+  auto db = open_store(sqlite_config(path));
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code(), store_errc::corrupt) << db.error().describe();
+}
+
+TEST(sqlite_store, a_schema_newer_than_this_build_is_refused) {
+  auto path = dir().file("newer");
+  ASSERT_TRUE(open_store(sqlite_config(path)));
+  sqlite3* raw = nullptr;
+  sqlite3_open(path.c_str(), &raw);
+  sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+  sqlite3_close(raw);
+  auto db = open_store(sqlite_config(path));
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code(), store_errc::migration_failed);
+  EXPECT_NE(db.error().message().find("99"), std::string::npos) << db.error().message();
+}
+
+TEST(sqlite_store, unknown_backend_and_empty_path_are_bad_config) {
+  auto cfg = sqlite_config("");
+  EXPECT_EQ(open_store(cfg).error().code(), store_errc::bad_config);
+  cfg.backend = "mysql";
+  auto r = open_store(cfg);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), store_errc::bad_config);
+  EXPECT_NE(r.error().message().find("mysql"), std::string::npos);
+}
+
+TEST(sqlite_store, a_wiped_schema_makes_the_store_unavailable_until_reconnect_migrates) {
+  auto path = dir().file("dropped");
+  auto db = open_store(sqlite_config(path));
+  ASSERT_TRUE(db);
+  sqlite3* raw = nullptr;
+  sqlite3_open(path.c_str(), &raw);
+  sqlite3_exec(raw,
+               "DROP TABLE request_keys; DROP TABLE message_traceability; DROP TABLE "
+               "saga_state; DROP TABLE saga_outbox; PRAGMA user_version = 0",
+               nullptr, nullptr, nullptr);
+  sqlite3_close(raw);
+  auto t = std::chrono::system_clock::now();
+  auto r = (*db)->claim({"k"}, t);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), store_errc::store_unavailable) << r.error().describe();
+  EXPECT_EQ((*db)->stats().failed_batches, 1u);
+  ASSERT_TRUE((*db)->reconnect());
+  EXPECT_EQ(*(*db)->claim({"k"}, t), claim_outcome::claimed);
+}
+
+} // namespace

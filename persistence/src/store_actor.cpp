@@ -1,0 +1,227 @@
+#include "phoenix/persistence/store_actor.hpp"
+
+#include "phoenix/runtime/actor_error.hpp"
+#include "postgres/pg_store.hpp"
+
+#include <algorithm>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/system_messages.hpp>
+#include <caf/typed_response_promise.hpp>
+#include <spdlog/spdlog.h>
+
+namespace phoenix::persistence {
+namespace {
+
+using flush_atom = caf::atom_constant<caf::atom("st_flush")>;
+using reconnect_atom = caf::atom_constant<caf::atom("st_reconn")>;
+using purge_tick_atom = caf::atom_constant<caf::atom("st_ptick")>;
+
+template <class T>
+caf::result<T> to_caf(result<T>&& r) {
+  if (!r)
+    return runtime::to_caf_error(r.error());
+  return std::move(r.value());
+}
+
+class store_actor : public caf::event_based_actor {
+public:
+  store_actor(caf::actor_config& cfg, std::unique_ptr<store> db, store_actor_options opts)
+      : caf::event_based_actor(cfg), db_(std::move(db)), opts_(std::move(opts)) {}
+
+  const char* name() const override { return "phoenix.store"; }
+
+  caf::behavior make_behavior() override {
+    runtime::crash_on_exception(this);
+    // Requests inside the window are accepted work: write them before stopping.
+    set_exit_handler([this](caf::exit_msg& msg) {
+      flush();
+      quit(msg.reason);
+    });
+    if (opts_.purge_interval.count() > 0)
+      delayed_send(this, opts_.purge_interval, purge_tick_atom::value);
+    return {
+        [this](store_apply_atom, store_request& req) -> caf::result<reply> {
+          if (!healthy_)
+            return unavailable();
+          pending_.push_back(std::move(req));
+          promises_.push_back(make_response_promise<reply>());
+          if (pending_.size() >= opts_.batch_max)
+            flush();
+          else if (pending_.size() == 1)
+            delayed_send(this, opts_.batch_window, flush_atom::value, generation_);
+          return caf::delegated<reply>{};
+        },
+        [this](flush_atom, std::uint64_t generation) {
+          // A timer of a batch that batch_max already flushed must not cut the
+          // window of the next batch short.
+          if (generation == generation_)
+            flush();
+        },
+        [this](store_lookup_atom, const idempotency_key& key) -> caf::result<key_record> {
+          return to_caf(read([&] { return db_->lookup(key); }));
+        },
+        [this](store_saga_atom, const saga_id& id) -> caf::result<saga_record> {
+          auto r = read([&] { return db_->load_saga(id); });
+          if (!r)
+            return runtime::to_caf_error(r.error());
+          if (!*r)
+            return runtime::to_caf_error(
+                make_store_error(store_errc::not_found, "saga " + id.value));
+          return std::move(**r);
+        },
+        [this](store_sagas_atom, const std::string& topic,
+               std::int32_t partition) -> caf::result<saga_list> {
+          return to_caf(read([&] { return db_->unfinished_sagas(topic, partition); }));
+        },
+        [this](store_outbox_atom, std::uint64_t limit) -> caf::result<outbox_list> {
+          return to_caf(
+              read([&] { return db_->pending_outbox(static_cast<std::size_t>(limit)); }));
+        },
+        [this](store_purge_atom) -> caf::result<purge_counts> { return purge(); },
+        [this](purge_tick_atom) {
+          if (healthy_) {
+            auto r = purge();
+            if (r.err)
+              spdlog::warn("store: purge failed: {}", runtime::describe(r.err));
+          }
+          delayed_send(this, opts_.purge_interval, purge_tick_atom::value);
+        },
+        [this](store_health_atom) -> caf::result<bool, std::string> {
+          return {healthy_, last_error_};
+        },
+        [this](store_stats_atom) { return db_->stats(); },
+        [this](reconnect_atom) { try_reconnect(); },
+    };
+  }
+
+private:
+  caf::error unavailable() const {
+    return runtime::to_caf_error(make_store_error(
+        store_errc::store_unavailable, "reconnecting; last error: " + last_error_));
+  }
+
+  /// One transaction for everything pending; each requester gets its own slot.
+  void flush() {
+    ++generation_;
+    if (pending_.empty())
+      return;
+    auto batch = std::move(pending_);
+    auto promises = std::move(promises_);
+    pending_.clear();
+    promises_.clear();
+    auto out = db_->apply(batch, opts_.clock());
+    if (!out) {
+      auto err = runtime::to_caf_error(out.error());
+      for (auto& p : promises)
+        p.deliver(err);
+      on_failure(out.error());
+      return;
+    }
+    for (std::size_t i = 0; i < promises.size(); ++i) {
+      auto& r = (*out)[i];
+      if (r)
+        promises[i].deliver(std::move(r.value()));
+      else
+        promises[i].deliver(runtime::to_caf_error(r.error()));
+    }
+  }
+
+  /// Reads go after the pending writes, so a requester sees what it asked to write.
+  template <class F>
+  auto read(F&& f) -> decltype(f()) {
+    if (!healthy_)
+      return make_store_error(store_errc::store_unavailable,
+                              "reconnecting; last error: " + last_error_);
+    flush();
+    auto r = f();
+    if (!r)
+      on_failure(r.error());
+    return r;
+  }
+
+  caf::result<purge_counts> purge() {
+    auto r = read([&] { return db_->purge(opts_.clock() - opts_.retention); });
+    if (!r)
+      return runtime::to_caf_error(r.error());
+    if (r->keys + r->traces > 0)
+      spdlog::info("store: purged {} keys and {} traceability rows older than {} h",
+                   r->keys, r->traces, opts_.retention.count());
+    return *r;
+  }
+
+  /// A conflict is the batch's own misfortune; anything else means the database is
+  /// gone or damaged until a reconnect proves otherwise.
+  void on_failure(const error& err) {
+    last_error_ = err.describe();
+    if (err.code() == store_errc::conflict || !healthy_)
+      return;
+    healthy_ = false;
+    backoff_ = opts_.reconnect_min;
+    spdlog::warn("store: {}; reconnecting", last_error_);
+    delayed_send(this, backoff_, reconnect_atom::value);
+  }
+
+  void try_reconnect() {
+    if (auto r = db_->reconnect(); !r) {
+      last_error_ = r.error().describe();
+      backoff_ = std::min(backoff_ * 2, opts_.reconnect_max);
+      spdlog::debug("store: reconnect failed ({}); next attempt in {} ms", last_error_,
+                    backoff_.count());
+      delayed_send(this, backoff_, reconnect_atom::value);
+      return;
+    }
+    healthy_ = true;
+    spdlog::info("store: reconnected after: {}", last_error_);
+  }
+
+  std::unique_ptr<store> db_;
+  store_actor_options opts_;
+  std::vector<store_request> pending_;
+  std::vector<caf::typed_response_promise<reply>> promises_;
+  std::uint64_t generation_ = 0;
+  bool healthy_ = true;
+  std::string last_error_;
+  std::chrono::milliseconds backoff_{0};
+};
+
+} // namespace
+
+store_actor_options actor_options(const store_config& cfg) {
+  store_actor_options o;
+  o.batch_max = cfg.batch_max;
+  o.batch_window = cfg.batch_window;
+  o.retention = cfg.retention;
+  return o;
+}
+
+caf::actor spawn_store_actor(caf::actor_system& sys, std::unique_ptr<store> db,
+                             store_actor_options opts) {
+  if (opts.detached)
+    return sys.spawn<store_actor, caf::detached>(std::move(db), std::move(opts));
+  return sys.spawn<store_actor>(std::move(db), std::move(opts));
+}
+
+result<caf::actor> start_store(caf::actor_system& sys, const store_config& cfg) {
+  if (auto ok = validate(cfg, "store config"); !ok)
+    return ok.error();
+  auto db = open_store(cfg);
+  if (!db)
+    return error{db.error().code(), "store: " + db.error().message()};
+  spdlog::info("store: {} at {}, schema version {}", cfg.backend,
+               cfg.backend == "sqlite" ? cfg.path : pg_redacted_dsn(cfg.dsn),
+               latest_schema_version(cfg.backend));
+  return spawn_store_actor(sys, std::move(*db), actor_options(cfg));
+}
+
+runtime::child_spec store_child(store_config cfg) {
+  runtime::child_spec spec;
+  spec.id = "store";
+  spec.start = [cfg = std::move(cfg)](caf::actor_system& sys) {
+    return start_store(sys, cfg);
+  };
+  return spec;
+}
+
+} // namespace phoenix::persistence

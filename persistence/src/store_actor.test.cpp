@@ -1,0 +1,378 @@
+// The store actor: group commit, one reply per requester, typed failures, reconnect
+// with backoff, health, purge — on the deterministic scheduler with virtual time over a
+// real SQLite store; faults come from a decorator that makes the real store fail on
+// demand. The last tests use real threads, where concurrency is the point.
+
+#include "phoenix/persistence/store_actor.hpp"
+
+#include "phoenix/runtime/actor_error.hpp"
+#include "phoenix/testkit/actor_test.hpp"
+#include "testing/temp_dir.hpp"
+
+#include <caf/all.hpp>
+#include <thread>
+
+namespace {
+
+using namespace phoenix::persistence;
+using namespace std::chrono_literals;
+using phoenix::persistence::testing::temp_dir;
+
+struct faults {
+  bool fail_apply = false;
+  int failing_reconnects = 0; ///< This many reconnects fail before one succeeds.
+  int reconnects = 0;
+};
+
+/// The real store, made to fail on demand.
+class faulty_store final : public store {
+public:
+  faulty_store(std::unique_ptr<store> real, std::shared_ptr<faults> f)
+      : real_(std::move(real)), f_(std::move(f)) {}
+  const char* backend() const noexcept override { return real_->backend(); }
+  phoenix::result<std::vector<phoenix::result<reply>>>
+  apply(const std::vector<store_request>& batch, time_point now) override {
+    if (f_->fail_apply)
+      return make_store_error(store_errc::store_unavailable, "disk unplugged");
+    return real_->apply(batch, now);
+  }
+  phoenix::result<key_record> lookup(const idempotency_key& k) override {
+    return real_->lookup(k);
+  }
+  phoenix::result<std::optional<saga_record>> load_saga(const saga_id& id) override {
+    return real_->load_saga(id);
+  }
+  phoenix::result<std::vector<saga_record>> unfinished_sagas(const std::string& t,
+                                                             std::int32_t p) override {
+    return real_->unfinished_sagas(t, p);
+  }
+  phoenix::result<std::vector<outbox_record>> pending_outbox(std::size_t n) override {
+    return real_->pending_outbox(n);
+  }
+  phoenix::result<std::vector<trace_record>> traces(const idempotency_key& k) override {
+    return real_->traces(k);
+  }
+  phoenix::result<purge_counts> purge(time_point cutoff) override {
+    return real_->purge(cutoff);
+  }
+  phoenix::result<int> schema_version() override { return real_->schema_version(); }
+  phoenix::result<void> verify() override { return real_->verify(); }
+  phoenix::result<void> reconnect() override {
+    ++f_->reconnects;
+    if (f_->failing_reconnects > 0) {
+      --f_->failing_reconnects;
+      return make_store_error(store_errc::store_unavailable, "still unplugged");
+    }
+    f_->fail_apply = false;
+    return real_->reconnect();
+  }
+  store_stats stats() const override { return real_->stats(); }
+
+private:
+  std::unique_ptr<store> real_;
+  std::shared_ptr<faults> f_;
+};
+
+template <class T>
+struct answer {
+  bool done = false;
+  std::optional<T> value;
+  caf::error err;
+};
+
+class store_actor_test : public phoenix::testkit::actor_test {
+protected:
+  caf::actor spawn_store(store_actor_options opts = {}) {
+    store_config cfg;
+    cfg.path = dir.file("actor");
+    auto db = open_store(cfg);
+    EXPECT_TRUE(db);
+    opts.detached = false;
+    opts.purge_interval = 0ms;
+    opts.clock = [this] { return now; };
+    stores_.push_back(spawn_store_actor(
+        sys, std::make_unique<faulty_store>(std::move(*db), f), std::move(opts)));
+    return stores_.back();
+  }
+
+  // Stop the stores while their directory still exists: at system shutdown the test
+  // scheduler fires every timer, and a reconnect timer would fire forever.
+  void TearDown() override {
+    for (auto& st : stores_)
+      caf::anon_send_exit(st, caf::exit_reason::kill);
+    run();
+  }
+
+  /// A requester actor that sends one request and records what comes back. Runs the
+  /// scheduler (without firing timers) so the request is in the store's hands.
+  template <class T, class... Ts>
+  std::shared_ptr<answer<T>> ask(const caf::actor& st, Ts... xs) {
+    auto out = std::make_shared<answer<T>>();
+    sys.spawn([=](caf::event_based_actor* self) {
+      self->request(st, caf::infinite, xs...)
+          .then(
+              [out](T& x) {
+                out->value = std::move(x);
+                out->done = true;
+              },
+              [out](caf::error& e) {
+                out->err = std::move(e);
+                out->done = true;
+              });
+    });
+    run();
+    return out;
+  }
+
+  std::shared_ptr<answer<reply>> send(const caf::actor& st, store_request req) {
+    return ask<reply>(st, store_apply_atom::value, std::move(req));
+  }
+
+  std::uint64_t transactions(const caf::actor& st) {
+    auto m = request(st, store_stats_atom::value);
+    return m ? m->get_as<store_stats>(0).transactions : 0;
+  }
+
+  std::pair<bool, std::string> health(const caf::actor& st) {
+    auto m = request(st, store_health_atom::value);
+    if (!m || !(m->match_elements<bool, std::string>()))
+      return {false, "no reply"};
+    return {m->get_as<bool>(0), m->get_as<std::string>(1)};
+  }
+
+  temp_dir dir;
+  std::vector<caf::actor> stores_;
+  std::shared_ptr<faults> f = std::make_shared<faults>();
+  time_point now = time_point{std::chrono::seconds{1767225600}};
+};
+
+TEST_F(store_actor_test, requests_within_the_window_share_one_transaction_each_its_reply) {
+  auto st = spawn_store();
+  const auto before = transactions(st);
+  std::vector<std::shared_ptr<answer<reply>>> outs;
+  for (int i = 0; i < 6; ++i)
+    outs.push_back(send(st, store_request::claim({"k" + std::to_string(i)})));
+  outs.push_back(send(st, store_request::claim({"dup"})));
+  outs.push_back(send(st, store_request::claim({"dup"})));
+  run();
+  for (auto& o : outs)
+    EXPECT_FALSE(o->done) << "the window is still open";
+  advance_time(500us);
+  EXPECT_EQ(transactions(st), before + 1);
+  int dup_wins = 0;
+  for (std::size_t i = 0; i < outs.size(); ++i) {
+    ASSERT_TRUE(outs[i]->done && outs[i]->value) << i;
+    auto c = outs[i]->value->claims.at(0);
+    if (i < 6)
+      EXPECT_EQ(c, claim_outcome::claimed) << i;
+    else
+      dup_wins += c == claim_outcome::claimed;
+  }
+  EXPECT_EQ(dup_wins, 1);
+}
+
+TEST_F(store_actor_test, a_full_batch_commits_without_waiting_for_the_window) {
+  store_actor_options opts;
+  opts.batch_max = 4;
+  auto st = spawn_store(opts);
+  const auto before = transactions(st);
+  std::vector<std::shared_ptr<answer<reply>>> outs;
+  for (int i = 0; i < 5; ++i)
+    outs.push_back(send(st, store_request::claim({"k" + std::to_string(i)})));
+  run();
+  for (int i = 0; i < 4; ++i)
+    EXPECT_TRUE(outs[i]->done) << i;
+  EXPECT_FALSE(outs[4]->done) << "the fifth opens the next window";
+  EXPECT_EQ(transactions(st), before + 1);
+  advance_time(500us);
+  EXPECT_TRUE(outs[4]->done);
+  EXPECT_EQ(transactions(st), before + 2);
+}
+
+TEST_F(store_actor_test, a_failing_batch_fails_every_request_in_it_with_store_unavailable) {
+  auto st = spawn_store();
+  f->fail_apply = true;
+  f->failing_reconnects = 100;
+  std::vector<std::shared_ptr<answer<reply>>> outs;
+  for (int i = 0; i < 5; ++i)
+    outs.push_back(send(st, store_request::claim({"k" + std::to_string(i)})));
+  advance_time(500us);
+  for (auto& o : outs) {
+    ASSERT_TRUE(o->done);
+    EXPECT_FALSE(o->value);
+    EXPECT_TRUE(is_store_error(o->err, store_errc::store_unavailable))
+        << phoenix::runtime::describe(o->err);
+    EXPECT_NE(phoenix::runtime::describe(o->err).find("disk unplugged"), std::string::npos);
+  }
+  auto [up, text] = health(st);
+  EXPECT_FALSE(up);
+  EXPECT_NE(text.find("disk unplugged"), std::string::npos) << text;
+}
+
+TEST_F(store_actor_test, while_unavailable_it_answers_at_once_and_reconnects_with_backoff) {
+  auto st = spawn_store();
+  f->fail_apply = true;
+  f->failing_reconnects = 2;
+  send(st, store_request::claim({"a"}));
+  advance_time(500us);
+  auto fast = send(st, store_request::claim({"b"}));
+  run(); // no virtual time passes: the answer does not wait for the database
+  ASSERT_TRUE(fast->done);
+  EXPECT_TRUE(is_store_error(fast->err, store_errc::store_unavailable));
+  // Attempts after 50 ms, then 100 ms, then 200 ms (the third succeeds).
+  advance_time(49ms);
+  EXPECT_EQ(f->reconnects, 0);
+  advance_time(1ms);
+  EXPECT_EQ(f->reconnects, 1);
+  advance_time(99ms);
+  EXPECT_EQ(f->reconnects, 1);
+  advance_time(1ms);
+  EXPECT_EQ(f->reconnects, 2);
+  EXPECT_FALSE(health(st).first);
+  advance_time(200ms);
+  EXPECT_EQ(f->reconnects, 3);
+  EXPECT_TRUE(health(st).first);
+  auto later = send(st, store_request::claim({"b"}));
+  advance_time(500us);
+  ASSERT_TRUE(later->value) << phoenix::runtime::describe(later->err);
+  EXPECT_EQ(later->value->claims.at(0), claim_outcome::claimed);
+}
+
+TEST_F(store_actor_test, a_saga_conflict_fails_only_its_requester_and_keeps_the_store_up) {
+  auto st = spawn_store();
+  saga_op bad;
+  bad.state.id = {"s"};
+  bad.expected_version = 3;
+  auto conflicted = send(st, store_request{{bad}});
+  auto fine = send(st, store_request::claim({"k"}));
+  advance_time(500us);
+  ASSERT_TRUE(conflicted->done && fine->done);
+  EXPECT_TRUE(is_store_error(conflicted->err, store_errc::conflict));
+  ASSERT_TRUE(fine->value);
+  EXPECT_EQ(fine->value->claims.at(0), claim_outcome::claimed);
+  EXPECT_TRUE(health(st).first);
+  EXPECT_EQ(transactions(st), 1u);
+}
+
+TEST_F(store_actor_test, a_read_commits_the_pending_writes_first) {
+  auto st = spawn_store();
+  auto w = send(st, store_request::complete({"k"}));
+  run();
+  EXPECT_FALSE(w->done);
+  auto m = request(st, store_lookup_atom::value, idempotency_key{"k"});
+  ASSERT_TRUE(m && m->match_elements<key_record>());
+  EXPECT_EQ(m->get_as<key_record>(0).state, key_state::completed);
+  EXPECT_TRUE(w->done);
+}
+
+TEST_F(store_actor_test,
+       purge_removes_what_is_older_than_the_retention_by_the_injected_clock) {
+  store_actor_options opts;
+  opts.retention = std::chrono::hours{24};
+  auto st = spawn_store(opts);
+  send(st, store_request::complete({"old"}));
+  advance_time(500us);
+  now += std::chrono::hours{30};
+  send(st, store_request::complete({"new"}));
+  advance_time(500us);
+  auto m = request(st, store_purge_atom::value);
+  ASSERT_TRUE(m && m->match_elements<purge_counts>());
+  EXPECT_EQ(m->get_as<purge_counts>(0).keys, 1u);
+  auto old = request(st, store_lookup_atom::value, idempotency_key{"old"});
+  EXPECT_EQ(old->get_as<key_record>(0).state, key_state::absent);
+  auto fresh = request(st, store_lookup_atom::value, idempotency_key{"new"});
+  EXPECT_EQ(fresh->get_as<key_record>(0).state, key_state::completed);
+}
+
+TEST_F(store_actor_test, a_missing_saga_is_not_found_and_a_stored_one_comes_back) {
+  auto st = spawn_store();
+  auto missing = ask<saga_record>(st, store_saga_atom::value, saga_id{"nope"});
+  ASSERT_TRUE(missing->done);
+  EXPECT_TRUE(is_store_error(missing->err, store_errc::not_found))
+      << phoenix::runtime::describe(missing->err);
+  saga_op op;
+  op.state.id = {"s"};
+  op.state.topic = "leads";
+  op.state.partition = 1;
+  send(st, store_request{{op}});
+  advance_time(500us);
+  auto found = request(st, store_saga_atom::value, saga_id{"s"});
+  ASSERT_TRUE(found && found->match_elements<saga_record>());
+  EXPECT_EQ(found->get_as<saga_record>(0).version, 1);
+  auto list = request(st, store_sagas_atom::value, std::string{"leads"}, std::int32_t{1});
+  ASSERT_TRUE(list && list->match_elements<saga_list>());
+  EXPECT_EQ(list->get_as<saga_list>(0).size(), 1u);
+}
+
+TEST_F(store_actor_test, an_orderly_stop_writes_the_requests_still_in_the_window) {
+  auto st = spawn_store();
+  auto w = send(st, store_request::claim({"k"}));
+  run();
+  caf::anon_send_exit(st, caf::exit_reason::user_shutdown);
+  run();
+  ASSERT_TRUE(w->done);
+  ASSERT_TRUE(w->value) << phoenix::runtime::describe(w->err);
+}
+
+// -- real threads -------------------------------------------------------------------
+
+TEST(store_actor_threads, two_store_actors_on_one_file_give_each_key_one_winner) {
+  temp_dir dir;
+  store_config cfg;
+  cfg.path = dir.file("shared");
+  caf::actor_system_config sys_cfg;
+  caf::actor_system sys{sys_cfg};
+  std::vector<caf::actor> stores;
+  for (int i = 0; i < 2; ++i) { // as two nodes sharing one database
+    auto st = start_store(sys, cfg);
+    ASSERT_TRUE(st) << st.error().describe();
+    stores.push_back(*st);
+  }
+  constexpr int threads = 4;
+  constexpr int keys = 100;
+  std::vector<int> wins(keys);
+  std::mutex mtx;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      caf::scoped_actor self{sys};
+      for (int k = 0; k < keys; ++k)
+        self->request(stores[(t + k) % 2], 30s, store_apply_atom::value,
+                      store_request::claim({"k" + std::to_string(k)}))
+            .receive(
+                [&](reply& r) {
+                  if (r.claims.at(0) == claim_outcome::claimed) {
+                    std::lock_guard<std::mutex> g{mtx};
+                    ++wins[k];
+                  }
+                },
+                [&](caf::error& e) { ADD_FAILURE() << phoenix::runtime::describe(e); });
+    });
+  for (auto& th : pool)
+    th.join();
+  for (int k = 0; k < keys; ++k)
+    EXPECT_EQ(wins[k], 1) << "k" << k;
+  for (auto& st : stores)
+    caf::anon_send_exit(st, caf::exit_reason::user_shutdown);
+}
+
+TEST(store_actor_threads, start_store_reports_what_failed) {
+  caf::actor_system_config sys_cfg;
+  caf::actor_system sys{sys_cfg};
+  store_config cfg;
+  cfg.backend = "mongo";
+  auto bad = start_store(sys, cfg);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), phoenix::runtime::errc::config_bad_value);
+  EXPECT_NE(bad.error().message().find("[store] backend"), std::string::npos);
+  cfg = {};
+  cfg.path = "/nonexistent-dir/x.db";
+  auto unopenable = start_store(sys, cfg);
+  ASSERT_FALSE(unopenable);
+  EXPECT_EQ(unopenable.error().code(), store_errc::store_unavailable);
+  EXPECT_EQ(unopenable.error().message().rfind("store: cannot open SQLite database", 0), 0u)
+      << unopenable.error().message();
+  EXPECT_EQ(store_child(cfg).id, "store");
+}
+
+} // namespace

@@ -1,0 +1,92 @@
+// `phoenix bench consume` run as a child process at a tiny size: the report has the
+// documented shape and both sides consumed exactly every record. Counts only: timings
+// depend on the machine and are not asserted.
+
+#include "phoenix/testkit/child_process.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using phoenix::testkit::run_process;
+
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "/" + name + "-" + std::to_string(::getpid()) + ".json";
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream text;
+  text << in.rdbuf();
+  return nlohmann::json::parse(text.str());
+}
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+TEST(phoenix_bench_consume, both_sides_consume_every_record_and_the_report_says_so) {
+  auto out = temp_path("bench-consume");
+  std::remove(out.c_str());
+  auto r = run_process({PHOENIX_BIN, "bench", "consume", "--records", "20000", "--rounds",
+                        "1", "--out", out},
+                       300s);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "ratio")) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one summary line:\n"
+                                                             << r.out;
+
+  auto doc = read_json(out);
+  EXPECT_EQ(doc["scenario"], "consume");
+  EXPECT_EQ(doc["records"], 20000);
+  EXPECT_EQ(doc["partitions"], 3);
+  EXPECT_EQ(doc["value_bytes"], 100);
+  ASSERT_EQ(doc["rounds"].size(), 1u);
+  auto& round = doc["rounds"][0];
+  EXPECT_FALSE(round.contains("error")) << round.dump();
+  EXPECT_EQ(round["raw_records"], 20000);
+  EXPECT_EQ(round["phoenix_records"], 20000);
+  for (auto key : {"raw_rps", "phoenix_rps", "ratio"})
+    EXPECT_GT(round[key].get<double>(), 0) << key;
+  for (auto key : {"raw_rps_median", "phoenix_rps_median", "ratio", "goal"})
+    EXPECT_TRUE(doc[key].is_number()) << key;
+  EXPECT_EQ(doc["goal"], 0.9);
+  EXPECT_TRUE(doc["goal_met"].is_boolean());
+  EXPECT_EQ(doc["completed_rounds"], 1);
+  EXPECT_EQ(doc["failed_rounds"], 0);
+  EXPECT_GE(doc["machine"]["cores"].get<int>(), 1);
+  EXPECT_TRUE(contains(doc["command"].get<std::string>(),
+                       "phoenix bench consume --records 20000 --partitions 3"))
+      << doc["command"];
+  std::remove(out.c_str());
+}
+
+TEST(phoenix_bench_consume, too_few_partitions_for_the_records_fails_loudly) {
+  // 100 KiB values: 200 records need about 20 MiB, far more than one partition keeps.
+  auto out = temp_path("bench-consume-small");
+  auto r =
+      run_process({PHOENIX_BIN, "bench", "consume", "--records", "200", "--value-bytes",
+                   "102400", "--partitions", "1", "--rounds", "1", "--out", out},
+                  120s);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "lost its oldest")) << r.err;
+  EXPECT_TRUE(contains(r.err, "--partitions")) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  std::remove(out.c_str());
+}
+
+TEST(phoenix_bench_consume, rejects_a_bad_record_count) {
+  auto r = run_process({PHOENIX_BIN, "bench", "consume", "--records", "0"}, 30s);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "--records")) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+} // namespace

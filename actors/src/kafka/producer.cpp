@@ -56,31 +56,12 @@ producer::~producer() {
 result<void> producer::produce(const std::string& topic, const std::string& key,
                                const std::string& value,
                                const std::vector<runtime::header>& headers) {
-  rd::header_list list;
-  list.reserve(headers.size());
-  for (auto& h : headers)
-    list.emplace_back(h.key, h.value);
   for (;;) {
-    auto hdrs = rd::make_headers(list);
-    // rd_kafka_produceva rather than the RD_KAFKA_V_* macros, which are GNU statement
-    // expressions.
-    rd_kafka_vu_t vus[5];
-    vus[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-    vus[0].u.cstr = topic.c_str();
-    vus[1].vtype = RD_KAFKA_VTYPE_KEY;
-    vus[1].u.mem = {const_cast<char*>(key.data()), key.size()};
-    vus[2].vtype = RD_KAFKA_VTYPE_VALUE;
-    vus[2].u.mem = {const_cast<char*>(value.data()), value.size()};
-    vus[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-    vus[3].u.i = RD_KAFKA_MSG_F_COPY;
-    vus[4].vtype = RD_KAFKA_VTYPE_HEADERS;
-    vus[4].u.headers = hdrs.get();
-    rd::error_ptr error{rd_kafka_produceva(impl_->handle.get(), vus, hdrs ? 5 : 4)};
-    auto err = error ? rd_kafka_error_code(error.get()) : RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      (void)hdrs.release(); // librdkafka owns the headers now
+    auto error =
+        rd::enqueue(*impl_->handle, topic, key, value, rd::make_headers(headers), nullptr);
+    if (!error)
       return {};
-    }
+    auto err = rd_kafka_error_code(error.get());
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
       return rd::kafka_error("producing to " + topic, err);
     rd_kafka_poll(impl_->handle.get(), 100); // serve delivery reports to make room

@@ -47,40 +47,9 @@ void on_queue_event(rd_kafka_t*, void* opaque) {
     caf::anon_send(dest, wake_atom::value);
 }
 
-// librdkafka copies key and value only when asked to; the record dies with the
-// request handler.
 rd::error_ptr produce_one(rd_kafka_t& rk, const outgoing_record& rec, void* opaque) {
-  rd::headers_ptr hdrs;
-  if (!rec.headers.empty()) {
-    hdrs.reset(rd_kafka_headers_new(rec.headers.size()));
-    for (const auto& h : rec.headers)
-      rd_kafka_header_add(hdrs.get(), h.key.data(), static_cast<ssize_t>(h.key.size()),
-                          h.value.data(), static_cast<ssize_t>(h.value.size()));
-  }
-  rd_kafka_vu_t vus[7] = {};
-  std::size_t n = 0;
-  vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
-  vus[n++].u.cstr = rec.topic.c_str();
-  vus[n].vtype = RD_KAFKA_VTYPE_KEY;
-  vus[n++].u.mem = {const_cast<char*>(rec.key.data()), rec.key.size()};
-  vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
-  vus[n++].u.mem = {const_cast<char*>(rec.value.data()), rec.value.size()};
-  vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-  vus[n++].u.i = RD_KAFKA_MSG_F_COPY;
-  vus[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
-  vus[n++].u.ptr = opaque;
-  if (rec.partition) {
-    vus[n].vtype = RD_KAFKA_VTYPE_PARTITION;
-    vus[n++].u.i32 = *rec.partition;
-  }
-  if (hdrs) {
-    vus[n].vtype = RD_KAFKA_VTYPE_HEADERS;
-    vus[n++].u.headers = hdrs.get();
-  }
-  rd::error_ptr err{rd_kafka_produceva(&rk, vus, n)};
-  if (!err)
-    (void)hdrs.release(); // owned by the message now
-  return err;
+  return rd::enqueue(rk, rec.topic, rec.key, rec.value, rd::make_headers(rec.headers),
+                     opaque, rec.partition.value_or(RD_KAFKA_PARTITION_UA));
 }
 
 bool queue_full(const rd::error_ptr& err) {

@@ -4,6 +4,7 @@
 // librdkafka object lives here, so ownership reads the same everywhere; nothing in a
 // public header includes this file.
 
+#include "phoenix/runtime/envelope.hpp"
 #include "phoenix/runtime/error.hpp"
 
 #include <cstddef>
@@ -120,6 +121,17 @@ inline headers_ptr make_headers(const header_list& headers) {
   return out;
 }
 
+/// As above, from Phoenix's header type.
+inline headers_ptr make_headers(const std::vector<runtime::header>& headers) {
+  if (headers.empty())
+    return nullptr;
+  headers_ptr out{rd_kafka_headers_new(headers.size())};
+  for (const auto& h : headers)
+    rd_kafka_header_add(out.get(), h.key.data(), static_cast<ssize_t>(h.key.size()),
+                        h.value.data(), static_cast<ssize_t>(h.value.size()));
+  return out;
+}
+
 /// The headers of a consumed record (empty if it has none).
 inline header_list read_headers(rd_kafka_message_t& msg) {
   header_list out;
@@ -139,12 +151,12 @@ inline header_list read_headers(rd_kafka_message_t& msg) {
 
 /// Enqueues one record, copying key, value and headers, to the partition the
 /// partitioner picks; `opaque` comes back in its delivery report (`_private`).
-/// Errors: `kafka_error` with "produce to <topic>: <reason>" (queue full, unknown topic).
-inline result<void> produce(rd_kafka_t& rk, const std::string& topic, std::string_view key,
-                            std::string_view value, const header_list& headers,
-                            void* opaque) {
-  headers_ptr hdrs = make_headers(headers);
-  rd_kafka_vu_t vus[6] = {};
+/// Returns librdkafka's error (queue full, unknown topic) or null.
+/// `partition` picks one explicitly (RD_KAFKA_PARTITION_UA: the partitioner's choice).
+inline error_ptr enqueue(rd_kafka_t& rk, const std::string& topic, std::string_view key,
+                         std::string_view value, headers_ptr hdrs, void* opaque,
+                         std::int32_t partition = RD_KAFKA_PARTITION_UA) {
+  rd_kafka_vu_t vus[7] = {};
   vus[0].vtype = RD_KAFKA_VTYPE_TOPIC;
   vus[0].u.cstr = topic.c_str();
   vus[1].vtype = RD_KAFKA_VTYPE_KEY;
@@ -158,15 +170,27 @@ inline result<void> produce(rd_kafka_t& rk, const std::string& topic, std::strin
   vus[4].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
   vus[4].u.i = RD_KAFKA_MSG_F_COPY;
   std::size_t cnt = 5;
+  if (partition != RD_KAFKA_PARTITION_UA) {
+    vus[cnt].vtype = RD_KAFKA_VTYPE_PARTITION;
+    vus[cnt++].u.i32 = partition;
+  }
   if (hdrs) {
-    vus[5].vtype = RD_KAFKA_VTYPE_HEADERS;
-    vus[5].u.headers = hdrs.get();
-    cnt = 6;
+    vus[cnt].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vus[cnt++].u.headers = hdrs.get();
   }
   error_ptr err{rd_kafka_produceva(&rk, vus, cnt)};
-  if (err)
+  if (!err)
+    (void)hdrs.release(); // owned by the message now
+  return err;
+}
+
+/// As enqueue().
+/// Errors: `kafka_error` with "produce to <topic>: <reason>" (queue full, unknown topic).
+inline result<void> produce(rd_kafka_t& rk, const std::string& topic, std::string_view key,
+                            std::string_view value, const header_list& headers,
+                            void* opaque) {
+  if (auto err = enqueue(rk, topic, key, value, make_headers(headers), opaque))
     return kafka_error("produce to " + topic, *err);
-  (void)hdrs.release(); // owned by the message now
   return {};
 }
 

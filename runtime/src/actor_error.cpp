@@ -25,6 +25,8 @@ std::string describe(const caf::error& err) {
     out = to_string(static_cast<caf::exit_reason>(err.code()));
   else if (err.category() == caf::atom("system"))
     out = to_string(static_cast<caf::sec>(err.code()));
+  else if (ctx.match_elements<std::string>()) // a module's own category (bus, txn)
+    out = to_string(err.category()) + " error " + std::to_string(err.code());
   else
     out = to_string(err);
   if (ctx.match_elements<std::string>())

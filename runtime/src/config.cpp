@@ -75,6 +75,27 @@ public:
     return {};
   }
 
+  result<void> read_topics(std::string_view key, std::vector<std::string>& out) const {
+    if (!table_)
+      return {};
+    auto* node = table_->get(key);
+    if (!node)
+      return {};
+    auto* array = node->as_array();
+    if (!array)
+      return error{errc::config_wrong_type,
+                   where(key) + ": expected an array of topic names" + position(*node)};
+    out.clear();
+    for (auto& item : *array) {
+      auto v = item.value_exact<std::string>();
+      if (!v)
+        return error{errc::config_wrong_type,
+                     where(key) + ": expected an array of topic names" + position(item)};
+      out.push_back(*v);
+    }
+    return {};
+  }
+
   error bad(std::string_view key, const std::string& what) const {
     return error{errc::config_bad_value, where(key) + ": " + what};
   }
@@ -142,6 +163,31 @@ result<void> read_kafka(const std::string& origin, const toml::table* table,
   return {};
 }
 
+result<void> read_bus(const section_reader& s, const std::string& origin, bus_routes& out) {
+  PHOENIX_TRY(s.check_known({"default", "in_process", "kafka", "max_pending"}));
+  std::string route = out.default_route ? to_string(*out.default_route) : "none";
+  PHOENIX_TRY(s.read("default", route, "a string"));
+  if (route == "kafka")
+    out.default_route = topic_route::kafka;
+  else if (route == "in_process")
+    out.default_route = topic_route::in_process;
+  else if (route == "none")
+    out.default_route = std::nullopt;
+  else
+    return s.bad("default",
+                 "expected \"kafka\", \"in_process\" or \"none\", got \"" + route + "\"");
+  PHOENIX_TRY(s.read_topics("in_process", out.in_process));
+  PHOENIX_TRY(s.read_topics("kafka", out.kafka));
+  int64_t pending = static_cast<int64_t>(out.max_pending);
+  PHOENIX_TRY(s.read("max_pending", pending, "an integer"));
+  if (pending < 1 || pending > static_cast<int64_t>(bus_routes::max_pending_limit))
+    return s.bad("max_pending", "expected 1 to " +
+                                    std::to_string(bus_routes::max_pending_limit) +
+                                    ", got " + std::to_string(pending));
+  out.max_pending = static_cast<std::size_t>(pending);
+  return validate_bus_routes(out, origin);
+}
+
 std::string host_name() {
   std::array<char, 256> buf{};
   if (gethostname(buf.data(), buf.size() - 1) != 0 || buf[0] == '\0')
@@ -169,8 +215,8 @@ result<node_config> parse_config(std::string_view text, const std::string& origi
   cfg.origin = origin;
   cfg.node.id = host_name();
 
-  static constexpr std::array<std::string_view, 5> sections = {"node", "log", "supervisor",
-                                                               "embedded", "kafka"};
+  static constexpr std::array<std::string_view, 6> sections = {
+      "node", "log", "supervisor", "embedded", "bus", "kafka"};
   for (auto& [key, value] : root) {
     bool known = false;
     for (auto s : sections)
@@ -208,6 +254,8 @@ result<node_config> parse_config(std::string_view text, const std::string& origi
   PHOENIX_TRY(emb.check_known({"brokers", "partitions"}));
   PHOENIX_TRY(emb.read_positive("brokers", cfg.embedded.brokers, 16));
   PHOENIX_TRY(emb.read_positive("partitions", cfg.embedded.partitions, 1024));
+
+  PHOENIX_TRY(read_bus(section("bus"), origin, cfg.bus));
 
   PHOENIX_TRY(read_kafka(origin, root["kafka"].as_table(), cfg.kafka));
   return cfg;

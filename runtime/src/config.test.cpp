@@ -108,6 +108,63 @@ TEST(config, kafka_value_that_is_a_table_is_wrong_type) {
   EXPECT_TRUE(contains(e.message(), "[kafka] bootstrap.servers")) << e.message();
 }
 
+TEST(config, bus_routes_topics_by_its_lists_and_default) {
+  auto r = parse_config(R"(
+[bus]
+default = "none"
+in_process = ["cache.invalidate", "audit"]
+kafka = ["lead.detected"]
+max_pending = 500
+)",
+                        "node.toml");
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_EQ(r->bus.route_of("audit"), topic_route::in_process);
+  EXPECT_EQ(r->bus.route_of("lead.detected"), topic_route::kafka);
+  EXPECT_EQ(r->bus.route_of("lead.detecte"), std::nullopt);
+  EXPECT_EQ(r->bus.max_pending, 500u);
+
+  auto defaults = parse_config("", "node.toml");
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_EQ(defaults->bus.route_of("anything"), topic_route::kafka);
+  auto local =
+      parse_config("[bus]\ndefault = \"in_process\"\nkafka = [\"k\"]\n", "node.toml");
+  ASSERT_TRUE(local.has_value()) << local.error().describe();
+  EXPECT_EQ(local->bus.route_of("anything"), topic_route::in_process);
+  EXPECT_EQ(local->bus.route_of("k"), topic_route::kafka);
+}
+
+TEST(config, bad_bus_section_is_named_with_file_and_key) {
+  struct bad_case {
+    std::string text;
+    errc code;
+    std::string expected;
+  };
+  std::vector<bad_case> cases = {
+      {"[bus]\nroutes = []\n", errc::config_unknown_key,
+       "node.toml: [bus] routes: unknown key"},
+      {"[bus]\ndefault = \"redis\"\n", errc::config_bad_value,
+       "node.toml: [bus] default: expected \"kafka\", \"in_process\" or \"none\", got "
+       "\"redis\""},
+      {"[bus]\nin_process = \"audit\"\n", errc::config_wrong_type,
+       "node.toml: [bus] in_process: expected an array of topic names (line 2)"},
+      {"[bus]\nkafka = [\"a\", 7]\n", errc::config_wrong_type,
+       "node.toml: [bus] kafka: expected an array of topic names"},
+      {"[bus]\nin_process = [\"a\"]\nkafka = [\"a\"]\n", errc::config_bad_value,
+       "node.toml: [bus] in_process: \"a\" is also listed in kafka"},
+      {"[bus]\nkafka = [\"a/b\"]\n", errc::config_bad_value,
+       "node.toml: [bus] kafka: \"a/b\" is no valid topic name"},
+      {"[bus]\nmax_pending = 0\n", errc::config_bad_value,
+       "node.toml: [bus] max_pending: expected 1 to 10000000, got 0"},
+      {"[bus]\nmax_pending = 20000000\n", errc::config_bad_value,
+       "node.toml: [bus] max_pending: expected 1 to 10000000, got 20000000"},
+  };
+  for (auto& c : cases) {
+    auto e = parse_error(c.text);
+    EXPECT_EQ(e.code(), make_error_code(c.code)) << c.text;
+    EXPECT_TRUE(contains(e.message(), c.expected)) << e.message();
+  }
+}
+
 TEST(config, toml_syntax_error_names_line_and_column) {
   auto e = parse_error("[node]\nid = \n");
   EXPECT_EQ(e.code(), make_error_code(errc::config_unreadable));

@@ -3,9 +3,12 @@
 #include "phoenix/runtime/error.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace phoenix::runtime {
 
@@ -38,6 +41,43 @@ struct embedded_config {
   int partitions = 3; ///< Partitions of the topics the node creates on it.
 };
 
+/// How the topic bus (actors/bus) carries a topic.
+enum class topic_route {
+  kafka,      ///< Produced to and consumed from the Kafka topic of that name.
+  in_process, ///< Handed to the subscriptions of this process only; never touches Kafka.
+};
+
+const char* to_string(topic_route route) noexcept;
+
+/// `[bus]`: which topics the topic bus keeps inside the process and which it sends
+/// through Kafka. The same struct serves the file and code that configures a bus itself;
+/// `validate_bus_routes` checks both.
+struct bus_routes {
+  /// Route of a topic listed in neither list. nullopt (`default = "none"`) refuses such
+  /// topics, so that a misspelt topic name is an error instead of a new topic.
+  std::optional<topic_route> default_route = topic_route::kafka;
+  std::vector<std::string> in_process; ///< Topics delivered in-process.
+  std::vector<std::string> kafka;      ///< Topics carried by Kafka.
+  /// Records queued and not yet handled per in-process subscription; a publish that
+  /// would go beyond it is refused (nothing queued) rather than growing memory.
+  std::size_t max_pending = 10000;
+  static constexpr std::size_t max_pending_limit = 10'000'000;
+
+  /// The route of `topic`: its list, else the default; nullopt when neither applies.
+  std::optional<topic_route> route_of(std::string_view topic) const;
+};
+
+/// Why `name` is no valid Kafka topic name (1 to 249 of ASCII letters, digits, `.`, `_`,
+/// `-`; not `.` or `..`), or nullopt when it is one.
+std::optional<std::string> topic_name_problem(std::string_view name);
+
+/// Checks a bus routing: every listed name is a valid topic name, listed once, and in
+/// one list only; `max_pending` is 1 to `max_pending_limit`.
+///
+/// Errors: errc::config_bad_value, naming the origin and the key, e.g.
+/// `node.toml: [bus] in_process: "orders" is also listed in kafka`.
+result<void> validate_bus_routes(const bus_routes& routes, const std::string& origin);
+
 /// The whole node configuration, loaded and validated in one place.
 struct node_config {
   std::string origin = "<defaults>"; ///< File it was read from, for error messages.
@@ -45,6 +85,7 @@ struct node_config {
   log_config log;
   supervision_config supervisor;
   embedded_config embedded;
+  bus_routes bus;
   /// `[kafka]`: librdkafka properties, passed through unchanged (values as strings).
   std::map<std::string, std::string> kafka;
 

@@ -37,7 +37,10 @@ void add_run_command(CLI::App& app, int& exit_code) {
     caf::actor_system sys{sys_cfg};
     runtime::node_run_options opts;
     opts.shutdown_timeout = cfg->node.shutdown_timeout;
-    exit_code = static_cast<int>(runtime::run_node(sys, node_tree(*cfg, {}), opts));
+    node_handles handles;
+    auto kafka_children = bus_children(*cfg, cluster->has_value(), handles);
+    exit_code =
+        static_cast<int>(runtime::run_node(sys, node_tree(*cfg, kafka_children), opts));
   });
 }
 

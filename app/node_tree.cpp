@@ -1,5 +1,6 @@
 #include "node_tree.hpp"
 
+#include "phoenix/actors/kafka/producer_actor.hpp"
 #include "phoenix/actors/kafka/properties.hpp"
 #include "phoenix/runtime/logging.hpp"
 
@@ -28,6 +29,30 @@ result<std::optional<kafka::mock_cluster>> start_embedded_kafka(runtime::node_co
   spdlog::info("embedded mock cluster: {} brokers at {}", cfg.embedded.brokers,
                cluster->bootstrap_servers());
   return std::optional<kafka::mock_cluster>{std::move(*cluster)};
+}
+
+std::vector<runtime::child_spec> bus_children(const runtime::node_config& cfg,
+                                              bool embedded, const node_handles& handles) {
+  kafka::producer_config producer;
+  producer.properties = cfg.kafka;
+  producer.origin = cfg.origin;
+  bus::bus_config bus;
+  bus.routes = cfg.bus;
+  bus.origin = cfg.origin;
+  bus.consumer.properties = cfg.kafka;
+  bus.consumer.origin = cfg.origin;
+  if (embedded) {
+    // The mock cluster's group coordinator waits max.poll.interval.ms for rejoins.
+    bus.consumer.properties.emplace("session.timeout.ms", "6000");
+    bus.consumer.properties.emplace("max.poll.interval.ms", "10000");
+  }
+  bus.supervision = cfg.supervisor;
+  std::vector<runtime::child_spec> out;
+  out.push_back(
+      runtime::track(kafka::producer_child("producer", producer), handles.producer));
+  out.push_back(runtime::track(
+      bus::bus_child("bus", bus, handles.producer, handles.bus_stats), handles.bus));
+  return out;
 }
 
 runtime::supervisor_spec node_tree(const runtime::node_config& cfg,

@@ -1,9 +1,12 @@
 #pragma once
 
+#include "phoenix/actors/bus/bus.hpp"
 #include "phoenix/actors/kafka/mock_cluster.hpp"
+#include "phoenix/runtime/actor_slot.hpp"
 #include "phoenix/runtime/config.hpp"
 #include "phoenix/runtime/supervisor.hpp"
 
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -16,6 +19,20 @@ result<runtime::node_config> load_node_config(const std::string& path);
 /// The embedded mock cluster when no broker is configured: started with
 /// `[embedded] brokers`, and `bootstrap.servers` set to it in `cfg.kafka`.
 result<std::optional<kafka::mock_cluster>> start_embedded_kafka(runtime::node_config& cfg);
+
+/// Where code outside the supervision tree finds the node's producer and topic bus
+/// (their current incarnations), and the bus's counters.
+struct node_handles {
+  std::shared_ptr<runtime::actor_slot> producer = std::make_shared<runtime::actor_slot>();
+  std::shared_ptr<runtime::actor_slot> bus = std::make_shared<runtime::actor_slot>();
+  std::shared_ptr<bus::bus_stats> bus_stats = std::make_shared<bus::bus_stats>();
+};
+
+/// The producer and the topic bus (`[bus]`), in this order, for the kafka supervisor:
+/// the bus stops first, so its subscribers can publish while they drain. `embedded`:
+/// the mock cluster, whose group coordinator needs short session timeouts.
+std::vector<runtime::child_spec> bus_children(const runtime::node_config& cfg,
+                                              bool embedded, const node_handles& handles);
 
 /// The node's supervision tree (DESIGN.md §4). Children whose capability has not landed
 /// yet are empty supervisors, so the tree's shape and stop order are already the final

@@ -115,6 +115,12 @@ TEST(phoenix_run, kafka_property_librdkafka_rejects_exits_2_naming_it) {
   expect_config_error("[kafka]\n\"acks\" = \"sometimes\"\n", "[kafka] acks");
 }
 
+TEST(phoenix_run, bad_bus_routing_exits_2_naming_file_and_key) {
+  expect_config_error("[bus]\nin_process = [\"audit\"]\nkafka = [\"audit\"]\n",
+                      "[bus] in_process: \"audit\" is also listed in kafka");
+  expect_config_error("[bus]\ndefault = \"redis\"\n", "[bus] default: expected");
+}
+
 TEST(phoenix_run, missing_config_file_is_a_usage_error) {
   auto r = run_process({PHOENIX_BIN, "run", "--config", "/nonexistent/node.toml"}, 30s);
   EXPECT_EQ(r.code, 2);

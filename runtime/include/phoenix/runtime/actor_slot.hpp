@@ -3,6 +3,8 @@
 #include "phoenix/runtime/supervisor.hpp"
 
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/actor_cast.hpp>
 #include <memory>
 #include <mutex>
 
@@ -11,25 +13,26 @@ namespace phoenix::runtime {
 /// The current incarnation of a supervised actor. A supervisor restarts a child as a new
 /// actor with a new handle; code that has to reach it (a bus publishing through the
 /// producer, a tool, a test) reads the slot instead of keeping a handle that may be dead.
-/// Thread-safe.
+/// Thread-safe. The slot holds a weak reference: it keeps no actor alive (an actor
+/// system waits for its detached actors' last references before it shuts down).
 class actor_slot {
 public:
-  /// The handle of the latest start; null before the first. It may name an actor that
-  /// has exited and not yet been restarted: a request to it fails with
-  /// `request_receiver_down`, a message to it is dropped.
+  /// The handle of the latest start; null before the first start and once that
+  /// incarnation is gone. It may name an actor that has exited while others still hold
+  /// it: a request to it then fails with `request_receiver_down`.
   caf::actor get() const {
     std::lock_guard<std::mutex> guard{mtx_};
-    return actor_;
+    return caf::actor_cast<caf::actor>(addr_);
   }
 
-  void set(caf::actor actor) {
+  void set(const caf::actor& actor) {
     std::lock_guard<std::mutex> guard{mtx_};
-    actor_ = std::move(actor);
+    addr_ = actor.address();
   }
 
 private:
   mutable std::mutex mtx_;
-  caf::actor actor_;
+  caf::actor_addr addr_;
 };
 
 /// `spec` with a start function that also records every new incarnation in `slot`.

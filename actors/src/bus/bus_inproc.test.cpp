@@ -159,39 +159,46 @@ protected:
     }));
     run();
   }
+
+  // A watched bus whose holder subscription has e0 in its handler and e1 queued, asked
+  // to stop; returns the holder.
+  caf::actor stop_with_two_records_pending(bus::bus_config cfg) {
+    auto b = make_bus(std::move(cfg));
+    watch(b);
+    auto h = spawn_holder("h").first;
+    must_subscribe(b, {"audit", "h", kafka::handler::from_actor(h, 5s)});
+    EXPECT_TRUE(publish(b, "audit", "k", event("e0"))->value);
+    EXPECT_TRUE(publish(b, "audit", "k", event("e1"))->value);
+    caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+    run();
+    bus_ = b;
+    return h;
+  }
+
+  caf::actor bus_;
 };
 
 TEST_F(bus_stop_test, stop_lets_in_process_subscriptions_work_off_their_queues) {
-  auto b = make_bus();
-  watch(b);
-  auto [h, st] = spawn_holder("h");
-  must_subscribe(b, {"audit", "h", kafka::handler::from_actor(h, 5s)});
-  ASSERT_TRUE(publish(b, "audit", "k", event("e0"))->value);
-  ASSERT_TRUE(publish(b, "audit", "k", event("e1"))->value);
-  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
-  run();
+  auto h = stop_with_two_records_pending(config());
   EXPECT_FALSE(down->has_value()) << "stopped with records queued";
-  EXPECT_EQ(code_of(*subscribe(b, {"audit", "late", recorder("late")})),
+  EXPECT_EQ(code_of(*subscribe(bus_, {"audit", "late", recorder("late")})),
             bus::errc::stopping);
+  // Publishes are still taken, so that draining handlers can publish.
+  ASSERT_TRUE(publish(bus_, "audit", "k", event("e2"))->value);
   answer_held(h);
+  answer_held(h);
+  EXPECT_FALSE(down->has_value());
   answer_held(h);
   ASSERT_TRUE(down->has_value());
   EXPECT_TRUE(runtime::is_normal_exit(**down)) << runtime::describe(**down);
-  EXPECT_EQ(ids_seen_by("h"), (std::vector<std::string>{"e0", "e1"}));
+  EXPECT_EQ(ids_seen_by("h"), (std::vector<std::string>{"e0", "e1", "e2"}));
   EXPECT_EQ(stats->dropped.load(), 0u);
 }
 
 TEST_F(bus_stop_test, stop_drops_what_is_not_handled_within_the_drain_timeout) {
   auto cfg = config();
   cfg.consumer.drain_timeout = 2s;
-  auto b = make_bus(cfg);
-  watch(b);
-  auto [h, st] = spawn_holder("h");
-  must_subscribe(b, {"audit", "h", kafka::handler::from_actor(h, 5s)});
-  ASSERT_TRUE(publish(b, "audit", "k", event("e0"))->value);
-  ASSERT_TRUE(publish(b, "audit", "k", event("e1"))->value);
-  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
-  run();
+  stop_with_two_records_pending(cfg);
   EXPECT_FALSE(down->has_value());
   advance_time(2s);
   ASSERT_TRUE(down->has_value());

@@ -200,8 +200,12 @@ TEST_F(bus_stop_test, stop_drops_what_is_not_handled_within_the_drain_timeout) {
   cfg.consumer.drain_timeout = 2s;
   stop_with_two_records_pending(cfg);
   EXPECT_FALSE(down->has_value());
+  auto unsubscribed =
+      ask<void>(bus_, bus::unsubscribe_atom::value, bus::subscription_id{1});
+  EXPECT_FALSE(unsubscribed->came) << "answered with e0 still in the handler";
   advance_time(2s);
   ASSERT_TRUE(down->has_value());
+  EXPECT_TRUE(unsubscribed->ok) << runtime::describe(unsubscribed->error);
   EXPECT_EQ(stats->dropped.load(), 2u); // e0 in the handler, e1 queued
 }
 

@@ -252,8 +252,12 @@ void inproc_router::check_idle() {
 }
 
 void inproc_router::clear() {
-  for (auto& [id, s] : subs_)
+  std::vector<std::function<void()>> closed; // unsubscribes waiting for a call in flight
+  for (auto& [id, s] : subs_) {
     shared_->stats->dropped.fetch_add(s.pending, std::memory_order_relaxed);
+    if (s.on_closed)
+      closed.push_back(std::move(s.on_closed));
+  }
   for (auto& [addr, where] : workers_)
     if (auto worker = caf::actor_cast<caf::actor>(addr))
       caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
@@ -261,6 +265,8 @@ void inproc_router::clear() {
   subs_.clear();
   by_topic_.clear();
   on_idle_ = nullptr;
+  for (auto& done : closed)
+    done();
 }
 
 } // namespace phoenix::bus

@@ -51,7 +51,8 @@ public:
   /// Runs `done` once every queue is empty and no handler call is in flight.
   void when_idle(std::function<void()> done);
 
-  /// Drops every queued record and stops the workers; in-flight answers are ignored.
+  /// Drops every queued record and stops the workers; in-flight answers are ignored,
+  /// and removals waiting for them are done.
   void clear();
 
 private:

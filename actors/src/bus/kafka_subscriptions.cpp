@@ -54,9 +54,13 @@ void kafka_subscriptions::stop_all(std::function<void()> done) {
 }
 
 void kafka_subscriptions::kill_all() {
-  for (auto& [id, e] : running_)
-    caf::anon_send_exit(e.supervisor, caf::exit_reason::kill);
+  auto running = std::move(running_);
   running_.clear();
+  for (auto& [id, e] : running) {
+    caf::anon_send_exit(e.supervisor, caf::exit_reason::kill);
+    if (e.on_down)
+      e.on_down();
+  }
 }
 
 kafka_subscriptions::down_kind kafka_subscriptions::on_down(const caf::down_msg& msg,

@@ -36,7 +36,8 @@ public:
   /// Stops every consumer; `done` runs once all are down (at once if none runs).
   void stop_all(std::function<void()> done);
 
-  /// Kills what still runs (the bus itself is ending without an orderly stop).
+  /// Kills what still runs (the bus itself is ending without an orderly stop) and
+  /// completes the removals that were waiting.
   void kill_all();
 
   enum class down_kind { not_ours, asked, unexpected };

@@ -1,6 +1,8 @@
 #include "phoenix/runtime/config.hpp"
 
 #include <array>
+#include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <toml++/toml.h>
@@ -188,6 +190,67 @@ result<void> read_bus(const section_reader& s, const std::string& origin, bus_ro
   return validate_bus_routes(out, origin);
 }
 
+// A file named in the config, relative to the config file's folder.
+std::string beside(const std::string& origin, const std::string& path) {
+  std::filesystem::path p{path};
+  if (path.empty() || p.is_absolute())
+    return path;
+  auto dir = std::filesystem::path{origin}.parent_path();
+  return dir.empty() ? path : (dir / p).string();
+}
+
+result<void> read_http(const section_reader& s, const std::string& origin,
+                       http_config& out) {
+  PHOENIX_TRY(s.check_known(
+      {"listen", "user", "password_file", "password_sha256", "tls_cert", "tls_key"}));
+  std::string listen = out.host + ":" + std::to_string(out.port);
+  PHOENIX_TRY(s.read("listen", listen, "a string (host:port)"));
+  if (listen.empty()) {
+    out.enabled = false;
+  } else {
+    auto colon = listen.rfind(':');
+    auto port = colon == std::string::npos ? std::string{} : listen.substr(colon + 1);
+    auto host = colon == std::string::npos ? std::string{} : listen.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2); // [::1]:9464
+    bool digits = !port.empty() && port.size() <= 5;
+    for (char c : port)
+      digits = digits && std::isdigit(static_cast<unsigned char>(c));
+    if (host.empty() || !digits || std::stoi(port) > 65535)
+      return s.bad("listen", "expected host:port with a port from 0 to 65535 (0: any free "
+                             "port), got \"" +
+                                 listen + "\"");
+    out.host = host;
+    out.port = std::stoi(port);
+  }
+  PHOENIX_TRY(s.read("user", out.user, "a string"));
+  PHOENIX_TRY(s.read("password_file", out.password_file, "a string (path)"));
+  PHOENIX_TRY(s.read("password_sha256", out.password_sha256, "a string (hex)"));
+  PHOENIX_TRY(s.read("tls_cert", out.tls_cert, "a string (path)"));
+  PHOENIX_TRY(s.read("tls_key", out.tls_key, "a string (path)"));
+  bool has_file = !out.password_file.empty();
+  bool has_hash = !out.password_sha256.empty();
+  if (!out.user.empty() && has_file == has_hash)
+    return s.bad("user", "expected exactly one of password_file and password_sha256");
+  if (out.user.empty() && (has_file || has_hash))
+    return s.bad(has_file ? "password_file" : "password_sha256",
+                 "needs a user for basic auth");
+  if (has_hash) {
+    bool hex = out.password_sha256.size() == 64;
+    for (char c : out.password_sha256)
+      hex = hex && std::isxdigit(static_cast<unsigned char>(c));
+    if (!hex)
+      return s.bad("password_sha256", "expected 64 hex digits (SHA-256 of the password)");
+  }
+  if (out.tls_cert.empty() != out.tls_key.empty())
+    return s.bad(out.tls_cert.empty() ? "tls_cert" : "tls_key",
+                 "tls_cert and tls_key go together");
+  out.password_file = beside(origin, out.password_file);
+  out.tls_cert = beside(origin, out.tls_cert);
+  out.tls_key = beside(origin, out.tls_key);
+  return {};
+}
+
 std::string host_name() {
   std::array<char, 256> buf{};
   if (gethostname(buf.data(), buf.size() - 1) != 0 || buf[0] == '\0')
@@ -215,8 +278,8 @@ result<node_config> parse_config(std::string_view text, const std::string& origi
   cfg.origin = origin;
   cfg.node.id = host_name();
 
-  static constexpr std::array<std::string_view, 6> sections = {
-      "node", "log", "supervisor", "embedded", "bus", "kafka"};
+  static constexpr std::array<std::string_view, 8> sections = {
+      "node", "log", "supervisor", "embedded", "bus", "http", "health", "kafka"};
   for (auto& [key, value] : root) {
     bool known = false;
     for (auto s : sections)
@@ -256,6 +319,13 @@ result<node_config> parse_config(std::string_view text, const std::string& origi
   PHOENIX_TRY(emb.read_positive("partitions", cfg.embedded.partitions, 1024));
 
   PHOENIX_TRY(read_bus(section("bus"), origin, cfg.bus));
+
+  PHOENIX_TRY(read_http(section("http"), origin, cfg.http));
+
+  auto health = section("health");
+  PHOENIX_TRY(health.check_known({"storm_restarts", "storm_window_ms"}));
+  PHOENIX_TRY(health.read_positive("storm_restarts", cfg.health.storm_restarts, 100000));
+  PHOENIX_TRY(health.read_millis("storm_window_ms", cfg.health.storm_window));
 
   PHOENIX_TRY(read_kafka(origin, root["kafka"].as_table(), cfg.kafka));
   return cfg;

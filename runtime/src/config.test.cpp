@@ -188,4 +188,70 @@ TEST(config, load_config_reads_a_file) {
   std::remove(path.c_str());
 }
 
+TEST(config, http_defaults_to_loopback_9464_without_auth_or_tls) {
+  auto r = parse_config("", "node.toml");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->http.enabled);
+  EXPECT_EQ(r->http.host, "127.0.0.1");
+  EXPECT_EQ(r->http.port, 9464);
+  EXPECT_TRUE(r->http.user.empty());
+  EXPECT_TRUE(r->http.tls_cert.empty());
+  EXPECT_EQ(r->health.storm_restarts, 5);
+}
+
+TEST(config, http_reads_listen_auth_tls_relative_to_the_config_file) {
+  auto r = parse_config(R"(
+[http]
+listen = "[::1]:0"
+user = "ops"
+password_file = "secret/pw"
+tls_cert = "/etc/phoenix/cert.pem"
+tls_key = "key.pem"
+[health]
+storm_restarts = 3
+storm_window_ms = 1000
+)",
+                        "/etc/phoenix/node.toml");
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_EQ(r->http.host, "::1");
+  EXPECT_EQ(r->http.port, 0);
+  EXPECT_EQ(r->http.password_file, "/etc/phoenix/secret/pw");
+  EXPECT_EQ(r->http.tls_cert, "/etc/phoenix/cert.pem");
+  EXPECT_EQ(r->http.tls_key, "/etc/phoenix/key.pem");
+  EXPECT_EQ(r->health.storm_restarts, 3);
+  EXPECT_EQ(r->health.storm_window, std::chrono::milliseconds{1000});
+}
+
+TEST(config, empty_listen_turns_the_listener_off) {
+  auto r = parse_config("[http]\nlisten = \"\"\n", "node.toml");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->http.enabled);
+}
+
+TEST(config, bad_http_settings_name_file_and_key) {
+  struct bad_case {
+    const char* text;
+    const char* expected;
+  };
+  for (auto c : {
+           bad_case{"[http]\nlisten = \"9464\"\n", "node.toml: [http] listen: expected"},
+           bad_case{"[http]\nlisten = \"h:70000\"\n", "node.toml: [http] listen: expected"},
+           bad_case{"[http]\nlisten = \"h:x1\"\n", "node.toml: [http] listen: expected"},
+           bad_case{"[http]\nuser = \"ops\"\n",
+                    "node.toml: [http] user: expected exactly one"},
+           bad_case{"[http]\npassword_file = \"pw\"\n",
+                    "node.toml: [http] password_file: needs a user"},
+           bad_case{"[http]\nuser = \"u\"\npassword_sha256 = \"abc\"\n",
+                    "node.toml: [http] password_sha256: expected 64 hex digits"},
+           bad_case{"[http]\ntls_cert = \"c.pem\"\n",
+                    "node.toml: [http] tls_key: tls_cert and"},
+           bad_case{"[http]\nport = 1\n", "node.toml: [http] port: unknown key"},
+           bad_case{"[health]\nstorm_restarts = 0\n",
+                    "node.toml: [health] storm_restarts: expected 1 to"},
+       }) {
+    auto e = parse_error(c.text);
+    EXPECT_TRUE(contains(e.message(), c.expected)) << c.text << " -> " << e.message();
+  }
+}
+
 } // namespace

@@ -2,6 +2,7 @@
 
 #include "phoenix/runtime/actor_error.hpp"
 
+#include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
@@ -13,6 +14,9 @@
 
 namespace phoenix::runtime {
 namespace {
+
+// The registry name under which the supervision observer is found.
+constexpr caf::atom_value observer_key = caf::atom("phx_svobs");
 
 using stop_timeout_atom = caf::atom_constant<caf::atom("sv_stop_to")>;
 using retry_start_atom = caf::atom_constant<caf::atom("sv_retry")>;
@@ -120,6 +124,7 @@ private:
     }
     if (spec_.on_event)
       spec_.on_event(ev);
+    report_supervision_event(system(), ev);
   }
 
   void on_down(const caf::down_msg& msg) {
@@ -340,6 +345,18 @@ const char* to_string(supervisor_event::kind_t kind) noexcept {
     return "restart intensity exceeded";
   }
   return "unknown";
+}
+
+void set_supervision_observer(caf::actor_system& sys, const caf::actor& observer) {
+  if (observer)
+    sys.registry().put(observer_key, observer);
+  else
+    sys.registry().erase(observer_key);
+}
+
+void report_supervision_event(caf::actor_system& sys, const supervisor_event& ev) {
+  if (auto observer = sys.registry().get<caf::actor>(observer_key))
+    caf::anon_send(observer, supervision_event_atom::value, ev);
 }
 
 result<caf::actor> start_supervisor(caf::actor_system& sys, supervisor_spec spec) {

@@ -326,4 +326,36 @@ TEST_F(supervisor_test, nested_supervisor_escalation_restarts_its_subtree) {
   EXPECT_FALSE(down->has_value());
 }
 
+TEST_F(supervisor_test, observer_receives_events_of_nested_supervisors_without_wiring) {
+  auto seen = std::make_shared<std::vector<supervisor_event>>();
+  auto observer = sys.spawn([seen](caf::event_based_actor*) -> caf::behavior {
+    return {
+        [seen](supervision_event_atom, const supervisor_event& e) { seen->push_back(e); }};
+  });
+  set_supervision_observer(sys, observer);
+  auto inner = spec(restart_strategy::one_for_one, 0, {worker(j, "x")});
+  inner.name = "inner";
+  inner.on_event = nullptr; // the observer needs no on_event of the spec
+  auto outer = spec(restart_strategy::one_for_one, 3, {supervisor_child(inner)});
+  outer.name = "outer";
+  start(outer);
+  kill("x");
+  auto has = [&](const std::string& sup, const std::string& child,
+                 supervisor_event::kind_t k) {
+    return std::any_of(seen->begin(), seen->end(), [&](const supervisor_event& e) {
+      return e.supervisor == sup && e.child == child && e.kind == k;
+    });
+  };
+  EXPECT_TRUE(has("inner", "x", supervisor_event::child_started));
+  EXPECT_TRUE(has("inner", "x", supervisor_event::child_exited));
+  EXPECT_TRUE(has("inner", "x", supervisor_event::intensity_exceeded));
+  EXPECT_TRUE(has("outer", "inner", supervisor_event::child_restarted));
+  set_supervision_observer(sys, caf::actor{});
+  auto before = seen->size();
+  kill("x");
+  EXPECT_EQ(seen->size(), before) << "a removed observer hears nothing";
+  caf::anon_send_exit(observer, caf::exit_reason::kill);
+  run();
+}
+
 } // namespace

@@ -78,6 +78,27 @@ std::optional<std::string> topic_name_problem(std::string_view name);
 /// `node.toml: [bus] in_process: "orders" is also listed in kafka`.
 result<void> validate_bus_routes(const bus_routes& routes, const std::string& origin);
 
+/// `[http]`: the node's one HTTP listener (`/health`, `/ready`, `/metrics`).
+struct http_config {
+  bool enabled = true; ///< `listen = ""` turns the listener off.
+  std::string host = "127.0.0.1";
+  int port = 9464; ///< 0: any free port (logged once bound).
+  /// Basic auth on every endpoint when `user` is set, with the password read from
+  /// `password_file` (first line) or given as `password_sha256` (hex), exactly one.
+  std::string user;
+  std::string password_file;
+  std::string password_sha256;
+  /// TLS when both are set: PEM certificate (chain) and private key.
+  std::string tls_cert;
+  std::string tls_key;
+};
+
+/// `[health]`: what the health monitor calls a restart storm, which turns `/ready` false.
+struct health_config {
+  int storm_restarts = 5; ///< Restarts (any supervisor, any child) within the window.
+  std::chrono::milliseconds storm_window{60000};
+};
+
 /// The whole node configuration, loaded and validated in one place.
 struct node_config {
   std::string origin = "<defaults>"; ///< File it was read from, for error messages.
@@ -86,6 +107,8 @@ struct node_config {
   supervision_config supervisor;
   embedded_config embedded;
   bus_routes bus;
+  http_config http;
+  health_config health;
   /// `[kafka]`: librdkafka properties, passed through unchanged (values as strings).
   std::map<std::string, std::string> kafka;
 

@@ -3,6 +3,8 @@
 #include "phoenix/runtime/error.hpp"
 
 #include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 #include <chrono>
 #include <cstddef>
@@ -60,6 +62,20 @@ struct supervisor_event {
 
 const char* to_string(supervisor_event::kind_t kind) noexcept;
 
+/// The message a supervision observer receives: `(supervision_event_atom,
+/// supervisor_event)`.
+using supervision_event_atom = caf::atom_constant<caf::atom("sv_event")>;
+
+/// Makes `observer` (the node's health monitor) receive every event of every supervisor
+/// in `sys`, nested ones included, without each spec having to name it. One observer per
+/// actor system: a later call replaces it, a null handle removes it.
+void set_supervision_observer(caf::actor_system& sys, const caf::actor& observer);
+
+/// Passes `ev` to the supervision observer of `sys`, if there is one. Supervisors call it
+/// for every event; actors that restart workers of their own (the group consumer's
+/// partition actors) call it so those restarts count like a supervisor's.
+void report_supervision_event(caf::actor_system& sys, const supervisor_event& ev);
+
 struct supervisor_spec {
   std::string name;
   restart_strategy strategy = restart_strategy::one_for_one;
@@ -91,3 +107,5 @@ supervisor_child(supervisor_spec spec,
                  restart_type restart = restart_type::permanent);
 
 } // namespace phoenix::runtime
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(phoenix::runtime::supervisor_event)

@@ -10,6 +10,12 @@ find_package(tomlplusplus 3.3 REQUIRED)
 find_package(CLI11 2.1 REQUIRED)
 find_package(nlohmann_json 3.11 REQUIRED)
 find_package(prometheus-cpp REQUIRED) # Debian ships no version file; 1.0.1
+find_package(OpenSSL 3 REQUIRED)
+# Debian builds cpp-httplib 0.11 as a library with OpenSSL, zlib and brotli; its
+# pkg-config file carries the matching CPPHTTPLIB_* definitions.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(CPP_HTTPLIB REQUIRED IMPORTED_TARGET GLOBAL cpp-httplib>=0.11)
+add_library(CppHttplib::httplib ALIAS PkgConfig::CPP_HTTPLIB)
 if(PHOENIX_ENABLE_TESTS)
   find_package(GTest 1.12 REQUIRED)
 endif()

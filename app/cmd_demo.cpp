@@ -27,6 +27,7 @@ struct demo_options {
   std::int64_t events = 10000;
   std::int64_t crash_every = 0;
   std::string topic = "lead.detected";
+  bool serve = false;
 };
 
 // What the sample handler saw; shared between the partition actors and the reporter.
@@ -114,10 +115,18 @@ int run_demo(const demo_options& opt) {
     consumer_cfg.properties.emplace("max.poll.interval.ms", "10000");
   }
   consumer_cfg.origin = cfg->origin;
+  auto svc = make_node_services(*cfg, opt.serve);
+  if (!svc) {
+    std::cerr << "phoenix: " << svc.error().message() << '\n';
+    return 2;
+  }
+  auto consumer_id = "consumer:" + opt.topic;
+  kafka::add_readiness_check(consumer_cfg, *svc->ready, consumer_id);
   auto state = std::make_shared<demo_state>();
   auto stats = std::make_shared<kafka::consumer_stats>();
+  svc->consumers->add(consumer_id, stats);
   auto consumer =
-      kafka::group_consumer_child("consumer:" + opt.topic, consumer_cfg, {opt.topic},
+      kafka::group_consumer_child(consumer_id, consumer_cfg, {opt.topic},
                                   sample_handler(state, opt.crash_every), stats);
 
   caf::actor_system_config sys_cfg;
@@ -129,6 +138,7 @@ int run_demo(const demo_options& opt) {
   runtime::node_run_options run_opts;
   run_opts.shutdown_timeout = cfg->node.shutdown_timeout;
   run_opts.on_started = [&](const caf::actor& root) {
+    svc->health->set_tree_up(true);
     feeder = std::thread{[&, root] {
       std::mt19937_64 rng{42};
       auto report = [&](std::int64_t produced) {
@@ -172,10 +182,15 @@ int run_demo(const demo_options& opt) {
         }
       }
       report(opt.events);
-      caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+      if (opt.serve)
+        spdlog::info("demo: done; serving {} until SIGTERM",
+                     svc->http ? svc->http->url() : "no HTTP ([http] listen is off)");
+      else
+        caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     }};
   };
-  auto ended = runtime::run_node(sys, node_tree(*cfg, {consumer}), run_opts);
+  auto ended = runtime::run_node(sys, node_tree(*cfg, *svc, {consumer}), run_opts);
+  svc->health->set_tree_up(false);
   node_ended = true;
   if (feeder.joinable())
     feeder.join();
@@ -222,6 +237,9 @@ void add_demo_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--topic", opt->topic, "Input topic")->capture_default_str();
   cmd->add_option("-c,--config", opt->config, "Node config file (TOML)")
       ->check(CLI::ExistingFile);
+  cmd->add_flag("--serve", opt->serve,
+                "Serve /health, /ready and /metrics at [http] listen, and keep the node "
+                "running after the events until SIGTERM/SIGINT (to look at metrics)");
   cmd->callback([opt, &exit_code] { exit_code = run_demo(*opt); });
 }
 

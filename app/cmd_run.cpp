@@ -12,9 +12,10 @@ namespace phoenix::app {
 void add_run_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "run", "Run a node: boot the supervision tree and serve until SIGTERM/SIGINT.\n"
-             "Without `bootstrap.servers` under [kafka], the node starts an embedded\n"
-             "in-process mock cluster. Exit codes: 0 stopped, 1 failed, 2 bad config or\n"
-             "start failure.");
+             "/health, /ready and /metrics are served at [http] listen (default\n"
+             "127.0.0.1:9464). Without `bootstrap.servers` under [kafka], the node\n"
+             "starts an embedded in-process mock cluster. Exit codes: 0 stopped,\n"
+             "1 failed, 2 bad config or start failure.");
   auto path = std::make_shared<std::string>();
   cmd->add_option("-c,--config", *path,
                   "Node config file (TOML); defaults apply without it")
@@ -33,14 +34,26 @@ void add_run_command(CLI::App& app, int& exit_code) {
       exit_code = 2;
       return;
     }
+    // The listener binds before the tree starts: a port in use or a bad certificate
+    // stops the node with exit code 2 before it takes any work.
+    auto svc = make_node_services(*cfg, true);
+    if (!svc) {
+      std::cerr << "phoenix: " << svc.error().message() << '\n';
+      exit_code = 2;
+      return;
+    }
     caf::actor_system_config sys_cfg;
     caf::actor_system sys{sys_cfg};
     runtime::node_run_options opts;
     opts.shutdown_timeout = cfg->node.shutdown_timeout;
+    opts.on_started = [health = svc->health](const caf::actor&) {
+      health->set_tree_up(true);
+    };
     node_handles handles;
     auto kafka_children = bus_children(*cfg, cluster->has_value(), handles);
-    exit_code =
-        static_cast<int>(runtime::run_node(sys, node_tree(*cfg, kafka_children), opts));
+    exit_code = static_cast<int>(
+        runtime::run_node(sys, node_tree(*cfg, *svc, kafka_children), opts));
+    svc->health->set_tree_up(false);
   });
 }
 

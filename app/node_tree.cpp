@@ -55,7 +55,26 @@ std::vector<runtime::child_spec> bus_children(const runtime::node_config& cfg,
   return out;
 }
 
+result<node_services> make_node_services(const runtime::node_config& cfg, bool serve) {
+  node_services svc;
+  svc.metrics = std::make_shared<observability::metrics_registry>();
+  svc.ready = std::make_shared<observability::readiness>();
+  svc.health = std::make_shared<observability::health_state>();
+  svc.consumers = std::make_shared<kafka::consumer_probe>(*svc.metrics);
+  observability::expose_build_info(*svc.metrics,
+                                   {{"librdkafka", kafka::librdkafka_version()}});
+  if (serve && cfg.http.enabled) {
+    auto http = observability::http_server::start(
+        cfg.http, cfg.origin, {svc.health, svc.ready, svc.metrics, cfg.node.id});
+    if (!http)
+      return http.error();
+    svc.http = std::move(*http);
+  }
+  return svc;
+}
+
 runtime::supervisor_spec node_tree(const runtime::node_config& cfg,
+                                   const node_services& svc,
                                    std::vector<runtime::child_spec> kafka_children) {
   auto sub = [&](std::string name, runtime::restart_strategy s,
                  std::vector<runtime::child_spec> children) {
@@ -72,6 +91,11 @@ runtime::supervisor_spec node_tree(const runtime::node_config& cfg,
   root.strategy = runtime::restart_strategy::one_for_one;
   root.intensity = cfg.supervisor.intensity;
   root.period = cfg.supervisor.period;
+  observability::health_monitor_options health;
+  health.config = cfg.health;
+  health.root_supervisor = root.name;
+  root.children.push_back(
+      observability::health_monitor_child(health, svc.health, svc.metrics, svc.ready));
   root.children.push_back(sub("store", runtime::restart_strategy::rest_for_one, {}));
   root.children.push_back(
       sub("kafka", runtime::restart_strategy::rest_for_one, std::move(kafka_children)));

@@ -1,7 +1,12 @@
 #pragma once
 
 #include "phoenix/actors/bus/bus.hpp"
+#include "phoenix/actors/kafka/consumer_probe.hpp"
 #include "phoenix/actors/kafka/mock_cluster.hpp"
+#include "phoenix/observability/health_monitor.hpp"
+#include "phoenix/observability/http_server.hpp"
+#include "phoenix/observability/metrics.hpp"
+#include "phoenix/observability/readiness.hpp"
 #include "phoenix/runtime/actor_slot.hpp"
 #include "phoenix/runtime/config.hpp"
 #include "phoenix/runtime/supervisor.hpp"
@@ -34,10 +39,26 @@ struct node_handles {
 std::vector<runtime::child_spec> bus_children(const runtime::node_config& cfg,
                                               bool embedded, const node_handles& handles);
 
+/// What a node reports into and serves: metrics (with every module's probe), readiness
+/// checks, the health monitor's state, and the HTTP listener when one is asked for.
+struct node_services {
+  std::shared_ptr<observability::metrics_registry> metrics;
+  std::shared_ptr<observability::readiness> ready;
+  std::shared_ptr<observability::health_state> health;
+  std::shared_ptr<kafka::consumer_probe> consumers;
+  std::unique_ptr<observability::http_server> http; ///< Null when not serving.
+};
+
+/// Makes the node's services; with `serve` and `[http]` enabled, starts the listener.
+/// Errors: the listener's (`<file>: [http] <key>: ...`).
+result<node_services> make_node_services(const runtime::node_config& cfg, bool serve);
+
 /// The node's supervision tree (DESIGN.md §4). Children whose capability has not landed
 /// yet are empty supervisors, so the tree's shape and stop order are already the final
-/// ones: store, kafka (the given consumers), sagas.
+/// ones: health monitor (first, so it hears the others start), store, kafka (the given
+/// consumers), sagas.
 runtime::supervisor_spec node_tree(const runtime::node_config& cfg,
+                                   const node_services& svc,
                                    std::vector<runtime::child_spec> kafka_children);
 
 } // namespace phoenix::app

@@ -147,6 +147,10 @@ void on_event(self_ptr self, const monitor_context& ctx,
       ctx.state->set_tree_up(false);
     break;
   case ev::child_started:
+    // Series start at 0 for every kind and supervisor seen, so rate() and the
+    // dashboard see them before the first failure.
+    ctx.probe->know(kind, e.supervisor);
+    break;
   case ev::child_stopped:
     break;
   }

@@ -37,6 +37,12 @@ void health_probe::record_escalation(const std::string& supervisor) {
   escalations_.Add({{"supervisor", supervisor}}).Increment();
 }
 
+void health_probe::know(const std::string& kind, const std::string& supervisor) {
+  restarts_.Add({{"kind", kind}});
+  crashes_.Add({{"kind", kind}});
+  escalations_.Add({{"supervisor", supervisor}});
+}
+
 void health_probe::set_storm(bool on) {
   storm_.Set(on ? 1 : 0);
 }

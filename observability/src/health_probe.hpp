@@ -20,6 +20,8 @@ public:
   void record_crash(const std::string& kind);
   void record_escalation(const std::string& supervisor);
   void set_storm(bool on);
+  /// Creates the series of an actor kind and a supervisor at 0.
+  void know(const std::string& kind, const std::string& supervisor);
 
 private:
   prometheus::Family<prometheus::Counter>& restarts_;

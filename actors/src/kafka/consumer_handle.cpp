@@ -9,7 +9,9 @@ namespace phoenix::kafka {
 
 struct consumer_handle::impl {
   rd::handle_ptr rk;
+  rd::queue_ptr consumer_queue; // served by rd_kafka_consumer_poll
   consumer_handle* owner = nullptr;
+  std::function<void(std::chrono::nanoseconds, bool)> on_commit;
 };
 
 struct consumer_handle_access {
@@ -52,6 +54,20 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   }
 }
 
+// The commit's start time travels as its opaque (a number, not a pointer): nothing to
+// free whether librdkafka calls back once, or not at all.
+void on_committed(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*,
+                  void* commit_opaque) {
+  auto* self = static_cast<consumer_handle::impl*>(rd_kafka_opaque(rk));
+  if (!self || !self->on_commit || err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+    return;
+  auto started = std::chrono::nanoseconds{reinterpret_cast<std::intptr_t>(commit_opaque)};
+  auto now = std::chrono::steady_clock::now().time_since_epoch();
+  self->on_commit(now - started, err == RD_KAFKA_RESP_ERR_NO_ERROR);
+  if (err)
+    spdlog::warn("consumer: commit failed: {}", rd_kafka_err2str(err));
+}
+
 } // namespace
 
 consumer_handle::consumer_handle(std::unique_ptr<impl> p) : impl_(std::move(p)) {
@@ -86,6 +102,7 @@ consumer_handle::open(std::map<std::string, std::string> props, const std::strin
     return rk.error();
   p->rk = std::move(*rk);
   rd_kafka_poll_set_consumer(p->rk.get());
+  p->consumer_queue.reset(rd_kafka_queue_get_consumer(p->rk.get()));
   rd::topic_partition_list_ptr list{
       rd_kafka_topic_partition_list_new(static_cast<int>(topics.size()))};
   for (auto& t : topics)
@@ -148,9 +165,27 @@ result<void> consumer_handle::commit(
   for (auto& [tp, offset] : offsets)
     rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
         offset;
-  if (auto err = rd_kafka_commit(impl_->rk.get(), list.get(), async ? 1 : 0))
+  // With a queue the answer is served by poll; without one, inside this call.
+  auto started = std::chrono::steady_clock::now().time_since_epoch().count();
+  if (auto err = rd_kafka_commit_queue(
+          impl_->rk.get(), list.get(), async ? impl_->consumer_queue.get() : nullptr,
+          &on_committed, reinterpret_cast<void*>(static_cast<std::intptr_t>(started))))
     return rd::kafka_error("committing offsets", err);
   return {};
+}
+
+void consumer_handle::set_commit_observer(
+    std::function<void(std::chrono::nanoseconds, bool)> f) {
+  impl_->on_commit = std::move(f);
+}
+
+std::int64_t consumer_handle::high_watermark(const topic_partition& tp) const {
+  std::int64_t low = -1;
+  std::int64_t high = -1;
+  if (!impl_->rk || rd_kafka_get_watermark_offsets(impl_->rk.get(), tp.topic.c_str(),
+                                                   tp.partition, &low, &high))
+    return -1;
+  return high;
 }
 
 void consumer_handle::close() {
@@ -158,6 +193,7 @@ void consumer_handle::close() {
     return;
   if (auto err = rd_kafka_consumer_close(impl_->rk.get()))
     spdlog::warn("consumer: close: {}", rd_kafka_err2str(err));
+  impl_->consumer_queue.reset();
   impl_->rk.reset();
 }
 

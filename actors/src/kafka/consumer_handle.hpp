@@ -7,6 +7,8 @@
 #include "phoenix/actors/kafka/record.hpp"
 #include "phoenix/runtime/error.hpp"
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -47,6 +49,14 @@ public:
   /// Commits `offset` (the next record to read) per partition.
   result<void> commit(const std::vector<std::pair<topic_partition, std::int64_t>>& offsets,
                       bool async);
+
+  /// Told, for every commit, how long it took from the request to the broker's answer
+  /// and whether it succeeded; called inside `commit` (synchronous) or `poll`.
+  void set_commit_observer(std::function<void(std::chrono::nanoseconds, bool ok)> f);
+
+  /// The offset after the last record of `tp` as librdkafka last fetched it, or -1 while
+  /// unknown. No request to the broker.
+  std::int64_t high_watermark(const topic_partition& tp) const;
 
   /// Leaves the group (revoking through the listener) and closes the consumer.
   void close();

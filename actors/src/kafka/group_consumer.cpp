@@ -32,6 +32,11 @@ public:
       : caf::event_based_actor(cfg), rk_(std::move(handle)), cfg_(std::move(config)),
         handlers_(std::move(handlers)), stats_(std::move(stats)) {
     rk_->set_listener(this);
+    rk_->set_commit_observer([stats = stats_](std::chrono::nanoseconds took, bool ok) {
+      stats->commit_latency.observe(took);
+      if (!ok)
+        stats->commit_failures.fetch_add(1, std::memory_order_relaxed);
+    });
   }
 
   const char* name() const override { return "phoenix.group_consumer"; }
@@ -60,6 +65,8 @@ public:
   void on_assigned(const std::vector<topic_partition>& tps) override {
     for (auto& tp : tps) {
       auto [it, fresh] = parts_.try_emplace(tp, cfg_.key_concurrency, cfg_.max_in_flight);
+      it->second.stats = stats_->partitions.of(tp);
+      it->second.stats->assigned.store(true, std::memory_order_relaxed);
       if (fresh)
         for (std::size_t i = 0; i < it->second.lanes().size(); ++i)
           start_lane(tp, it->second, i);
@@ -82,6 +89,8 @@ public:
                    lost ? "lost" : "revoked", it->second.in_flight(),
                    it->second.held.size());
       stop_lanes(it->second);
+      it->second.stats->assigned.store(false, std::memory_order_relaxed);
+      it->second.stats->in_flight.store(0, std::memory_order_relaxed);
       parts_.erase(it);
     }
     if (cfg_.on_revoked)
@@ -131,6 +140,7 @@ private:
         continue;
       }
       auto& st = it->second;
+      st.stats->consumed.fetch_add(records.size(), std::memory_order_relaxed);
       for (auto& r : records)
         st.held.push_back(std::move(r));
       dispatch_held(tp, st);
@@ -156,6 +166,8 @@ private:
       st.dispatched(i, batch);
       send(st.lanes()[i].worker, batch);
     }
+    st.stats->in_flight.store(static_cast<std::int64_t>(st.in_flight()),
+                              std::memory_order_relaxed);
     auto in_flight = static_cast<std::uint64_t>(st.in_flight());
     auto seen = stats_->max_in_flight.load(std::memory_order_relaxed);
     while (in_flight > seen &&
@@ -183,6 +195,8 @@ private:
     if (it == parts_.end() || lane >= it->second.lanes().size())
       return; // revoked meanwhile
     it->second.done(lane, last);
+    it->second.stats->in_flight.store(static_cast<std::int64_t>(it->second.in_flight()),
+                                      std::memory_order_relaxed);
     if (it->second.paused && it->second.in_flight() <= it->second.bound() / 2)
       dispatch_held(tp, it->second);
   }
@@ -208,6 +222,14 @@ private:
                     const caf::error& reason) {
     auto& lane = st.lanes()[i];
     stats_->restarts.fetch_add(1, std::memory_order_relaxed);
+    // The consumer supervises its partition actors: the health monitor counts this
+    // restart like a supervisor's (kind "partition").
+    auto lane_name = "partition:" + to_string(tp) + ":" + std::to_string(i);
+    for (auto kind : {runtime::supervisor_event::child_exited,
+                      runtime::supervisor_event::child_restarted})
+      runtime::report_supervision_event(
+          system(),
+          {kind, name(), lane_name, runtime::describe(reason), stats_->restarts.load()});
     st.apply_progress();
     auto next = lane.next_offset();
     if (next >= 0) {
@@ -220,6 +242,7 @@ private:
         spdlog::error("consumer: giving up {}@{} after {} crashes", to_string(tp), next,
                       lane.crashes);
         stats_->rejected.fetch_add(1, std::memory_order_relaxed);
+        st.stats->rejected.fetch_add(1, std::memory_order_relaxed);
         lane.progress->store(next, std::memory_order_release);
         st.done(i, next);
       }
@@ -265,12 +288,20 @@ private:
     for (auto& [tp, st] : parts_)
       if (auto o = st.take_commit(); o >= 0)
         offsets.emplace_back(tp, o);
+    // Lag needs the log end; librdkafka keeps it from its fetches, so this asks no
+    // broker. Refreshed with every commit round, also when nothing moved (a stuck
+    // partition is when lag matters).
+    for (auto& [tp, st] : parts_)
+      st.stats->high_watermark.store(rk_->high_watermark(tp), std::memory_order_relaxed);
     if (offsets.empty())
       return;
-    if (auto ok = rk_->commit(offsets, async); !ok)
+    if (auto ok = rk_->commit(offsets, async); !ok) {
       spdlog::warn("consumer: {}", ok.error().message());
-    else
+    } else {
       stats_->commits.fetch_add(1, std::memory_order_relaxed);
+      for (auto& [tp, offset] : offsets)
+        parts_.at(tp).stats->committed.store(offset, std::memory_order_relaxed);
+    }
   }
 
   void stop(const caf::error& reason) {

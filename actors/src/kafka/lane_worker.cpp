@@ -19,19 +19,22 @@ std::string where(const record_position& p) {
 
 // Counts a handler's answer; false when the record should be attempted again.
 bool settle(handler_status status, int attempt, const runtime::envelope& env,
-            const record_position& pos, consumer_stats& stats) {
+            const record_position& pos, consumer_stats& stats, partition_stats& part) {
   switch (status) {
   case handler_status::done:
     stats.handled.fetch_add(1, std::memory_order_relaxed);
+    part.handled.fetch_add(1, std::memory_order_relaxed);
     return true;
   case handler_status::retry:
     if (attempt < max_attempts) {
       stats.retried.fetch_add(1, std::memory_order_relaxed);
+      part.retried.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
     [[fallthrough]];
   case handler_status::rejected:
     stats.rejected.fetch_add(1, std::memory_order_relaxed);
+    part.rejected.fetch_add(1, std::memory_order_relaxed);
     spdlog::error("record {} (id {}) rejected after {} attempt(s)", where(pos), env.id,
                   attempt);
     return true;
@@ -47,6 +50,7 @@ struct lane_context {
   lane_progress progress;
   handler h;
   std::shared_ptr<consumer_stats> stats;
+  std::shared_ptr<partition_stats> part; // resolved once per lane, not per record
 };
 
 void finish(const lane_context& ctx, std::int64_t offset) {
@@ -69,15 +73,17 @@ void run_queue(self_ptr self, const std::shared_ptr<lane_context>& ctx);
 
 // Sends one record to an actor handler and continues with the queue on its answer.
 void ask_actor(self_ptr self, const std::shared_ptr<lane_context>& ctx,
-               std::shared_ptr<runtime::envelope> env, record_position pos, int attempt) {
+               std::shared_ptr<runtime::envelope> env, record_position pos, int attempt,
+               std::chrono::steady_clock::time_point started) {
   self->state.busy = true;
   self->request(ctx->h.actor(), ctx->h.timeout(), handle_atom::value, *env, pos)
       .then(
           [=](handler_status status) {
-            if (!settle(status, attempt, *env, pos, *ctx->stats)) {
-              ask_actor(self, ctx, env, pos, attempt + 1);
+            if (!settle(status, attempt, *env, pos, *ctx->stats, *ctx->part)) {
+              ask_actor(self, ctx, env, pos, attempt + 1, started);
               return;
             }
+            ctx->part->handling.observe(std::chrono::steady_clock::now() - started);
             finish(*ctx, pos.offset);
             report(self, *ctx, pos.offset);
             self->state.busy = false;
@@ -103,18 +109,22 @@ void run_queue(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
     auto env = runtime::decode_envelope(r.headers, r.value);
     if (!env) {
       ctx->stats->undecodable.fetch_add(1, std::memory_order_relaxed);
+      ctx->part->undecodable.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("undecodable record {}: {}", where(r.pos), env.error().message());
     } else if (ctx->h.actor()) {
       if (last >= 0)
         report(self, *ctx, last);
       auto pos = r.pos;
-      ask_actor(self, ctx, std::make_shared<runtime::envelope>(std::move(*env)), pos, 1);
+      ask_actor(self, ctx, std::make_shared<runtime::envelope>(std::move(*env)), pos, 1,
+                std::chrono::steady_clock::now());
       return;
     } else {
-      for (int attempt = 1;
-           !settle(ctx->h.function()(*env, r.pos), attempt, *env, r.pos, *ctx->stats);
+      auto started = std::chrono::steady_clock::now();
+      for (int attempt = 1; !settle(ctx->h.function()(*env, r.pos), attempt, *env, r.pos,
+                                    *ctx->stats, *ctx->part);
            ++attempt) {
       }
+      ctx->part->handling.observe(std::chrono::steady_clock::now() - started);
     }
     finish(*ctx, r.pos.offset);
     last = r.pos.offset;
@@ -130,9 +140,10 @@ caf::behavior lane_worker(caf::stateful_actor<lane_state>* self, caf::actor cons
                           lane_id id, lane_progress progress, handler h,
                           std::shared_ptr<consumer_stats> stats) {
   runtime::crash_on_exception(self);
-  auto ctx = std::make_shared<lane_context>(lane_context{std::move(consumer), std::move(id),
-                                                         std::move(progress), std::move(h),
-                                                         std::move(stats)});
+  auto part = stats->partitions.of(id.tp);
+  auto ctx = std::make_shared<lane_context>(
+      lane_context{std::move(consumer), std::move(id), std::move(progress), std::move(h),
+                   std::move(stats), std::move(part)});
   return {
       [self, ctx](const lane_batch_ptr& batch) {
         if (batch->records.empty())

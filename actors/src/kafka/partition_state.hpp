@@ -61,6 +61,7 @@ public:
 
   std::deque<consumed_record> held; // polled while at the bound; sent when room comes
   bool paused = false;
+  std::shared_ptr<partition_stats> stats; // this partition's counters, for the metrics
 
 private:
   std::vector<lane_slot> lanes_;

@@ -38,4 +38,8 @@ result<void> validate_properties(const std::map<std::string, std::string>& props
   return {};
 }
 
+const char* librdkafka_version() noexcept {
+  return rd_kafka_version_str();
+}
+
 } // namespace phoenix::kafka

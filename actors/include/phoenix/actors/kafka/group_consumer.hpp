@@ -1,6 +1,7 @@
 #pragma once
 
 #include "phoenix/actors/kafka/record.hpp"
+#include "phoenix/observability/readiness.hpp"
 #include "phoenix/runtime/supervisor.hpp"
 
 #include <chrono>
@@ -58,5 +59,13 @@ runtime::child_spec group_consumer_child(std::string id, group_consumer_config c
 runtime::child_spec group_consumer_child(std::string id, group_consumer_config cfg,
                                          const std::vector<std::string>& topics, handler h,
                                          std::shared_ptr<consumer_stats> stats);
+
+/// Adds the readiness check `name` ("consumer joined"): failing until the consumer has
+/// joined its group and received an assignment (possibly empty: a member with nothing to
+/// do is still a healthy member), and again after its partitions were lost (session
+/// timeout) until the next assignment. Wraps `cfg.on_assigned`/`on_revoked`, calling
+/// hooks already set there first.
+void add_readiness_check(group_consumer_config& cfg, observability::readiness& ready,
+                         const std::string& name);
 
 } // namespace phoenix::kafka

@@ -18,4 +18,7 @@ namespace phoenix::kafka {
 result<void> validate_properties(const std::map<std::string, std::string>& props,
                                  const std::string& origin);
 
+/// librdkafka's version as the linked library reports it, e.g. "2.0.2".
+const char* librdkafka_version() noexcept;
+
 } // namespace phoenix::kafka

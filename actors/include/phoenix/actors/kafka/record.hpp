@@ -1,5 +1,6 @@
 #pragma once
 
+#include "phoenix/observability/duration_histogram.hpp"
 #include "phoenix/runtime/envelope.hpp"
 
 #include <atomic>
@@ -9,6 +10,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -92,6 +96,51 @@ private:
   std::chrono::milliseconds timeout_{0};
 };
 
+/// Counters of one partition as a group consumer sees it, readable from any thread. The
+/// consumer and its lanes update them; the metrics probe reads them when scraped.
+struct partition_stats {
+  std::atomic<std::uint64_t> consumed{0};    ///< Records taken from Kafka.
+  std::atomic<std::uint64_t> handled{0};     ///< Records the handler finished as done.
+  std::atomic<std::uint64_t> rejected{0};    ///< Rejected, or retried/crashed too often.
+  std::atomic<std::uint64_t> retried{0};     ///< Handler asked for another attempt.
+  std::atomic<std::uint64_t> undecodable{0}; ///< Records that are no valid envelope.
+  /// Next offset to read as last committed; -1 before the first commit.
+  std::atomic<std::int64_t> committed{-1};
+  /// The offset after the partition's last record, as librdkafka last fetched it; -1
+  /// while unknown. Lag is `high_watermark - committed`.
+  std::atomic<std::int64_t> high_watermark{-1};
+  /// Records sent to the partition's lanes (their mailboxes) and not done yet.
+  std::atomic<std::int64_t> in_flight{0};
+  std::atomic<bool> assigned{false};
+  observability::duration_histogram handling; ///< Handler time per record, all attempts.
+};
+
+/// The partitions a consumer has had, each with its counters, kept across revokes so
+/// counters never go back. Lookups take a lock: done on assignment, not per record.
+class partition_stats_table {
+public:
+  /// The counters of `tp`, made on first use; always the same object for one `tp`.
+  std::shared_ptr<partition_stats> of(const topic_partition& tp) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto& p = parts_[tp];
+    if (!p)
+      p = std::make_shared<partition_stats>();
+    return p;
+  }
+
+  /// Calls `f(tp, stats)` for every partition, in order, under the table's lock.
+  template <class F>
+  void for_each(F&& f) const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& [tp, p] : parts_)
+      f(tp, static_cast<const partition_stats&>(*p));
+  }
+
+private:
+  mutable std::mutex mtx_;
+  std::map<topic_partition, std::shared_ptr<partition_stats>> parts_;
+};
+
 /// Counters of a group consumer, readable from any thread.
 struct consumer_stats {
   std::atomic<std::uint64_t> consumed{0};    ///< Records taken from Kafka.
@@ -104,6 +153,10 @@ struct consumer_stats {
   std::atomic<std::uint64_t> pauses{0};  ///< Partitions paused at their in-flight bound.
   std::atomic<std::uint64_t> resumes{0}; ///< Partitions resumed once drained.
   std::atomic<std::uint64_t> max_in_flight{0}; ///< Most records in flight in one partition.
+  std::atomic<std::uint64_t> commit_failures{0}; ///< Commits librdkafka reported failed.
+  /// From the commit request to the broker's answer, synchronous and asynchronous.
+  observability::duration_histogram commit_latency;
+  partition_stats_table partitions;
 };
 
 } // namespace phoenix::kafka

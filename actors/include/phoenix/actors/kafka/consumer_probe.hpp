@@ -1,0 +1,41 @@
+#pragma once
+
+#include "phoenix/actors/kafka/record.hpp"
+#include "phoenix/observability/metrics.hpp"
+
+#include <memory>
+#include <string>
+
+namespace phoenix::kafka {
+
+/// The group consumers' metrics. Nothing happens per record: when `/metrics` is scraped,
+/// the probe reads the `consumer_stats` of every consumer added (labels `consumer`,
+/// `topic`, `partition`):
+/// - `phoenix_records_{consumed,handled,rejected,retried,undecodable}_total` per topic
+/// - `phoenix_record_handling_seconds` histogram per topic (handler time, all attempts)
+/// - `phoenix_consumer_lag_records` per assigned partition (log end - committed offset,
+///   once the partition has a commit)
+/// - `phoenix_partition_in_flight_records` per assigned partition: records in the
+///   mailboxes of its lane actors, not done yet
+/// - `phoenix_offset_commit_seconds` histogram, `phoenix_offset_commits_total`,
+///   `phoenix_offset_commit_failures_total`, `phoenix_partition_pauses_total`,
+///   `phoenix_assigned_partitions` per consumer
+/// Partition actor restarts are counted by the health monitor
+/// (`phoenix_actor_restarts_total{kind="partition"}`).
+class consumer_probe {
+public:
+  /// Registers the probe with `metrics`; it renders its families (without samples) even
+  /// before any consumer is added. One probe per registry.
+  explicit consumer_probe(observability::metrics_registry& metrics);
+  ~consumer_probe();
+
+  /// Adds a consumer's counters, labelled `consumer=<id>`.
+  void add(std::string consumer, std::shared_ptr<const consumer_stats> stats);
+
+  class collector;
+
+private:
+  std::shared_ptr<collector> collector_;
+};
+
+} // namespace phoenix::kafka

@@ -13,6 +13,9 @@ packages=(
   libcpp-httplib-dev libhiredis-dev libssl-dev
   clang-14 libclang-rt-14-dev clang-format-14
   kcat postgresql-15 postgresql-client-15
+  # promtool checks /metrics and deploy/prometheus in the tests (19 MB download, 96 MB
+  # installed, ~10 s); the openssl command makes the TLS tests' certificates.
+  prometheus openssl
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -35,5 +38,15 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as prometheus and postgresql-15 start their daemons on fixed ports when
+# installed; tests start their own on free ports. A policy-rc.d that denies starts keeps
+# them down during this install (one already present is left as it is).
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod +x "$policy"
+  trap '$sudo rm -f "$policy"' EXIT
+fi
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+command -v promtool >/dev/null || { echo "install-deps: promtool not on PATH" >&2; exit 1; }

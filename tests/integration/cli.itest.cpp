@@ -72,8 +72,13 @@ TEST(phoenix_demo, rejects_a_bad_event_count) {
 
 // -- phoenix run ----------------------------------------------------------------------
 
+// Nodes in tests listen on a free port, never the default 9464 that other test runs
+// on this machine may hold.
+const std::string any_port = "[http]\nlisten = \"127.0.0.1:0\"\n";
+
 void expect_ordered_stop_on(int sig) {
-  child_process node{{PHOENIX_BIN, "run"}};
+  auto path = write_config("phoenix-cli-stop.toml", any_port);
+  child_process node{{PHOENIX_BIN, "run", "--config", path}};
   ASSERT_TRUE(node.wait_for_stderr("node started", 60s)) << node.err();
   node.signal(sig);
   EXPECT_EQ(node.wait(60s), 0) << node.err();
@@ -129,7 +134,7 @@ TEST(phoenix_run, missing_config_file_is_a_usage_error) {
 
 TEST(phoenix_run, json_log_format_writes_one_json_object_per_line) {
   auto path = write_config("phoenix-cli-json.toml",
-                           "[log]\nformat = \"json\"\n[node]\nid = \"n-7\"\n");
+                           "[log]\nformat = \"json\"\n[node]\nid = \"n-7\"\n" + any_port);
   child_process node{{PHOENIX_BIN, "run", "--config", path}};
   ASSERT_TRUE(node.wait_for_stderr("node started", 60s)) << node.err();
   node.signal(SIGTERM);

@@ -1,10 +1,10 @@
 // The `phoenix` command driven from the outside: demo, run (signals, config errors) and
 // mock-cluster, each as a child process with its stdout and stderr captured.
 
+#include "cli_helpers.hpp"
 #include "phoenix/testkit/child_process.hpp"
 #include "phoenix/testkit/mock_cluster_fixture.hpp"
 
-#include <fstream>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -14,27 +14,9 @@
 using namespace std::chrono_literals;
 using phoenix::testkit::child_process;
 using phoenix::testkit::run_process;
+using namespace phoenix::itest;
 
 namespace {
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in{text};
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty())
-      out.push_back(line);
-  return out;
-}
-
-std::string write_config(const std::string& name, const std::string& text) {
-  auto path = ::testing::TempDir() + "/" + name;
-  std::ofstream{path} << text;
-  return path;
-}
 
 // -- phoenix demo ---------------------------------------------------------------------
 

@@ -1,10 +1,11 @@
 // /health, /ready and /metrics over real HTTP on running `phoenix` nodes, promtool on
 // what /metrics serves, and the deployment files in deploy/ checked against it.
 
+#include "cli_helpers.hpp"
 #include "phoenix/runtime/config.hpp"
 #include "phoenix/testkit/child_process.hpp"
 
-#include <fstream>
+#include <cstring>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -16,26 +17,9 @@
 using namespace std::chrono_literals;
 using phoenix::testkit::child_process;
 using phoenix::testkit::run_process;
+using namespace phoenix::itest;
 
 namespace {
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-
-std::string write_file(const std::string& name, const std::string& text) {
-  auto path = ::testing::TempDir() + "/" + name;
-  std::ofstream{path} << text;
-  return path;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path};
-  EXPECT_TRUE(in) << "cannot read " << path;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The port a node logged as `http: listening on http(s)://127.0.0.1:<port>`.
 int logged_port(const child_process& node) {
@@ -50,8 +34,8 @@ int logged_port(const child_process& node) {
 // A `phoenix run` node on a free port, stopped with SIGTERM at the end.
 struct running_node {
   explicit running_node(const std::string& config_text) {
-    auto path = write_file("phoenix-obs-" + std::to_string(++counter()) + ".toml",
-                           "[http]\nlisten = \"127.0.0.1:0\"\n" + config_text);
+    auto path = write_config("phoenix-obs-" + std::to_string(++counter()) + ".toml",
+                             "[http]\nlisten = \"127.0.0.1:0\"\n" + config_text);
     node = std::make_unique<child_process>(
         std::vector<std::string>{PHOENIX_BIN, "run", "--config", path});
     EXPECT_TRUE(node->wait_for_stderr("node started", 60s)) << node->err();
@@ -93,7 +77,7 @@ TEST(phoenix_run_http, serves_health_ready_and_metrics) {
 }
 
 TEST(phoenix_run_http, basic_auth_rejects_with_401_and_accepts_the_user) {
-  auto pw = write_file("phoenix-obs-pw", "hunter2\n");
+  auto pw = write_config("phoenix-obs-pw", "hunter2\n");
   running_node n{"user = \"ops\"\npassword_file = \"" + pw + "\"\n"};
   httplib::Client cli{"127.0.0.1", n.port};
   auto anon = cli.Get("/metrics");
@@ -107,7 +91,7 @@ TEST(phoenix_run_http, basic_auth_rejects_with_401_and_accepts_the_user) {
 }
 
 void expect_start_error(const std::string& http_section, const std::string& expected) {
-  auto path = write_file("phoenix-obs-bad.toml", "[http]\n" + http_section);
+  auto path = write_config("phoenix-obs-bad.toml", "[http]\n" + http_section);
   auto r = run_process({PHOENIX_BIN, "run", "--config", path}, 60s);
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_TRUE(contains(r.err, path + ": " + expected)) << r.err;
@@ -138,9 +122,9 @@ protected:
   // One demo node for the suite: 300 events, a crash every 100th (3 partition actor
   // restarts), a storm threshold of 2 restarts within 10 minutes.
   static void SetUpTestSuite() {
-    auto path = write_file("phoenix-obs-demo.toml",
-                           "[http]\nlisten = \"127.0.0.1:0\"\n"
-                           "[health]\nstorm_restarts = 2\nstorm_window_ms = 600000\n");
+    auto path = write_config("phoenix-obs-demo.toml",
+                             "[http]\nlisten = \"127.0.0.1:0\"\n"
+                             "[health]\nstorm_restarts = 2\nstorm_window_ms = 600000\n");
     node_ = new child_process{{PHOENIX_BIN, "demo", "--events", "300", "--crash-every",
                                "100", "--serve", "--config", path}};
     ASSERT_TRUE(node_->wait_for_stderr("demo: done; serving", 120s)) << node_->err();
@@ -216,7 +200,7 @@ TEST_F(served_demo, metrics_count_what_the_node_did) {
 }
 
 TEST_F(served_demo, promtool_accepts_the_metrics_output) {
-  auto file = write_file("phoenix-obs-metrics.txt", *metrics_);
+  auto file = write_config("phoenix-obs-metrics.txt", *metrics_);
   auto r = run_process({"/bin/sh", "-c", "promtool check metrics < " + file}, 60s);
   EXPECT_EQ(r.code, 0) << r.out << r.err;
 }

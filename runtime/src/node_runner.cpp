@@ -42,9 +42,11 @@ node_exit run_node(caf::actor_system& sys, supervisor_spec root, node_run_option
   auto sup = *started;
   caf::scoped_actor self{sys};
   self->monitor(sup);
-  spdlog::info("node started: supervisor {} is up", name);
+  // The hook runs first, so that "node started" means up as the hook sees it too (the
+  // node's /health turns on there).
   if (opts.on_started)
     opts.on_started(sup);
+  spdlog::info("node started: supervisor {} is up", name);
 
   // Signals are blocked in every thread; this one takes them synchronously and turns the
   // first into an ordered stop of the tree.

@@ -13,6 +13,7 @@
 #include <set>
 #include <signal.h>
 #include <sstream>
+#include <thread>
 
 using namespace std::chrono_literals;
 using phoenix::testkit::child_process;
@@ -129,10 +130,21 @@ protected:
                                "100", "--serve", "--config", path}};
     ASSERT_TRUE(node_->wait_for_stderr("demo: done; serving", 120s)) << node_->err();
     port_ = logged_port(*node_);
+    // The demo says done once its handler has seen every event; the lane counts the
+    // last one just after. Scrape until the counters have caught up.
     httplib::Client cli{"127.0.0.1", port_};
-    auto res = cli.Get("/metrics");
-    ASSERT_TRUE(res);
-    metrics_ = new std::string(res->body);
+    const std::string all_timed =
+        "phoenix_record_handling_seconds_count{consumer=\"consumer:"
+        "lead.detected\",topic=\"lead.detected\"} 300";
+    metrics_ = new std::string;
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!contains(*metrics_, all_timed) && std::chrono::steady_clock::now() < deadline) {
+      auto res = cli.Get("/metrics");
+      ASSERT_TRUE(res);
+      *metrics_ = res->body;
+      if (!contains(*metrics_, all_timed))
+        std::this_thread::sleep_for(50ms);
+    }
   }
 
   static void TearDownTestSuite() {

@@ -3,15 +3,16 @@
 #include "kafka/rdkafka.hpp"
 
 #include <cstring>
+#include <deque>
 #include <spdlog/spdlog.h>
 
 namespace phoenix::kafka {
 
 struct consumer_handle::impl {
   rd::handle_ptr rk;
-  rd::queue_ptr consumer_queue; // served by rd_kafka_consumer_poll
   consumer_handle* owner = nullptr;
   std::function<void(std::chrono::nanoseconds, bool)> on_commit;
+  std::deque<std::chrono::steady_clock::time_point> async_commits; // awaiting an answer
 };
 
 struct consumer_handle_access {
@@ -54,18 +55,20 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   }
 }
 
-// The commit's start time travels as its opaque (a number, not a pointer): nothing to
-// free whether librdkafka calls back once, or not at all.
-void on_committed(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*,
-                  void* commit_opaque) {
-  auto* self = static_cast<consumer_handle::impl*>(rd_kafka_opaque(rk));
-  if (!self || !self->on_commit || err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+// Answers to asynchronous commits, in the order they were requested (one coordinator
+// connection answers in order); pairs each with its start time for the latency. The
+// commit itself stays rd_kafka_commit: only the timing is added.
+void on_committed(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*,
+                  void* opaque) {
+  auto* self = static_cast<consumer_handle::impl*>(opaque);
+  if (!self || err == RD_KAFKA_RESP_ERR__NO_OFFSET || self->async_commits.empty())
     return;
-  auto started = std::chrono::nanoseconds{reinterpret_cast<std::intptr_t>(commit_opaque)};
-  auto now = std::chrono::steady_clock::now().time_since_epoch();
-  self->on_commit(now - started, err == RD_KAFKA_RESP_ERR_NO_ERROR);
+  auto started = self->async_commits.front();
+  self->async_commits.pop_front();
   if (err)
     spdlog::warn("consumer: commit failed: {}", rd_kafka_err2str(err));
+  if (self->on_commit)
+    self->on_commit(std::chrono::steady_clock::now() - started, !err);
 }
 
 } // namespace
@@ -97,12 +100,12 @@ consumer_handle::open(std::map<std::string, std::string> props, const std::strin
   auto p = std::make_unique<impl>();
   rd_kafka_conf_set_opaque(conf->get(), p.get());
   rd_kafka_conf_set_rebalance_cb(conf->get(), &on_rebalance);
+  rd_kafka_conf_set_offset_commit_cb(conf->get(), &on_committed);
   auto rk = rd::make_handle(RD_KAFKA_CONSUMER, std::move(*conf), "creating consumer");
   if (!rk)
     return rk.error();
   p->rk = std::move(*rk);
   rd_kafka_poll_set_consumer(p->rk.get());
-  p->consumer_queue.reset(rd_kafka_queue_get_consumer(p->rk.get()));
   rd::topic_partition_list_ptr list{
       rd_kafka_topic_partition_list_new(static_cast<int>(topics.size()))};
   for (auto& t : topics)
@@ -165,11 +168,15 @@ result<void> consumer_handle::commit(
   for (auto& [tp, offset] : offsets)
     rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
         offset;
-  // With a queue the answer is served by poll; without one, inside this call.
-  auto started = std::chrono::steady_clock::now().time_since_epoch().count();
-  if (auto err = rd_kafka_commit_queue(
-          impl_->rk.get(), list.get(), async ? impl_->consumer_queue.get() : nullptr,
-          &on_committed, reinterpret_cast<void*>(static_cast<std::intptr_t>(started))))
+  // A synchronous commit is timed here; an asynchronous one when its answer comes
+  // through the offset commit callback, served by poll.
+  auto started = std::chrono::steady_clock::now();
+  auto err = rd_kafka_commit(impl_->rk.get(), list.get(), async ? 1 : 0);
+  if (!err && async)
+    impl_->async_commits.push_back(started);
+  else if (impl_->on_commit)
+    impl_->on_commit(std::chrono::steady_clock::now() - started, !err);
+  if (err)
     return rd::kafka_error("committing offsets", err);
   return {};
 }
@@ -193,7 +200,6 @@ void consumer_handle::close() {
     return;
   if (auto err = rd_kafka_consumer_close(impl_->rk.get()))
     spdlog::warn("consumer: close: {}", rd_kafka_err2str(err));
-  impl_->consumer_queue.reset();
   impl_->rk.reset();
 }
 

@@ -20,7 +20,8 @@ enum class node_exit : int { stopped = 0, failed = 1, start_failed = 2 };
 struct node_run_options {
   /// Bound on the ordered stop after a signal or `stop` request.
   std::chrono::milliseconds shutdown_timeout{15000};
-  /// Called with the started root supervisor (e.g. to feed it work); may be empty.
+  /// Called with the started root supervisor (e.g. to feed it work) before "node
+  /// started" is logged; may be empty.
   std::function<void(const caf::actor& root)> on_started;
 };
 

@@ -50,7 +50,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
       health->set_tree_up(true);
     };
     node_handles handles;
-    auto kafka_children = bus_children(*cfg, cluster->has_value(), handles);
+    auto kafka_children = bus_children(*cfg, cluster->has_value(), handles, *svc);
     exit_code = static_cast<int>(
         runtime::run_node(sys, node_tree(*cfg, *svc, kafka_children), opts));
     svc->health->set_tree_up(false);

@@ -32,7 +32,12 @@ result<std::optional<kafka::mock_cluster>> start_embedded_kafka(runtime::node_co
 }
 
 std::vector<runtime::child_spec> bus_children(const runtime::node_config& cfg,
-                                              bool embedded, const node_handles& handles) {
+                                              bool embedded, const node_handles& handles,
+                                              node_services& svc) {
+  svc.bus = std::make_shared<bus::bus_probe>(*svc.metrics, handles.bus_stats);
+  // The Kafka subscriptions' consumers count into the bus's stats (aliasing pointer).
+  svc.consumers->add("bus", std::shared_ptr<const kafka::consumer_stats>(
+                                handles.bus_stats, &handles.bus_stats->kafka));
   kafka::producer_config producer;
   producer.properties = cfg.kafka;
   producer.origin = cfg.origin;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "phoenix/actors/bus/bus.hpp"
+#include "phoenix/actors/bus/bus_probe.hpp"
 #include "phoenix/actors/kafka/consumer_probe.hpp"
 #include "phoenix/actors/kafka/mock_cluster.hpp"
 #include "phoenix/observability/health_monitor.hpp"
@@ -25,6 +26,21 @@ result<runtime::node_config> load_node_config(const std::string& path);
 /// `[embedded] brokers`, and `bootstrap.servers` set to it in `cfg.kafka`.
 result<std::optional<kafka::mock_cluster>> start_embedded_kafka(runtime::node_config& cfg);
 
+/// What a node reports into and serves: metrics (with every module's probe), readiness
+/// checks, the health monitor's state, and the HTTP listener when one is asked for.
+struct node_services {
+  std::shared_ptr<observability::metrics_registry> metrics;
+  std::shared_ptr<observability::readiness> ready;
+  std::shared_ptr<observability::health_state> health;
+  std::shared_ptr<kafka::consumer_probe> consumers;
+  std::shared_ptr<bus::bus_probe> bus;              ///< Set by `bus_children`.
+  std::unique_ptr<observability::http_server> http; ///< Null when not serving.
+};
+
+/// Makes the node's services; with `serve` and `[http]` enabled, starts the listener.
+/// Errors: the listener's (`<file>: [http] <key>: ...`).
+result<node_services> make_node_services(const runtime::node_config& cfg, bool serve);
+
 /// Where code outside the supervision tree finds the node's producer and topic bus
 /// (their current incarnations), and the bus's counters.
 struct node_handles {
@@ -35,23 +51,12 @@ struct node_handles {
 
 /// The producer and the topic bus (`[bus]`), in this order, for the kafka supervisor:
 /// the bus stops first, so its subscribers can publish while they drain. `embedded`:
-/// the mock cluster, whose group coordinator needs short session timeouts.
+/// the mock cluster, whose group coordinator needs short session timeouts. Adds the
+/// bus's metrics and its Kafka subscriptions' consumer metrics (`consumer="bus"`) to
+/// `svc`.
 std::vector<runtime::child_spec> bus_children(const runtime::node_config& cfg,
-                                              bool embedded, const node_handles& handles);
-
-/// What a node reports into and serves: metrics (with every module's probe), readiness
-/// checks, the health monitor's state, and the HTTP listener when one is asked for.
-struct node_services {
-  std::shared_ptr<observability::metrics_registry> metrics;
-  std::shared_ptr<observability::readiness> ready;
-  std::shared_ptr<observability::health_state> health;
-  std::shared_ptr<kafka::consumer_probe> consumers;
-  std::unique_ptr<observability::http_server> http; ///< Null when not serving.
-};
-
-/// Makes the node's services; with `serve` and `[http]` enabled, starts the listener.
-/// Errors: the listener's (`<file>: [http] <key>: ...`).
-result<node_services> make_node_services(const runtime::node_config& cfg, bool serve);
+                                              bool embedded, const node_handles& handles,
+                                              node_services& svc);
 
 /// The node's supervision tree (DESIGN.md §4). Children whose capability has not landed
 /// yet are empty supervisors, so the tree's shape and stop order are already the final

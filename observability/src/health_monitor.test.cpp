@@ -31,9 +31,13 @@ protected:
     auto cur = current;
     return child_spec{id,
                       [cur, id](caf::actor_system& sys) -> phoenix::result<caf::actor> {
-                        auto a = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
-                          return {[](finish_atom) {}};
-                        });
+                        // An argument, because CAF 0.17 dereferences a null tuple
+                        // for function actors without one (UBSan reports it).
+                        auto a = sys.spawn(
+                            [](caf::event_based_actor*, int) -> caf::behavior {
+                              return {[](finish_atom) {}};
+                            },
+                            0);
                         (*cur)[id] = a;
                         return a;
                       },

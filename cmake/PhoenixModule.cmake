@@ -12,8 +12,15 @@ function(phoenix_warnings target)
 endfunction()
 
 if(PHOENIX_ENABLE_SANITIZERS)
+  # ccache 4.7 does not hash the ignorelist's contents: its digest on the command line
+  # makes an edit of the list rebuild (and re-cache) every object.
+  file(MD5 ${CMAKE_CURRENT_LIST_DIR}/ubsan-ignore.txt phoenix_ubsan_ignore_md5)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+               ${CMAKE_CURRENT_LIST_DIR}/ubsan-ignore.txt)
+  add_compile_definitions(PHOENIX_UBSAN_IGNORELIST_MD5=${phoenix_ubsan_ignore_md5})
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
-                      -fno-sanitize-recover=undefined)
+                      -fno-sanitize-recover=undefined
+                      -fsanitize-ignorelist=${CMAKE_CURRENT_LIST_DIR}/ubsan-ignore.txt)
   add_link_options(-fsanitize=address,undefined)
 endif()
 

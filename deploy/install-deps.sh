@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages Phoenix builds and tests with. Idempotent: packages
 # already present are not fetched again, and apt-get update runs only when something is
 # missing. Package names are pinned to the major versions DESIGN.md §2 names (CAF 0.17,
-# librdkafka 2.0, libpqxx 6.4, PostgreSQL 15, Redis 7, clang 14); CMake checks the
+# librdkafka 2.0, libpqxx 6.4, PostgreSQL 15, Redis 7, clang 14, Java 17); CMake checks the
 # versions again at configure time.
 set -euo pipefail
 
@@ -16,6 +16,9 @@ packages=(
   # promtool checks /metrics and deploy/prometheus in the tests (19 MB download, 96 MB
   # installed, ~10 s); the openssl command makes the TLS tests' certificates.
   prometheus openssl
+  # Java 17 and Maven run the real Kafka cluster of the system tier (deploy/kafka/; Maven
+  # fetches its jars into a cache outside the repo); ss (iproute2) finds it free ports.
+  openjdk-17-jre-headless maven iproute2
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -13,5 +13,6 @@ void add_run_command(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
 void add_mock_cluster_command(CLI::App& app, int& exit_code);
 void add_bench_command(CLI::App& app, int& exit_code);
+void add_acl_command(CLI::App& app, int& exit_code);
 
 } // namespace phoenix::app

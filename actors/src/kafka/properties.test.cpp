@@ -18,6 +18,18 @@ TEST(kafka_properties, accepts_known_keys_with_valid_values) {
                                   "node.toml"));
 }
 
+// The system tier's TLS cluster depends on it: librdkafka here is built with OpenSSL, so
+// the [kafka] section takes security.protocol=ssl and the ssl.* keys as they are.
+TEST(kafka_properties, accepts_tls_client_keys) {
+  EXPECT_TRUE(validate_properties({{"bootstrap.servers", "127.0.0.1:9093"},
+                                   {"security.protocol", "ssl"},
+                                   {"ssl.ca.location", "/etc/phoenix/ca.crt"},
+                                   {"ssl.certificate.location", "/etc/phoenix/node.crt"},
+                                   {"ssl.key.location", "/etc/phoenix/node.key"},
+                                   {"ssl.endpoint.identification.algorithm", "https"}},
+                                  "node.toml"));
+}
+
 TEST(kafka_properties, unknown_key_is_config_unknown_key_naming_origin_and_key) {
   auto res =
       validate_properties({{"bootstrap.server", "localhost:9092"}}, "/etc/node.toml");

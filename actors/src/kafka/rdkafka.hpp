@@ -47,6 +47,19 @@ struct metadata_deleter {
     rd_kafka_metadata_destroy(p);
   }
 };
+struct event_deleter {
+  void operator()(rd_kafka_event_t* p) const noexcept { rd_kafka_event_destroy(p); }
+};
+struct admin_options_deleter {
+  void operator()(rd_kafka_AdminOptions_t* p) const noexcept {
+    rd_kafka_AdminOptions_destroy(p);
+  }
+};
+struct acl_binding_deleter {
+  void operator()(rd_kafka_AclBinding_t* p) const noexcept {
+    rd_kafka_AclBinding_destroy(p);
+  }
+};
 struct mock_cluster_deleter {
   void operator()(rd_kafka_mock_cluster_t* p) const noexcept {
     rd_kafka_mock_cluster_destroy(p);
@@ -64,6 +77,10 @@ using headers_ptr = std::unique_ptr<rd_kafka_headers_t, headers_deleter>;
 using queue_ptr = std::unique_ptr<rd_kafka_queue_t, queue_deleter>;
 using error_ptr = std::unique_ptr<rd_kafka_error_t, error_deleter>;
 using metadata_ptr = std::unique_ptr<const rd_kafka_metadata_t, metadata_deleter>;
+using event_ptr = std::unique_ptr<rd_kafka_event_t, event_deleter>;
+using admin_options_ptr = std::unique_ptr<rd_kafka_AdminOptions_t, admin_options_deleter>;
+/// Also holds ACL binding filters (the same type in librdkafka).
+using acl_binding_ptr = std::unique_ptr<rd_kafka_AclBinding_t, acl_binding_deleter>;
 /// A mock cluster must be destroyed before the handle it was created with.
 using mock_cluster_ptr = std::unique_ptr<rd_kafka_mock_cluster_t, mock_cluster_deleter>;
 

@@ -29,12 +29,19 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
 void produce_to(const std::string& bootstrap, const std::string& topic,
                 const std::string& key, const std::string& value,
                 const header_list& headers) {
+  produce_to(client_properties_map{{"bootstrap.servers", bootstrap}}, topic, key, value,
+             headers);
+}
+
+void produce_to(const client_properties_map& client, const std::string& topic,
+                const std::string& key, const std::string& value,
+                const header_list& headers) {
   // A test that injects faults must not wait librdkafka's default five minutes.
-  auto conf = rd::make_conf({{"bootstrap.servers", bootstrap},
-                             {"enable.idempotence", "true"},
-                             {"linger.ms", "0"},
-                             {"message.timeout.ms", "10000"}},
-                            "testkit producer");
+  auto props = client;
+  props.insert({{"enable.idempotence", "true"},
+                {"linger.ms", "0"},
+                {"message.timeout.ms", "10000"}});
+  auto conf = rd::make_conf(props, "testkit producer");
   ASSERT_TRUE(conf) << conf.error().describe();
   rd_kafka_conf_set_dr_msg_cb(conf->get(), on_delivery);
   auto producer = rd::make_handle(RD_KAFKA_PRODUCER, std::move(*conf), "testkit producer");
@@ -55,15 +62,24 @@ std::vector<consumed_record> consume_from(const std::string& bootstrap,
                                           const std::string& group,
                                           std::size_t expected_count,
                                           std::chrono::milliseconds timeout) {
+  return consume_from(client_properties_map{{"bootstrap.servers", bootstrap}}, topic, group,
+                      expected_count, timeout);
+}
+
+std::vector<consumed_record> consume_from(const client_properties_map& client,
+                                          const std::string& topic,
+                                          const std::string& group,
+                                          std::size_t expected_count,
+                                          std::chrono::milliseconds timeout) {
   std::vector<consumed_record> out;
   // The mock group coordinator waits out session timeouts in rebalances: keep them short.
-  auto conf = rd::make_conf({{"bootstrap.servers", bootstrap},
-                             {"group.id", group},
-                             {"auto.offset.reset", "earliest"},
-                             {"session.timeout.ms", "3000"},
-                             {"heartbeat.interval.ms", "500"},
-                             {"max.poll.interval.ms", "3000"}},
-                            "testkit consumer");
+  auto props = client;
+  props.insert({{"group.id", group},
+                {"auto.offset.reset", "earliest"},
+                {"session.timeout.ms", "3000"},
+                {"heartbeat.interval.ms", "500"},
+                {"max.poll.interval.ms", "3000"}});
+  auto conf = rd::make_conf(props, "testkit consumer");
   if (!conf) {
     ADD_FAILURE() << conf.error().describe();
     return out;

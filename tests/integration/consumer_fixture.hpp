@@ -1,14 +1,16 @@
 #pragma once
 
-// What the consumer integration tests share: a mock cluster with one topic, an actor
-// system, producing CloudEvents, starting a group consumer under a supervisor, and
-// reading the group's committed offsets back.
+// What the consumer integration tests share: a cluster with one topic, an actor system,
+// producing CloudEvents, starting a group consumer under a supervisor, and reading the
+// group's committed offsets back. The cluster is the mock one in the integration tier
+// and the real TLS cluster in the system tier (testkit::kafka_cluster_fixture), so topic
+// and group names are unique per test.
 
 #include "kafka/rdkafka.hpp"
 #include "phoenix/actors/kafka/group_consumer.hpp"
 #include "phoenix/actors/kafka/producer.hpp"
 #include "phoenix/runtime/actor_error.hpp"
-#include "phoenix/testkit/mock_cluster_fixture.hpp"
+#include "phoenix/testkit/kafka_cluster_fixture.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -44,9 +46,10 @@ struct seen_log {
   }
 };
 
-class group_consumer_test : public testkit::mock_cluster_fixture {
+class group_consumer_test : public testkit::kafka_cluster_fixture {
 protected:
-  const std::string topic = "orders";
+  std::string topic;
+  std::string group;
   int partitions = 3; // set in a derived fixture's constructor to change
   std::shared_ptr<kafka::consumer_stats> stats = std::make_shared<kafka::consumer_stats>();
   std::shared_ptr<seen_log> seen = std::make_shared<seen_log>();
@@ -55,7 +58,11 @@ protected:
   caf::actor root;
 
   void SetUp() override {
-    mock_cluster_fixture::SetUp();
+    kafka_cluster_fixture::SetUp();
+    if (HasFatalFailure())
+      return;
+    topic = unique_name("orders");
+    group = unique_name("test-group");
     create_topic(topic, partitions);
     sys = std::make_unique<caf::actor_system>(sys_cfg);
   }
@@ -63,15 +70,15 @@ protected:
   void TearDown() override {
     stop();
     sys.reset();
-    mock_cluster_fixture::TearDown();
+    kafka_cluster_fixture::TearDown();
   }
 
   kafka::group_consumer_config config() {
     kafka::group_consumer_config cfg;
-    cfg.properties = {{"bootstrap.servers", bootstrap()},
-                      {"group.id", "test-group"},
-                      {"session.timeout.ms", "6000"},
-                      {"max.poll.interval.ms", "10000"}};
+    cfg.properties = client_properties();
+    cfg.properties.insert({{"group.id", group},
+                           {"session.timeout.ms", "6000"},
+                           {"max.poll.interval.ms", "10000"}});
     cfg.origin = "test";
     cfg.commit_interval = 100ms;
     return cfg;
@@ -79,7 +86,7 @@ protected:
 
   // Produces events lead-<first> .. lead-<first+n-1>, keyed so they spread on partitions.
   void produce_events(int first, int n) {
-    auto p = kafka::producer::create({{"bootstrap.servers", bootstrap()}}, "test");
+    auto p = kafka::producer::create(client_properties(), "test");
     ASSERT_TRUE(p.has_value()) << p.error().describe();
     for (int i = first; i < first + n; ++i) {
       runtime::envelope env;
@@ -142,11 +149,16 @@ protected:
   }
 
   // Committed offset per partition of the test group, and each partition's end offset.
+  std::map<int, std::pair<std::int64_t, std::int64_t>> committed_and_end() {
+    return committed_and_end(group);
+  }
+
   std::map<int, std::pair<std::int64_t, std::int64_t>>
-  committed_and_end(const std::string& group = "test-group") {
+  committed_and_end(const std::string& of_group) {
     namespace rd = kafka::rd;
-    auto conf =
-        rd::make_conf({{"bootstrap.servers", bootstrap()}, {"group.id", group}}, "test");
+    auto props = client_properties();
+    props["group.id"] = of_group;
+    auto conf = rd::make_conf(props, "test");
     EXPECT_TRUE(conf.has_value());
     auto rk = rd::make_handle(RD_KAFKA_CONSUMER, std::move(*conf), "checker");
     EXPECT_TRUE(rk.has_value());
@@ -166,10 +178,10 @@ protected:
     return out;
   }
 
-  void expect_all_committed() { expect_all_committed_for("test-group"); }
+  void expect_all_committed() { expect_all_committed_for(group); }
 
-  void expect_all_committed_for(const std::string& group) {
-    for (auto& [partition, offsets] : committed_and_end(group))
+  void expect_all_committed_for(const std::string& of_group) {
+    for (auto& [partition, offsets] : committed_and_end(of_group))
       EXPECT_EQ(offsets.first, offsets.second) << "partition " << partition;
   }
 };

@@ -15,9 +15,9 @@ namespace {
 using namespace phoenix::itest;
 
 // Produces `n` events whose keys cycle through `keys` distinct values.
-void produce_keyed(const std::string& bootstrap, const std::string& topic, int n,
-                   int keys) {
-  auto p = kafka::producer::create({{"bootstrap.servers", bootstrap}}, "test");
+void produce_keyed(const testkit::client_properties_map& client, const std::string& topic,
+                   int n, int keys) {
+  auto p = kafka::producer::create(client, "test");
   ASSERT_TRUE(p.has_value()) << p.error().describe();
   for (int i = 0; i < n; ++i) {
     runtime::envelope env;
@@ -37,7 +37,7 @@ protected:
 };
 
 TEST_F(consumer_flow_test, per_key_concurrency_keeps_each_key_in_order) {
-  produce_keyed(bootstrap(), topic, 800, 16);
+  produce_keyed(client_properties(), topic, 800, 16);
   struct observed {
     std::mutex mtx;
     std::map<std::string, std::vector<int>> by_key; // payload sequence per key
@@ -76,7 +76,7 @@ TEST_F(consumer_flow_test, per_key_concurrency_keeps_each_key_in_order) {
 }
 
 TEST_F(consumer_flow_test, slow_handler_pauses_the_partition_at_its_bound_and_resumes_it) {
-  produce_keyed(bootstrap(), topic, 600, 1);
+  produce_keyed(client_properties(), topic, 600, 1);
   auto cfg = config();
   cfg.max_in_flight = 40;
   cfg.poll_batch = 100;
@@ -102,7 +102,7 @@ TEST_F(consumer_flow_test, slow_handler_pauses_the_partition_at_its_bound_and_re
 using handle_atom = kafka::handle_atom;
 
 TEST_F(consumer_flow_test, actor_handler_gets_each_record_and_its_reply_counts) {
-  produce_keyed(bootstrap(), topic, 100, 4);
+  produce_keyed(client_properties(), topic, 100, 4);
   auto attempts = std::make_shared<std::map<std::string, int>>();
   // Asks for a retry on the first attempt of every 10th event.
   auto handler_actor = sys->spawn([attempts](caf::event_based_actor*) -> caf::behavior {
@@ -125,7 +125,7 @@ TEST_F(consumer_flow_test, actor_handler_gets_each_record_and_its_reply_counts) 
 }
 
 TEST_F(consumer_flow_test, actor_handler_that_never_answers_counts_as_a_crash) {
-  produce_keyed(bootstrap(), topic, 20, 1);
+  produce_keyed(client_properties(), topic, 20, 1);
   auto handler_actor = sys->spawn([](caf::event_based_actor* self) -> caf::behavior {
     return {[self](handle_atom, const runtime::envelope& env,
                    const kafka::record_position&) -> caf::result<kafka::handler_status> {

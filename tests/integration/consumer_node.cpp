@@ -1,10 +1,14 @@
 // A minimal Phoenix node for process-level tests: consumes one topic in one group and
 // appends the id of every handled event to a file, until SIGTERM/SIGINT.
 //
-//   consumer_node <bootstrap> <topic> <group> <out-file> [handler-delay-us]
+//   consumer_node <bootstrap | @client.properties> <topic> <group> <out-file> [delay-us]
+//
+// `@file`: the client settings (TLS included) from a KEY=VALUE file, as the system tier's
+// cluster.sh writes them.
 
 #include "phoenix/actors/kafka/group_consumer.hpp"
 #include "phoenix/runtime/node_runner.hpp"
+#include "phoenix/testkit/kafka_cluster_fixture.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -19,7 +23,8 @@ using namespace phoenix;
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::cerr << "usage: consumer_node <bootstrap> <topic> <group> <out-file> [delay-us]\n";
+    std::cerr << "usage: consumer_node <bootstrap | @client.properties> <topic> <group> "
+                 "<out-file> [delay-us]\n";
     return 2;
   }
   runtime::block_termination_signals();
@@ -31,10 +36,19 @@ int main(int argc, char** argv) {
   }
   auto delay = std::chrono::microseconds{argc > 5 ? std::stol(argv[5]) : 0};
   kafka::group_consumer_config cfg;
-  cfg.properties = {{"bootstrap.servers", argv[1]},
-                    {"group.id", argv[3]},
-                    {"session.timeout.ms", "3000"},
-                    {"max.poll.interval.ms", "6000"}};
+  if (argv[1][0] == '@') {
+    auto client = testkit::read_client_properties(argv[1] + 1);
+    if (!client) {
+      std::cerr << "consumer_node: " << client.error().message() << '\n';
+      return 2;
+    }
+    cfg.properties = *client;
+  } else {
+    cfg.properties = {{"bootstrap.servers", argv[1]}};
+  }
+  cfg.properties.insert({{"group.id", argv[3]},
+                         {"session.timeout.ms", "3000"},
+                         {"max.poll.interval.ms", "6000"}});
   cfg.origin = "consumer_node";
   cfg.commit_interval = std::chrono::milliseconds{200};
   cfg.max_in_flight = 100; // so that a stop drains only part of the topic

@@ -108,6 +108,7 @@ TEST_F(consumer_rebalance_test,
 }
 
 TEST_F(consumer_rebalance_test, broker_down_and_up_while_consuming_loses_nothing) {
+  PHOENIX_MOCK_ONLY();
   produce_events(0, 1500);
   auto log = seen;
   auto cfg = config();
@@ -120,21 +121,22 @@ TEST_F(consumer_rebalance_test, broker_down_and_up_while_consuming_loses_nothing
       cfg);
   ASSERT_TRUE(eventually([&] { return seen->done_count() > 200; }));
   // Every broker leads some of the 6 partitions; take two of the three down for a while.
-  ASSERT_TRUE(cluster().broker_down(1));
-  ASSERT_TRUE(cluster().broker_down(2));
+  ASSERT_TRUE(mock()->broker_down(1));
+  ASSERT_TRUE(mock()->broker_down(2));
   std::this_thread::sleep_for(1500ms);
-  ASSERT_TRUE(cluster().broker_up(1));
-  ASSERT_TRUE(cluster().broker_up(2));
+  ASSERT_TRUE(mock()->broker_up(1));
+  ASSERT_TRUE(mock()->broker_up(2));
   ASSERT_TRUE(eventually([&] { return seen->done_count() == 1500; }, 120s));
   EXPECT_TRUE(runtime::is_normal_exit(stop()));
   expect_all_committed();
 }
 
 TEST_F(consumer_rebalance_test, failing_fetch_and_commit_requests_lose_nothing) {
+  PHOENIX_MOCK_ONLY();
   produce_events(0, 1000);
   // Retriable errors on Fetch (1) and OffsetCommit (8) requests.
-  ASSERT_TRUE(cluster().push_request_errors(1, {6, 6, 6, 6})); // NOT_LEADER_FOR_PARTITION
-  ASSERT_TRUE(cluster().push_request_errors(8, {15, 15, 15})); // COORDINATOR_NOT_AVAILABLE
+  ASSERT_TRUE(mock()->push_request_errors(1, {6, 6, 6, 6})); // NOT_LEADER_FOR_PARTITION
+  ASSERT_TRUE(mock()->push_request_errors(8, {15, 15, 15})); // COORDINATOR_NOT_AVAILABLE
   auto log = seen;
   start([log](const runtime::envelope& env,
               const kafka::record_position&) { return record_done(*log, env); },

@@ -20,8 +20,11 @@ protected:
   std::string out_file = ::testing::TempDir() + "/phoenix-consumer-node-" +
                          std::to_string(::getpid()) + ".log";
 
+  std::string node_group;
+
   void SetUp() override {
     group_consumer_test::SetUp();
+    node_group = unique_name("restart-group");
     std::remove(out_file.c_str());
   }
   void TearDown() override {
@@ -30,8 +33,11 @@ protected:
   }
 
   std::unique_ptr<child_process> start_node() {
+    // On the real cluster the node connects as phoenix-node, with its certificate.
+    const std::string client =
+        real() ? "@" + real()->clients + "/phoenix-node.properties" : bootstrap();
     auto node = std::make_unique<child_process>(std::vector<std::string>{
-        CONSUMER_NODE_BIN, bootstrap(), topic, "restart-group", out_file, "300"});
+        CONSUMER_NODE_BIN, client, topic, node_group, out_file, "300"});
     return node;
   }
 
@@ -66,7 +72,7 @@ TEST_F(consumer_restart_test, graceful_shutdown_commits_everything_handled) {
   ASSERT_EQ(node->wait(60s), 0) << node->err() << node->out();
   for (auto& [id, count] : handled())
     EXPECT_EQ(count, 1) << id << " handled again after a graceful restart";
-  expect_all_committed_for("restart-group");
+  expect_all_committed_for(node_group);
 }
 
 TEST_F(consumer_restart_test, kill_9_then_restart_loses_nothing) {
@@ -93,7 +99,7 @@ TEST_F(consumer_restart_test, kill_9_then_restart_loses_nothing) {
     }
   }
   RecordProperty("handled_again_after_kill", static_cast<int>(again));
-  expect_all_committed_for("restart-group");
+  expect_all_committed_for(node_group);
 }
 
 } // namespace

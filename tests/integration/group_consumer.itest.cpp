@@ -75,7 +75,7 @@ TEST_F(group_consumer_test,
 }
 
 TEST_F(group_consumer_test, undecodable_record_is_counted_and_passed) {
-  produce("orders", "k", "not a cloud event"); // no ce_* headers
+  produce(topic, "k", "not a cloud event"); // no ce_* headers
   produce_events(0, 50);
   auto log = seen;
   start([log](const runtime::envelope& env,

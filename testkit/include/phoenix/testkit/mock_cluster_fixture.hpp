@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <gtest/gtest.h>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -25,10 +26,18 @@ struct consumed_record {
   header_list headers;
 };
 
+/// librdkafka properties of one client (bootstrap.servers, security.protocol, ssl.*).
+using client_properties_map = std::map<std::string, std::string>;
+
 /// Produces one record with an idempotent producer (acks=all) and waits for its delivery
 /// report. A failed delivery is a fatal test failure; wrap the call in
 /// ASSERT_NO_FATAL_FAILURE to stop the test there.
 void produce_to(const std::string& bootstrap, const std::string& topic,
+                const std::string& key, const std::string& value,
+                const header_list& headers = {});
+
+/// As above, with full client settings (e.g. TLS) instead of a bootstrap string.
+void produce_to(const client_properties_map& client, const std::string& topic,
                 const std::string& key, const std::string& value,
                 const header_list& headers = {});
 
@@ -37,6 +46,13 @@ void produce_to(const std::string& bootstrap, const std::string& topic,
 /// passed; commits what it read and returns it. Fewer records than expected is not a
 /// failure here, the caller asserts. Expect ~3 s for the mock coordinator's first join.
 std::vector<consumed_record> consume_from(const std::string& bootstrap,
+                                          const std::string& topic,
+                                          const std::string& group,
+                                          std::size_t expected_count,
+                                          std::chrono::milliseconds timeout);
+
+/// As above, with full client settings (e.g. TLS) instead of a bootstrap string.
+std::vector<consumed_record> consume_from(const client_properties_map& client,
                                           const std::string& topic,
                                           const std::string& group,
                                           std::size_t expected_count,

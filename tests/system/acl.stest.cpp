@@ -1,0 +1,218 @@
+// mTLS and ACLs on the real cluster: a client without a certificate, or with one the
+// cluster does not trust, fails the handshake; a trusted client without an ACL gets
+// TOPIC_AUTHORIZATION_FAILED; `phoenix acl grant` lets the same client in, `phoenix acl
+// revoke` shuts it out again.
+
+#include "kafka/rdkafka.hpp"
+#include "phoenix/testkit/child_process.hpp"
+#include "phoenix/testkit/kafka_cluster_fixture.hpp"
+
+#include <gtest/gtest.h>
+#include <mutex>
+#include <thread>
+
+using namespace phoenix;
+using namespace std::chrono_literals;
+using testkit::run_process;
+
+namespace {
+
+namespace rd = kafka::rd;
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+// What a consumer saw: the first record's value, or the first error.
+struct read_outcome {
+  std::optional<std::string> value;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  std::string errstr;
+};
+
+// Subscribes to `topic` in `group` and polls until a record or an error arrives.
+read_outcome read_first(testkit::client_properties_map props, const std::string& topic,
+                        const std::string& group) {
+  props.insert({{"group.id", group},
+                {"auto.offset.reset", "earliest"},
+                {"session.timeout.ms", "6000"},
+                {"enable.auto.commit", "false"}});
+  read_outcome out;
+  auto conf = rd::make_conf(props, "acl test consumer");
+  if (!conf) {
+    ADD_FAILURE() << conf.error().describe();
+    return out;
+  }
+  auto rk = rd::make_handle(RD_KAFKA_CONSUMER, std::move(*conf), "acl test consumer");
+  if (!rk) {
+    ADD_FAILURE() << rk.error().describe();
+    return out;
+  }
+  rd_kafka_poll_set_consumer(rk->get());
+  rd::topic_partition_list_ptr topics{rd_kafka_topic_partition_list_new(1)};
+  rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  EXPECT_EQ(rd_kafka_subscribe(rk->get(), topics.get()), RD_KAFKA_RESP_ERR_NO_ERROR);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    rd::message_ptr msg{rd_kafka_consumer_poll(rk->get(), 200)};
+    if (!msg || msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+      continue;
+    if (msg->err) {
+      out.err = msg->err;
+      out.errstr = rd_kafka_message_errstr(msg.get());
+    } else {
+      out.value = std::string(static_cast<const char*>(msg->payload), msg->len);
+    }
+    break;
+  }
+  rd_kafka_consumer_close(rk->get());
+  return out;
+}
+
+// read_first() again until `done` holds (at most 10 times): brokers apply an ACL change
+// when their copy of the metadata log reaches it, a moment after the controller
+// confirmed it to the admin client.
+template <class Pred>
+read_outcome read_until(const testkit::client_properties_map& props,
+                        const std::string& topic, const std::string& group, Pred done) {
+  read_outcome out;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    out = read_first(props, topic, group);
+    if (done(out))
+      break;
+    std::this_thread::sleep_for(200ms);
+  }
+  return out;
+}
+
+// Asks for metadata as `props` and returns every error librdkafka reported on the way.
+std::vector<std::string> connection_errors(testkit::client_properties_map props) {
+  struct collected {
+    std::mutex mtx;
+    std::vector<std::string> errors;
+  } seen;
+  auto conf = rd::make_conf(props, "acl test client");
+  EXPECT_TRUE(conf) << conf.error().describe();
+  if (!conf)
+    return {};
+  rd_kafka_conf_set_opaque(conf->get(), &seen);
+  rd_kafka_conf_set_error_cb(conf->get(),
+                             [](rd_kafka_t*, int, const char* reason, void* op) {
+                               auto* c = static_cast<collected*>(op);
+                               std::lock_guard<std::mutex> g{c->mtx};
+                               c->errors.emplace_back(reason);
+                             });
+  auto rk = rd::make_handle(RD_KAFKA_PRODUCER, std::move(*conf), "acl test client");
+  EXPECT_TRUE(rk) << rk.error().describe();
+  if (!rk)
+    return {};
+  const rd_kafka_metadata_t* md = nullptr;
+  auto err = rd_kafka_metadata(rk->get(), 1, nullptr, &md, 2000);
+  rd::metadata_ptr owned{md};
+  EXPECT_NE(err, RD_KAFKA_RESP_ERR_NO_ERROR) << "the cluster answered a metadata request";
+  rd_kafka_poll(rk->get(), 100); // serve the error callbacks
+  rk->reset();
+  std::lock_guard<std::mutex> g{seen.mtx};
+  return seen.errors;
+}
+
+class acl_test : public testkit::kafka_cluster_fixture {
+protected:
+  void SetUp() override {
+    kafka_cluster_fixture::SetUp();
+    if (HasFatalFailure())
+      return;
+    ASSERT_TRUE(real() && real()->mode == "tls")
+        << "the ACL tests need the system tier's TLS cluster: run them through ctest "
+           "(-L system), which starts it with deploy/kafka/cluster.sh start --tls";
+  }
+
+  // `phoenix acl <args...>` as the admin (super user) unless the args give --config.
+  testkit::process_result phoenix_acl(std::vector<std::string> args,
+                                      const std::string& identity = "admin") {
+    std::vector<std::string> argv{PHOENIX_BIN, "acl"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--config");
+    argv.push_back(real()->config_file(identity));
+    return run_process(argv, 60s);
+  }
+};
+
+TEST_F(acl_test, client_without_a_certificate_fails_the_handshake) {
+  auto errors = connection_errors(client_properties("anonymous"));
+  bool refused = false;
+  for (auto& e : errors)
+    refused |= contains(e, "certificate");
+  EXPECT_TRUE(refused) << "no certificate error among " << errors.size() << " errors"
+                       << (errors.empty() ? "" : ", first: " + errors.front());
+}
+
+TEST_F(acl_test, client_with_a_certificate_from_an_untrusted_ca_fails_the_handshake) {
+  auto errors = connection_errors(client_properties("intruder"));
+  bool refused = false;
+  for (auto& e : errors)
+    refused |= contains(e, "certificate");
+  EXPECT_TRUE(refused) << "no certificate error among " << errors.size() << " errors"
+                       << (errors.empty() ? "" : ", first: " + errors.front());
+}
+
+TEST_F(acl_test, reader_is_refused_until_granted_and_again_after_the_revoke) {
+  const auto topic = unique_name("secrets");
+  const auto group = unique_name("readers");
+  ASSERT_NO_FATAL_FAILURE(create_topic(topic, 1));
+  ASSERT_NO_FATAL_FAILURE(produce(topic, "k", "for readers only")); // as phoenix-node
+  // The group is allowed, so the topic is what the reader lacks.
+  auto r = phoenix_acl(
+      {"grant", "--principal", "User:reader", "--operation", "read", "--group", group});
+  ASSERT_EQ(r.code, 0) << r.err;
+
+  auto refused = read_until(client_properties("reader"), topic, group, [](auto& o) {
+    return o.err != RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED;
+  });
+  EXPECT_FALSE(refused.value) << "read without a topic ACL";
+  EXPECT_EQ(refused.err, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) << refused.errstr;
+
+  r = phoenix_acl({"grant", "--principal", "User:reader", "--operation", "read,describe",
+                   "--topic", topic});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "granted: User:reader allow read on topic " + topic))
+      << r.out;
+  // The broker that answers may not have applied the grant yet.
+  testkit::process_result listed;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    listed = phoenix_acl({"list", "--principal", "User:reader", "--topic", topic});
+    ASSERT_EQ(listed.code, 0) << listed.err;
+    if (contains(listed.out, "User:reader allow describe on topic " + topic))
+      break;
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(contains(listed.out, "User:reader allow describe on topic " + topic))
+      << listed.out;
+
+  auto granted = read_until(client_properties("reader"), topic, group,
+                            [](auto& o) { return o.value.has_value(); });
+  EXPECT_EQ(granted.value, std::optional<std::string>{"for readers only"})
+      << "error: " << granted.errstr;
+
+  r = phoenix_acl({"revoke", "--principal", "User:reader", "--topic", topic});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "revoked: User:reader allow read on topic " + topic))
+      << r.out;
+  auto again = read_until(client_properties("reader"), topic, group,
+                          [](auto& o) { return !o.value.has_value(); });
+  EXPECT_FALSE(again.value) << "read after the revoke";
+  EXPECT_EQ(again.err, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) << again.errstr;
+
+  r = phoenix_acl({"revoke", "--principal", "User:reader", "--group", group});
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST_F(acl_test, only_a_super_user_may_grant) {
+  auto r = phoenix_acl({"grant", "--principal", "User:reader", "--operation", "read",
+                        "--topic", unique_name("any")},
+                       "phoenix-node");
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.err, "Cluster authorization failed")) << r.err;
+}
+
+} // namespace

@@ -106,6 +106,7 @@ start_once() {
   done
   write_env || return 1
   wait_ready 180 || return 1
+  warm_group_coordinator || return 1
   if [ "$mode" = tls ]; then
     grant_node_acls "$libs" || { log "granting phoenix-node's ACLs failed"; return 1; }
   fi

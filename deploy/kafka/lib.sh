@@ -75,6 +75,29 @@ wait_ready() { # seconds
   return 1
 }
 
+# The first consumer-group lookup creates __consumer_offsets, and until its partitions
+# are led every FindCoordinator for a group fails. librdkafka 2.0.2 gives up on those
+# retries inside send_offsets_to_transaction() and then blocks past its timeout, so a
+# cluster is only ready once the group coordinators are: a throwaway group member
+# (kcat -G) triggers the creation, and we wait until every partition has a leader.
+warm_group_coordinator() {
+  kcat -F "$CLIENTS/admin.properties" -G phoenix-cluster-warmup phoenix-cluster-warmup \
+    >/dev/null 2>&1 &
+  local member=$! deadline=$((SECONDS + 60)) md rc=1
+  while [ $SECONDS -lt $deadline ]; do
+    md=$(kcat -F "$CLIENTS/admin.properties" -L -t __consumer_offsets -m 5 2>/dev/null) || true
+    if grep -q 'with 6 partitions' <<<"$md" && ! grep -q 'leader -1' <<<"$md"; then
+      rc=0
+      break
+    fi
+    sleep 0.25
+  done
+  kill "$member" 2>/dev/null || true
+  wait "$member" 2>/dev/null || true
+  [ $rc -eq 0 ] || log "__consumer_offsets has partitions without a leader after 60 s"
+  return $rc
+}
+
 stop_cluster() {
   local i pid pids=()
   for i in 1 2 3; do

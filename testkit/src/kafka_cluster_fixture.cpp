@@ -47,33 +47,67 @@ result<void> create_real_topic(const client_properties_map& admin, const std::st
   for (std::size_t i = 0; i < n; ++i)
     if (auto err = rd_kafka_topic_result_error(results[i]))
       return rd::kafka_error("create topic " + name, err);
-  // Brokers learn of the topic through the metadata log: wait until each one serves a
-  // leader for every partition, so that the test's first produce or fetch finds it.
+  // Brokers learn of the topic through the metadata log, each at its own pace: a client
+  // that asks one that has not yet (librdkafka then drops the partitions it knew) fails
+  // its records with "Unknown partition". Wait until every broker serves the topic.
   const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const rd_kafka_metadata_t* md = nullptr;
-    rd::metadata_ptr owned;
-    if (rd_kafka_metadata(rk->get(), 1, nullptr, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      owned.reset(md);
-      for (int t = 0; t < md->topic_cnt; ++t) {
-        const auto& tm = md->topics[t];
-        if (name != tm.topic || tm.err || tm.partition_cnt != partitions)
-          continue;
-        int led = 0;
-        for (int p = 0; p < tm.partition_cnt; ++p)
-          led += tm.partitions[p].leader >= 0 && !tm.partitions[p].err;
-        if (led == partitions)
-          return {};
-      }
+  for (const auto& broker : brokers_of(admin.at("bootstrap.servers")))
+    for (auto view = topic_at(admin, broker, name); view.led != partitions;
+         view = topic_at(admin, broker, name)) {
+      if (std::chrono::steady_clock::now() > deadline)
+        return phoenix::error{runtime::errc::kafka_error,
+                              "create topic " + name + ": " + broker +
+                                  " does not serve it after 30 s"};
+      std::this_thread::sleep_for(50ms);
     }
-    std::this_thread::sleep_for(100ms);
-  }
-  return phoenix::error{runtime::errc::kafka_error,
-                        "create topic " + name +
-                            ": partitions without a leader after 30 s"};
+  return {};
 }
 
 } // namespace
+
+topic_view topic_at(const client_properties_map& client, const std::string& broker,
+                    const std::string& topic) {
+  topic_view out;
+  auto props = client;
+  props["bootstrap.servers"] = broker;
+  auto conf = rd::make_conf(props, "testkit metadata");
+  if (!conf)
+    return out;
+  auto rk = rd::make_handle(RD_KAFKA_PRODUCER, std::move(*conf), "testkit metadata");
+  if (!rk)
+    return out;
+  rd_kafka_topic_t* handle = rd_kafka_topic_new(rk->get(), topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  const auto err = rd_kafka_metadata(rk->get(), 0, handle, &md, 5000);
+  rd_kafka_topic_destroy(handle);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return out;
+  rd::metadata_ptr owned{md};
+  out.answered = md->topic_cnt == 1;
+  if (!out.answered)
+    return out;
+  const auto& tm = md->topics[0];
+  out.error = tm.err;
+  out.partitions = tm.partition_cnt;
+  for (int p = 0; p < tm.partition_cnt; ++p)
+    out.led += tm.partitions[p].leader >= 0 && !tm.partitions[p].err;
+  return out;
+}
+
+std::vector<std::string> brokers_of(const std::string& bootstrap) {
+  std::vector<std::string> out;
+  std::string::size_type start = 0;
+  while (start <= bootstrap.size()) {
+    const auto comma = bootstrap.find(',', start);
+    const auto entry = bootstrap.substr(start, comma - start);
+    if (!entry.empty())
+      out.push_back(entry);
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return out;
+}
 
 result<client_properties_map> read_client_properties(const std::string& path) {
   std::ifstream in{path};

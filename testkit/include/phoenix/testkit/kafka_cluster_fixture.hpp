@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace phoenix::testkit {
 
@@ -32,6 +33,24 @@ struct real_cluster {
 /// Client settings from a file of KEY=VALUE lines (as cluster.sh writes them; '#' starts
 /// a comment). Errors: `invalid_argument` naming the file if it cannot be read.
 result<client_properties_map> read_client_properties(const std::string& path);
+
+/// What one broker says about a topic when asked alone.
+struct topic_view {
+  bool answered = false; ///< false: no metadata answer within 5 s
+  int error = 0;         ///< the topic's error as an rd_kafka_resp_err_t, 0 for none
+  int partitions = 0;
+  int led = 0; ///< partitions with a leader and no error
+};
+
+/// Asks `broker` (host:port, one of bootstrap.servers), and no other, about `topic` as
+/// the client `client`: a fresh client bootstrapped from that broker alone. Brokers learn
+/// of topics and ACLs from the metadata log each at its own pace, so tests that must not
+/// race a change wait until every broker reports it.
+topic_view topic_at(const client_properties_map& client, const std::string& broker,
+                    const std::string& topic);
+
+/// The host:port entries of a bootstrap.servers list.
+std::vector<std::string> brokers_of(const std::string& bootstrap);
 
 /// The cluster the environment variable PHOENIX_SYSTEM_KAFKA names (the path of a
 /// cluster.env), or nothing if it is unset. Errors: `invalid_argument` naming the file
@@ -93,3 +112,9 @@ private:
 #define PHOENIX_MOCK_ONLY()                                                                \
   if (!mock())                                                                             \
   GTEST_SKIP() << "needs the mock cluster's fault injection"
+
+/// Skips a test that needs what only a real broker does (transaction markers, stored
+/// transaction offsets, ACLs) when it runs on the mock cluster.
+#define PHOENIX_REAL_ONLY()                                                                \
+  if (!real())                                                                             \
+  GTEST_SKIP() << "needs the real cluster of the system tier"

@@ -1,9 +1,10 @@
+# shellcheck shell=bash disable=SC2154
 # Functions of cluster.sh (sourced, not run). They read and set the globals cluster.sh
 # declares: here, state, env_file, mode, and the cluster.env keys.
 
 # Small heaps: three JVMs share a 2-core test machine with the tests themselves.
 heap=${PHOENIX_KAFKA_HEAP:-256m}
-java_bin=${PHOENIX_JAVA:-$(ls /usr/lib/jvm/java-17-openjdk-*/bin/java 2>/dev/null | head -n 1)}
+java_bin=${PHOENIX_JAVA:-$(find /usr/lib/jvm -maxdepth 3 -path '*java-17-openjdk-*/bin/java' 2>/dev/null | head -n 1)}
 java_bin=${java_bin:-java}
 
 log() { echo "cluster.sh: $*" >&2; }
@@ -12,7 +13,7 @@ die() {
   exit 1
 }
 usage() {
-  sed -n '2,21p' "$here/cluster.sh" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,20p' "$here/cluster.sh" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -150,7 +151,7 @@ start_node() { # libs node
   local libs=$1 i=$2 dir="$DATA_DIR/node-$2"
   # setsid: the JVM outlives this script and the test runner's process group; its
   # output goes to files so that nobody waits on an inherited pipe.
-  setsid "$java_bin" -Xms${heap} -Xmx${heap} -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+  setsid "$java_bin" -Xms"$heap" -Xmx"$heap" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     -Djava.awt.headless=true -Dkafka.logs.dir="$dir" \
     -Dlog4j.configuration="file:$here/log4j.properties" \
     -cp "$libs/*" kafka.Kafka "$dir/server.properties" \

@@ -47,8 +47,8 @@ node_var() { # name node -> value of ${name}_${node}
 node_alive() {
   local pid
   pid=$(node_var PID "$1")
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] &&
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$DATA_DIR/node-$1/server.properties"
+  [ -n "$pid" ] && { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null |
+    grep -qF "$DATA_DIR/node-$1/server.properties"
 }
 
 # Ready: all three JVMs alive and the metadata an admin client gets lists 3 brokers.

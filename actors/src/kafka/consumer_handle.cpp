@@ -2,17 +2,16 @@
 
 #include "kafka/rdkafka.hpp"
 
+#include <algorithm>
 #include <cstring>
-#include <deque>
 #include <spdlog/spdlog.h>
+#include <thread>
 
 namespace phoenix::kafka {
 
 struct consumer_handle::impl {
   rd::handle_ptr rk;
   consumer_handle* owner = nullptr;
-  std::function<void(std::chrono::nanoseconds, bool)> on_commit;
-  std::deque<std::chrono::steady_clock::time_point> async_commits; // awaiting an answer
 };
 
 struct consumer_handle_access {
@@ -55,20 +54,41 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   }
 }
 
-// Answers to asynchronous commits, in the order they were requested (one coordinator
-// connection answers in order); pairs each with its start time for the latency. The
-// commit itself stays rd_kafka_commit: only the timing is added.
-void on_committed(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*,
-                  void* opaque) {
+void on_commit_result(rd_kafka_t*, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t* parts, void* opaque) {
   auto* self = static_cast<consumer_handle::impl*>(opaque);
-  if (!self || err == RD_KAFKA_RESP_ERR__NO_OFFSET || self->async_commits.empty())
-    return;
-  auto started = self->async_commits.front();
-  self->async_commits.pop_front();
+  auto* listener = self->owner ? consumer_handle_access::listener(*self->owner) : nullptr;
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+    return; // nothing was stored since the last commit
   if (err)
-    spdlog::warn("consumer: commit failed: {}", rd_kafka_err2str(err));
-  if (self->on_commit)
-    self->on_commit(std::chrono::steady_clock::now() - started, !err);
+    spdlog::debug("consumer: commit failed, sent again later: {}", rd_kafka_err2str(err));
+  std::vector<std::pair<topic_partition, std::int64_t>> stored;
+  for (int i = 0; !err && parts && i < parts->cnt; ++i) {
+    auto& e = parts->elems[i];
+    if (e.err == RD_KAFKA_RESP_ERR_NO_ERROR && e.offset >= 0)
+      stored.push_back({{e.topic, e.partition}, e.offset});
+  }
+  if (listener && !stored.empty())
+    listener->on_committed(stored);
+}
+
+// Errors after which the same commit can succeed: the coordinator moves or is not known
+// yet. A rebalance in progress is not one of them: the commit then carries a generation
+// the group leaves behind, so a retry fails as an illegal generation, which librdkafka
+// 2.0 answers by dropping the assignment as lost.
+bool retriable_commit_error(rd_kafka_resp_err_t err) {
+  switch (err) {
+  case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+  case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+  case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+  case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+  case RD_KAFKA_RESP_ERR__TIMED_OUT:
+  case RD_KAFKA_RESP_ERR__TRANSPORT:
+  case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    return true;
+  default:
+    return false;
+  }
 }
 
 } // namespace
@@ -81,17 +101,24 @@ consumer_handle::~consumer_handle() = default;
 
 result<std::unique_ptr<consumer_handle>>
 consumer_handle::open(std::map<std::string, std::string> props, const std::string& origin,
-                      const std::vector<std::string>& topics) {
+                      const std::vector<std::string>& topics,
+                      std::chrono::milliseconds commit_interval) {
   if (!props.count("group.id"))
     return error{runtime::errc::config_bad_value,
                  origin + ": [kafka] group.id: required for a consumer"};
-  auto auto_commit = props.find("enable.auto.commit");
-  if (auto_commit != props.end() && auto_commit->second == "true")
-    spdlog::warn(
-        "{}: [kafka] enable.auto.commit=true ignored: Phoenix commits only offsets "
-        "that are done",
-        origin);
-  props["enable.auto.commit"] = "false";
+  // librdkafka commits only offsets Phoenix stored, which are done; its timer skips
+  // while the group rebalances (a commit that waits behind this member's JoinGroup
+  // comes back as an illegal generation, and librdkafka then drops the assignment as
+  // lost). Manual asynchronous commits have no such guard.
+  if (auto store = props.find("enable.auto.offset.store");
+      store != props.end() && store->second != "false")
+    spdlog::warn("{}: [kafka] enable.auto.offset.store={} ignored: Phoenix stores only "
+                 "offsets that are done",
+                 origin, store->second);
+  props["enable.auto.offset.store"] = "false";
+  props["enable.auto.commit"] = "true";
+  props["auto.commit.interval.ms"] =
+      std::to_string(std::max<long>(1, commit_interval.count()));
   props.emplace("partition.assignment.strategy", "cooperative-sticky");
   props.emplace("auto.offset.reset", "earliest");
   auto conf = rd::make_conf(props, origin);
@@ -100,7 +127,7 @@ consumer_handle::open(std::map<std::string, std::string> props, const std::strin
   auto p = std::make_unique<impl>();
   rd_kafka_conf_set_opaque(conf->get(), p.get());
   rd_kafka_conf_set_rebalance_cb(conf->get(), &on_rebalance);
-  rd_kafka_conf_set_offset_commit_cb(conf->get(), &on_committed);
+  rd_kafka_conf_set_offset_commit_cb(conf->get(), &on_commit_result);
   auto rk = rd::make_handle(RD_KAFKA_CONSUMER, std::move(*conf), "creating consumer");
   if (!rk)
     return rk.error();
@@ -161,38 +188,45 @@ result<void> consumer_handle::pause(const topic_partition& tp, bool paused) {
   return {};
 }
 
-result<void> consumer_handle::commit(
-    const std::vector<std::pair<topic_partition, std::int64_t>>& offsets, bool async) {
+void consumer_handle::store(const topic_partition& tp, std::int64_t offset) {
+  rd::topic_partition_list_ptr list{rd_kafka_topic_partition_list_new(1)};
+  rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
+      offset;
+  auto err = rd_kafka_offsets_store(impl_->rk.get(), list.get());
+  if (!err)
+    err = list->elems[0].err;
+  if (err)
+    spdlog::debug("consumer: storing offset {} of {}: {}", offset, to_string(tp),
+                  rd_kafka_err2str(err));
+}
+
+consumer_handle::commit_status consumer_handle::commit(
+    const std::vector<std::pair<topic_partition, std::int64_t>>& offsets,
+    std::chrono::milliseconds retry_for) {
   rd::topic_partition_list_ptr list{
       rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()))};
   for (auto& [tp, offset] : offsets)
     rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
         offset;
-  // A synchronous commit is timed here; an asynchronous one when its answer comes
-  // through the offset commit callback, served by poll.
-  auto started = std::chrono::steady_clock::now();
-  auto err = rd_kafka_commit(impl_->rk.get(), list.get(), async ? 1 : 0);
-  if (!err && async)
-    impl_->async_commits.push_back(started);
-  else if (impl_->on_commit)
-    impl_->on_commit(std::chrono::steady_clock::now() - started, !err);
-  if (err)
-    return rd::kafka_error("committing offsets", err);
-  return {};
-}
-
-void consumer_handle::set_commit_observer(
-    std::function<void(std::chrono::nanoseconds, bool)> f) {
-  impl_->on_commit = std::move(f);
-}
-
-std::int64_t consumer_handle::high_watermark(const topic_partition& tp) const {
-  std::int64_t low = -1;
-  std::int64_t high = -1;
-  if (!impl_->rk || rd_kafka_get_watermark_offsets(impl_->rk.get(), tp.topic.c_str(),
-                                                   tp.partition, &low, &high))
-    return -1;
-  return high;
+  auto deadline = std::chrono::steady_clock::now() + retry_for;
+  for (int attempt = 1;; ++attempt) {
+    for (int i = 0; i < list->cnt; ++i)
+      list->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    auto err = rd_kafka_commit(impl_->rk.get(), list.get(), 0);
+    for (int i = 0; !err && i < list->cnt; ++i)
+      err = list->elems[i].err;
+    if (!err)
+      return {};
+    if (!retriable_commit_error(err) || std::chrono::steady_clock::now() >= deadline)
+      return {false,
+              err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+                  err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION,
+              "committing offsets (attempt " + std::to_string(attempt) +
+                  "): " + rd_kafka_err2str(err)};
+    spdlog::debug("consumer: commit attempt {}: {}; retrying", attempt,
+                  rd_kafka_err2str(err));
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
 }
 
 void consumer_handle::close() {

@@ -8,7 +8,6 @@
 #include "phoenix/runtime/error.hpp"
 
 #include <chrono>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,16 +23,22 @@ public:
   virtual void on_assigned(const std::vector<topic_partition>& tps) = 0;
   /// `lost`: the partitions were taken away (session lost); do not commit for them.
   virtual void on_revoked(const std::vector<topic_partition>& tps, bool lost) = 0;
+  /// Offsets the broker stored (the next record to read per partition), from a commit's
+  /// result; served inside `poll`.
+  virtual void
+  on_committed(const std::vector<std::pair<topic_partition, std::int64_t>>&) = 0;
 };
 
 class consumer_handle {
 public:
-  /// Creates the consumer and subscribes to `topics`.
+  /// Creates the consumer and subscribes to `topics`. Offsets reach the broker only
+  /// through `store` (committed by librdkafka's timer every `commit_interval`, which
+  /// skips while the group rebalances) and `commit`.
   /// Errors: config_bad_value / config_unknown_key naming `<origin>: [kafka] <key>`
   /// (also for a missing group.id), kafka_error when creation or subscription fails.
   static result<std::unique_ptr<consumer_handle>>
   open(std::map<std::string, std::string> properties, const std::string& origin,
-       const std::vector<std::string>& topics);
+       const std::vector<std::string>& topics, std::chrono::milliseconds commit_interval);
 
   ~consumer_handle();
 
@@ -46,17 +51,21 @@ public:
   /// for it and fetches again from the next record not yet returned by poll.
   result<void> pause(const topic_partition& tp, bool paused);
 
-  /// Commits `offset` (the next record to read) per partition.
-  result<void> commit(const std::vector<std::pair<topic_partition, std::int64_t>>& offsets,
-                      bool async);
+  /// Marks `offset` (the next record to read) as done for its partition; librdkafka's
+  /// commit timer sends it. Failures (a partition no longer assigned) are logged.
+  void store(const topic_partition& tp, std::int64_t offset);
 
-  /// Told, for every commit, how long it took from the request to the broker's answer
-  /// and whether it succeeded; called inside `commit` (synchronous) or `poll`.
-  void set_commit_observer(std::function<void(std::chrono::nanoseconds, bool ok)> f);
+  struct commit_status {
+    bool ok = true;
+    bool rebalancing =
+        false;           ///< Refused because the group rebalances; try once it settled.
+    std::string message; ///< What failed, with librdkafka's reason.
+  };
 
-  /// The offset after the last record of `tp` as librdkafka last fetched it, or -1 while
-  /// unknown. No request to the broker.
-  std::int64_t high_watermark(const topic_partition& tp) const;
+  /// Commits `offset` per partition now, retrying while the coordinator moves until
+  /// `retry_for` has passed. Fails at once while the group rebalances.
+  commit_status commit(const std::vector<std::pair<topic_partition, std::int64_t>>& offsets,
+                       std::chrono::milliseconds retry_for);
 
   /// Leaves the group (revoking through the listener) and closes the consumer.
   void close();

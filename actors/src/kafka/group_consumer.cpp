@@ -22,7 +22,6 @@ std::string to_string(const topic_partition& tp) {
 namespace {
 
 using poll_atom = caf::atom_constant<caf::atom("gc_poll")>;
-using commit_atom = caf::atom_constant<caf::atom("gc_commit")>;
 
 class consumer_actor : public caf::event_based_actor, public rebalance_listener {
 public:
@@ -32,11 +31,6 @@ public:
       : caf::event_based_actor(cfg), rk_(std::move(handle)), cfg_(std::move(config)),
         handlers_(std::move(handlers)), stats_(std::move(stats)) {
     rk_->set_listener(this);
-    rk_->set_commit_observer([stats = stats_](std::chrono::nanoseconds took, bool ok) {
-      stats->commit_latency.observe(took);
-      if (!ok)
-        stats->commit_failures.fetch_add(1, std::memory_order_relaxed);
-    });
   }
 
   const char* name() const override { return "phoenix.group_consumer"; }
@@ -46,13 +40,8 @@ public:
     set_down_handler([this](caf::down_msg& msg) { on_lane_down(msg); });
     set_exit_handler([this](caf::exit_msg& msg) { stop(msg.reason); });
     send(this, poll_atom::value);
-    delayed_send(this, cfg_.commit_interval, commit_atom::value);
     return {
         [this](poll_atom) { poll_round(); },
-        [this](commit_atom) {
-          commit(true);
-          delayed_send(this, cfg_.commit_interval, commit_atom::value);
-        },
         [this](lane_done_atom, const std::string& topic, std::int32_t partition, int lane,
                std::int64_t last) {
           on_done({topic, partition}, static_cast<std::size_t>(lane), last);
@@ -63,10 +52,11 @@ public:
   // -- rebalance (called inside poll, on this actor's thread) ------------------------
 
   void on_assigned(const std::vector<topic_partition>& tps) override {
+    rebalanced_ = true;
     for (auto& tp : tps) {
+      if (stopping_)
+        break; // no new work; the partitions go back to the group on close
       auto [it, fresh] = parts_.try_emplace(tp, cfg_.key_concurrency, cfg_.max_in_flight);
-      it->second.stats = stats_->partitions.of(tp);
-      it->second.stats->assigned.store(true, std::memory_order_relaxed);
       if (fresh)
         for (std::size_t i = 0; i < it->second.lanes().size(); ++i)
           start_lane(tp, it->second, i);
@@ -77,9 +67,16 @@ public:
   }
 
   void on_revoked(const std::vector<topic_partition>& tps, bool lost) override {
+    rebalanced_ = true;
     if (!lost) {
-      drain(tps);
-      commit(false);
+      // One bound for both: the group waits for this callback. The commit is
+      // synchronous: the next owner reads from what it stores.
+      auto deadline = std::chrono::steady_clock::now() + cfg_.drain_timeout;
+      drain(tps, deadline);
+      if (auto status = commit(std::chrono::duration_cast<std::chrono::milliseconds>(
+              deadline - std::chrono::steady_clock::now()));
+          !status.ok)
+        commit_failed(status);
     }
     for (auto& tp : tps) {
       auto it = parts_.find(tp);
@@ -89,8 +86,6 @@ public:
                    lost ? "lost" : "revoked", it->second.in_flight(),
                    it->second.held.size());
       stop_lanes(it->second);
-      it->second.stats->assigned.store(false, std::memory_order_relaxed);
-      it->second.stats->in_flight.store(0, std::memory_order_relaxed);
       parts_.erase(it);
     }
     if (cfg_.on_revoked)
@@ -109,6 +104,7 @@ private:
 
   void stop_lanes(partition_state& st) {
     for (auto& lane : st.lanes()) {
+      lane.progress->cancelled.store(true, std::memory_order_release);
       if (!lane.worker)
         continue;
       demonitor(lane.worker);
@@ -140,7 +136,6 @@ private:
         continue;
       }
       auto& st = it->second;
-      st.stats->consumed.fetch_add(records.size(), std::memory_order_relaxed);
       for (auto& r : records)
         st.held.push_back(std::move(r));
       dispatch_held(tp, st);
@@ -166,8 +161,6 @@ private:
       st.dispatched(i, batch);
       send(st.lanes()[i].worker, batch);
     }
-    st.stats->in_flight.store(static_cast<std::int64_t>(st.in_flight()),
-                              std::memory_order_relaxed);
     auto in_flight = static_cast<std::uint64_t>(st.in_flight());
     auto seen = stats_->max_in_flight.load(std::memory_order_relaxed);
     while (in_flight > seen &&
@@ -195,8 +188,7 @@ private:
     if (it == parts_.end() || lane >= it->second.lanes().size())
       return; // revoked meanwhile
     it->second.done(lane, last);
-    it->second.stats->in_flight.store(static_cast<std::int64_t>(it->second.in_flight()),
-                                      std::memory_order_relaxed);
+    store(tp, it->second);
     if (it->second.paused && it->second.in_flight() <= it->second.bound() / 2)
       dispatch_held(tp, it->second);
   }
@@ -222,14 +214,6 @@ private:
                     const caf::error& reason) {
     auto& lane = st.lanes()[i];
     stats_->restarts.fetch_add(1, std::memory_order_relaxed);
-    // The consumer supervises its partition actors: the health monitor counts this
-    // restart like a supervisor's (kind "partition").
-    auto lane_name = "partition:" + to_string(tp) + ":" + std::to_string(i);
-    for (auto kind : {runtime::supervisor_event::child_exited,
-                      runtime::supervisor_event::child_restarted})
-      runtime::report_supervision_event(
-          system(),
-          {kind, name(), lane_name, runtime::describe(reason), stats_->restarts.load()});
     st.apply_progress();
     auto next = lane.next_offset();
     if (next >= 0) {
@@ -242,9 +226,9 @@ private:
         spdlog::error("consumer: giving up {}@{} after {} crashes", to_string(tp), next,
                       lane.crashes);
         stats_->rejected.fetch_add(1, std::memory_order_relaxed);
-        st.stats->rejected.fetch_add(1, std::memory_order_relaxed);
-        lane.progress->store(next, std::memory_order_release);
+        lane.progress->last.store(next, std::memory_order_release);
         st.done(i, next);
+        store(tp, st);
       }
     } else {
       spdlog::error("consumer: partition actor {} lane {} crashed: {}", to_string(tp), i,
@@ -258,8 +242,8 @@ private:
   // Waits (bounded) until the lanes of `tps` have finished what they were sent. The
   // lanes run on other threads and publish progress without a message, so waiting here
   // does not stop them.
-  void drain(const std::vector<topic_partition>& tps) {
-    auto deadline = std::chrono::steady_clock::now() + cfg_.drain_timeout;
+  void drain(const std::vector<topic_partition>& tps,
+             std::chrono::steady_clock::time_point deadline) {
     for (;;) {
       bool all = true;
       for (auto& tp : tps) {
@@ -283,25 +267,43 @@ private:
     }
   }
 
-  void commit(bool async) {
+  // Hands a moved watermark to librdkafka's offset store; its commit timer sends it.
+  void store(const topic_partition& tp, partition_state& st) {
+    if (auto o = st.take_store(); o >= 0)
+      rk_->store(tp, o);
+  }
+
+  // Commits now every partition whose watermark the broker has not confirmed. The
+  // watermark is stored first, so that librdkafka's own commits (timer, unassign, close)
+  // never send an older offset after this one.
+  consumer_handle::commit_status commit(std::chrono::milliseconds retry_for) {
     std::vector<std::pair<topic_partition, std::int64_t>> offsets;
-    for (auto& [tp, st] : parts_)
-      if (auto o = st.take_commit(); o >= 0)
+    for (auto& [tp, st] : parts_) {
+      store(tp, st);
+      if (auto o = st.commit_due(); o >= 0)
         offsets.emplace_back(tp, o);
-    // Lag needs the log end; librdkafka keeps it from its fetches, so this asks no
-    // broker. Refreshed with every commit round, also when nothing moved (a stuck
-    // partition is when lag matters).
-    for (auto& [tp, st] : parts_)
-      st.stats->high_watermark.store(rk_->high_watermark(tp), std::memory_order_relaxed);
-    if (offsets.empty())
-      return;
-    if (auto ok = rk_->commit(offsets, async); !ok) {
-      spdlog::warn("consumer: {}", ok.error().message());
-    } else {
-      stats_->commits.fetch_add(1, std::memory_order_relaxed);
-      for (auto& [tp, offset] : offsets)
-        parts_.at(tp).stats->committed.store(offset, std::memory_order_relaxed);
     }
+    if (offsets.empty())
+      return {};
+    auto status = rk_->commit(offsets, retry_for);
+    if (status.ok)
+      on_committed(offsets);
+    return status;
+  }
+
+  void commit_failed(const consumer_handle::commit_status& status) {
+    stats_->commit_failures.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("consumer: {}; uncommitted records are read again by their partitions' "
+                 "next owners",
+                 status.message);
+  }
+
+  void on_committed(
+      const std::vector<std::pair<topic_partition, std::int64_t>>& stored) override {
+    stats_->commits.fetch_add(1, std::memory_order_relaxed);
+    for (auto& [tp, offset] : stored)
+      if (auto it = parts_.find(tp); it != parts_.end())
+        it->second.committed(offset);
   }
 
   void stop(const caf::error& reason) {
@@ -311,8 +313,8 @@ private:
     std::vector<topic_partition> all;
     for (auto& [tp, st] : parts_)
       all.push_back(tp);
-    drain(all);
-    commit(false);
+    drain(all, std::chrono::steady_clock::now() + cfg_.drain_timeout);
+    final_commit();
     for (auto& [tp, st] : parts_)
       stop_lanes(st);
     // Leaves the group; the revoke callback finds nothing left to drain or commit.
@@ -321,12 +323,37 @@ private:
     quit(reason);
   }
 
+  // While the group rebalances the coordinator refuses commits, and librdkafka answers
+  // one that waited behind this member's JoinGroup by dropping the assignment. So the
+  // rebalance is served first (polled records stay uncommitted for the next owner; a
+  // revoke commits in its callback) and the commit is made once it settled.
+  void final_commit() {
+    auto deadline = std::chrono::steady_clock::now() + cfg_.commit_timeout;
+    auto left = [&] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+    };
+    for (;;) {
+      auto status = commit(left());
+      if (status.ok)
+        return;
+      if (!status.rebalancing || left().count() <= 0) {
+        commit_failed(status);
+        return;
+      }
+      rebalanced_ = false;
+      while (!rebalanced_ && left().count() > 0)
+        (void)rk_->poll(100);
+    }
+  }
+
   std::unique_ptr<consumer_handle> rk_;
   group_consumer_config cfg_;
   std::map<std::string, handler> handlers_;
   std::shared_ptr<consumer_stats> stats_;
   std::map<topic_partition, partition_state> parts_;
   bool stopping_ = false;
+  bool rebalanced_ = false; // a rebalance callback ran (see final_commit)
 };
 
 } // namespace
@@ -342,7 +369,8 @@ runtime::child_spec group_consumer_child(std::string id, group_consumer_config c
     std::vector<std::string> topics;
     for (auto& [topic, h] : handlers)
       topics.push_back(topic);
-    auto handle = consumer_handle::open(cfg.properties, cfg.origin, topics);
+    auto handle =
+        consumer_handle::open(cfg.properties, cfg.origin, topics, cfg.commit_interval);
     if (!handle)
       return handle.error();
     return sys.spawn<consumer_actor, caf::detached>(std::move(*handle), cfg, handlers,

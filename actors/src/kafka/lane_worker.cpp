@@ -54,7 +54,7 @@ struct lane_context {
 };
 
 void finish(const lane_context& ctx, std::int64_t offset) {
-  ctx.progress->store(offset, std::memory_order_release);
+  ctx.progress->last.store(offset, std::memory_order_release);
 }
 
 void report(self_ptr self, const lane_context& ctx, std::int64_t last) {
@@ -101,8 +101,12 @@ void run_queue(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
   auto& st = self->state;
   std::int64_t last = -1;
   while (!st.busy && !st.batches.empty()) {
+    if (ctx->progress->cancelled.load(std::memory_order_acquire)) {
+      st.batches.clear(); // revoked: the partition's next owner reads these
+      break;
+    }
     const auto& r = st.batches.front()->records[st.next];
-    if (r.pos.offset <= ctx->progress->load(std::memory_order_acquire)) {
+    if (r.pos.offset <= ctx->progress->last.load(std::memory_order_acquire)) {
       advance(st); // finished before a restart
       continue;
     }

@@ -26,10 +26,17 @@ using lane_batch_ptr = std::shared_ptr<const lane_batch>;
 /// Lane to consumer: every record of this lane up to `last` is done.
 using lane_done_atom = caf::atom_constant<caf::atom("lane_done")>;
 
-/// Written by the lane after each record, read by the consumer: the offset of the last
-/// record this lane finished. It survives the lane, so a restarted lane (and a consumer
-/// draining a revoked partition) knows where it stands without a message.
-using lane_progress = std::shared_ptr<std::atomic<std::int64_t>>;
+/// Shared by a lane and the consumer, without messages. `last`: written by the lane after
+/// each record, the offset of the last record it finished; it survives the lane, so a
+/// restarted lane (and a consumer draining a revoked partition) knows where it stands.
+/// `cancelled`: set by the consumer when the partition is revoked or lost; the lane
+/// starts no further record, even if its mailbox still holds some, since the partition
+/// may already be read by its next owner.
+struct lane_control {
+  std::atomic<std::int64_t> last{-1};
+  std::atomic<bool> cancelled{false};
+};
+using lane_progress = std::shared_ptr<lane_control>;
 
 struct lane_id {
   topic_partition tp;

@@ -51,7 +51,7 @@ void partition_state::done(std::size_t lane, std::int64_t last) {
 
 void partition_state::apply_progress() {
   for (std::size_t i = 0; i < lanes_.size(); ++i) {
-    auto p = lanes_[i].progress->load(std::memory_order_acquire);
+    auto p = lanes_[i].progress->last.load(std::memory_order_acquire);
     if (p >= 0)
       done(i, p);
   }
@@ -59,16 +59,10 @@ void partition_state::apply_progress() {
 
 bool partition_state::drained() const {
   for (auto& l : lanes_)
-    if (!l.pending.empty() && l.progress->load(std::memory_order_acquire) < l.last_offset())
+    if (!l.pending.empty() &&
+        l.progress->last.load(std::memory_order_acquire) < l.last_offset())
       return false;
   return true;
-}
-
-std::int64_t partition_state::take_commit() {
-  if (commit_next_ <= committed_)
-    return -1;
-  committed_ = commit_next_;
-  return committed_;
 }
 
 } // namespace phoenix::kafka

@@ -7,6 +7,7 @@
 #include "kafka/lane_worker.hpp"
 #include "kafka/offset_tracker.hpp"
 
+#include <algorithm>
 #include <caf/actor.hpp>
 #include <deque>
 #include <vector>
@@ -15,7 +16,7 @@ namespace phoenix::kafka {
 
 struct lane_slot {
   caf::actor worker;
-  lane_progress progress = std::make_shared<std::atomic<std::int64_t>>(-1);
+  lane_progress progress = std::make_shared<lane_control>();
   std::deque<lane_batch_ptr> pending; // sent to the lane, not all done; oldest first
   std::size_t front_done = 0;         // records of pending.front() already done
   std::int64_t crash_offset = -1;     // record the lane last crashed on
@@ -56,8 +57,24 @@ public:
   /// True when every lane has finished every record it was sent.
   bool drained() const;
 
-  /// The offset to commit if it moved since the last call, else -1.
-  std::int64_t take_commit();
+  /// The commit watermark (the next record to read) when it moved past what was last
+  /// handed to librdkafka's offset store, else -1; the call counts it as handed over.
+  std::int64_t take_store() noexcept {
+    if (commit_next_ <= stored_)
+      return -1;
+    stored_ = commit_next_;
+    return stored_;
+  }
+
+  /// The watermark when the broker has not confirmed it yet, else -1.
+  std::int64_t commit_due() const noexcept {
+    return commit_next_ > committed_ ? commit_next_ : -1;
+  }
+
+  /// The broker stored `offset` for this partition.
+  void committed(std::int64_t offset) noexcept {
+    committed_ = std::max(committed_, offset);
+  }
 
   std::deque<consumed_record> held; // polled while at the bound; sent when room comes
   bool paused = false;
@@ -67,9 +84,10 @@ private:
   std::vector<lane_slot> lanes_;
   std::size_t bound_;
   std::size_t in_flight_ = 0;
-  offset_tracker tracker_; // used with more than one lane
-  std::int64_t commit_next_ = -1;
-  std::int64_t committed_ = -1;
+  offset_tracker tracker_;        // used with more than one lane
+  std::int64_t commit_next_ = -1; // the contiguous watermark
+  std::int64_t stored_ = -1;      // handed to librdkafka's offset store
+  std::int64_t committed_ = -1;   // confirmed by the broker
 };
 
 } // namespace phoenix::kafka

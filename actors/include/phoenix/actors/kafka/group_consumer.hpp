@@ -15,9 +15,10 @@ namespace phoenix::kafka {
 
 struct group_consumer_config {
   /// librdkafka properties (`[kafka]` of the node config); `group.id` is required.
-  /// Phoenix sets `enable.auto.commit=false` (it commits only what is done) and, unless
-  /// given, `partition.assignment.strategy=cooperative-sticky` and
-  /// `auto.offset.reset=earliest`.
+  /// Phoenix sets `enable.auto.offset.store=false` (it stores only offsets that are
+  /// done), `enable.auto.commit=true` with `auto.commit.interval.ms` = `commit_interval`
+  /// (librdkafka's timer sends what was stored), and, unless given,
+  /// `partition.assignment.strategy=cooperative-sticky` and `auto.offset.reset=earliest`.
   std::map<std::string, std::string> properties;
   std::string origin = "<config>"; ///< Names the config source in error messages.
   std::size_t poll_batch = 1000;   ///< Records taken per poll round.
@@ -27,9 +28,14 @@ struct group_consumer_config {
   /// Lanes per partition: with more than one, records of different keys run at once
   /// (records of one key stay in order), under the same commit rule.
   std::size_t key_concurrency = 1;
-  std::chrono::milliseconds commit_interval{1000};
-  /// How long a revoked partition (or a stopping consumer) waits for in-flight records.
+  std::chrono::milliseconds commit_interval{1000}; ///< Between asynchronous commits.
+  /// How long a revoke may take to finish the revoked partitions' in-flight records and
+  /// commit them (the rebalance waits for it), and how long a stopping consumer waits
+  /// for its in-flight records.
   std::chrono::milliseconds drain_timeout{5000};
+  /// How long the final commit of a stopping consumer retries while the group's
+  /// coordinator moves.
+  std::chrono::milliseconds commit_timeout{10000};
   int max_crashes_per_record = 3; ///< Then the record is given up (logged, counted).
   std::chrono::milliseconds shutdown_timeout{15000};
 

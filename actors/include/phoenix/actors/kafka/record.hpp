@@ -149,7 +149,10 @@ struct consumer_stats {
   std::atomic<std::uint64_t> rejected{0};    ///< Rejected, or retried/crashed too often.
   std::atomic<std::uint64_t> retried{0};     ///< Handler asked for another attempt.
   std::atomic<std::uint64_t> restarts{0};    ///< Partition actors restarted after a crash.
-  std::atomic<std::uint64_t> commits{0};     ///< Offset commits made.
+  std::atomic<std::uint64_t> commits{0};     ///< Offset commits the broker confirmed.
+  /// Commits on revoke or stop that failed (e.g. the group was rebalancing again): the
+  /// records they covered are handled again by the partitions' next owners.
+  std::atomic<std::uint64_t> commit_failures{0};
   std::atomic<std::uint64_t> pauses{0};  ///< Partitions paused at their in-flight bound.
   std::atomic<std::uint64_t> resumes{0}; ///< Partitions resumed once drained.
   std::atomic<std::uint64_t> max_in_flight{0}; ///< Most records in flight in one partition.

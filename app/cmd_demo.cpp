@@ -130,6 +130,7 @@ int run_demo(const demo_options& opt) {
                                   sample_handler(state, opt.crash_every), stats);
 
   caf::actor_system_config sys_cfg;
+  runtime::size_scheduler(sys_cfg);
   caf::actor_system sys{sys_cfg};
   std::atomic<bool> node_ended{false};
   std::atomic<bool> produced_all{false};

@@ -1,5 +1,6 @@
 #include "phoenix/actors/kafka/group_consumer.hpp"
 #include "phoenix/runtime/actor_error.hpp"
+#include "phoenix/runtime/node_runner.hpp"
 #include "sides.hpp"
 
 #include <atomic>
@@ -73,6 +74,7 @@ side_outcome run_phoenix_side(const std::map<std::string, std::string>& props,
   // A fresh actor system per round: its scheduler threads exist only while Phoenix is
   // measured, so they take nothing from the raw side's rounds.
   caf::actor_system_config sys_cfg;
+  runtime::size_scheduler(sys_cfg);
   caf::actor_system sys{sys_cfg};
   auto root = runtime::start_supervisor(sys, std::move(spec));
   if (!root)

@@ -2,8 +2,10 @@
 
 #include "phoenix/runtime/actor_error.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -26,6 +28,12 @@ sigset_t termination_signals() {
 }
 
 } // namespace
+
+void size_scheduler(caf::actor_system_config& cfg, unsigned cores) {
+  if (cores == 0)
+    cores = std::max(1u, std::thread::hardware_concurrency());
+  cfg.set("scheduler.max-threads", static_cast<std::size_t>(cores));
+}
 
 void block_termination_signals() {
   auto set = termination_signals();

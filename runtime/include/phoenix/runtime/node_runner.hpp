@@ -8,6 +8,12 @@
 
 namespace phoenix::runtime {
 
+/// Gives CAF's scheduler one worker thread per core (`cores`, or the machine's cores when
+/// 0). CAF 0.17 starts max(4, cores) workers, which on a small machine puts more workers
+/// than cores next to the threads Phoenix runs beside them (a detached group consumer,
+/// librdkafka's own threads).
+void size_scheduler(caf::actor_system_config& cfg, unsigned cores = 0);
+
 /// Blocks SIGINT and SIGTERM in the calling thread. Call first thing in main, before any
 /// thread starts, so that every thread inherits the mask and only `run_node` sees them.
 void block_termination_signals();

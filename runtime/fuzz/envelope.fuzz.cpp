@@ -4,10 +4,12 @@
 // field is the payload; the fields before it pair up as header key, header value (a
 // lone trailing key gets an empty value). Seeds live in runtime/fuzz/corpus.
 //
-// Checks: decoding never crashes, and whatever decodes survives encode_headers ->
-// decode_envelope unchanged (abort otherwise).
+// Checks: decoding never crashes, the in-place view agrees with the owning decode, and
+// whatever decodes survives encode_headers -> decode_envelope unchanged (abort otherwise).
 
 #include "phoenix/runtime/envelope.hpp"
+
+#include "phoenix/runtime/envelope_view.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -59,7 +61,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       fail("an error without code or message");
     return 0;
   }
-  (void)idempotency_key_of(*decoded);
+  // The in-place view reads the same event (decode_envelope goes through it).
+  std::vector<header_view> views;
+  for (const header& h : headers)
+    views.push_back({h.key, h.value});
+  auto view = decode_envelope_view(views.data(), views.size(), payload, limits);
+  if (!view)
+    fail("the view rejects what decode_envelope accepts");
+  if (idempotency_key_of(*view) != idempotency_key_of(*decoded))
+    fail("the view's idempotency key differs");
 
   const auto encoded = encode_headers(*decoded);
   // encode_headers always writes content-type, which the input may have lacked.

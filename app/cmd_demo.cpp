@@ -59,18 +59,19 @@ runtime::envelope make_event(std::int64_t i, std::mt19937_64& rng) {
 // of every K-th event so that supervision (restart, resume) is visible.
 kafka::record_handler sample_handler(std::shared_ptr<demo_state> st,
                                      std::int64_t crash_every) {
-  return [st, crash_every](const runtime::envelope& env, const kafka::record_position&) {
+  return [st, crash_every](const runtime::envelope_view& env, const kafka::record_view&) {
+    std::string id{env.id};
     if (crash_every > 0) {
-      auto n = std::stoll(env.id.substr(env.id.find('-') + 1));
+      auto n = std::stoll(id.substr(id.find('-') + 1));
       if (n % crash_every == 0) {
         std::lock_guard<std::mutex> guard{st->mtx};
-        if (st->crashed.insert(env.id).second)
-          throw std::runtime_error("injected crash on " + env.id);
+        if (st->crashed.insert(id).second)
+          throw std::runtime_error("injected crash on " + id);
       }
     }
     {
       std::lock_guard<std::mutex> guard{st->mtx};
-      st->seen.insert(env.id);
+      st->seen.insert(std::move(id));
     }
     st->handled.fetch_add(1, std::memory_order_relaxed);
     return kafka::handler_status::done;

@@ -57,7 +57,7 @@ side_outcome run_phoenix_side(const std::map<std::string, std::string>& props,
   };
   auto stats = std::make_shared<kafka::consumer_stats>();
   auto first = std::make_shared<first_record>();
-  kafka::handler noop{[first](const runtime::envelope&, const kafka::record_position&) {
+  kafka::handler noop{[first](const runtime::envelope_view&, const kafka::record_view&) {
     if (!first->seen.load(std::memory_order_relaxed))
       first->mark();
     return kafka::handler_status::done;

@@ -289,6 +289,33 @@ envelope envelope_view::to_envelope() const {
   return env;
 }
 
+envelope_view view_of(const envelope& env, std::vector<header_view>& storage) {
+  const auto viewed = [](const std::optional<std::string>& v) {
+    return v ? std::optional<std::string_view>{*v} : std::nullopt;
+  };
+  envelope_view view;
+  view.id = env.id;
+  view.source = env.source;
+  view.type = env.type;
+  view.specversion = env.specversion;
+  view.content_type = env.content_type;
+  view.time = viewed(env.time);
+  view.subject = viewed(env.subject);
+  if (env.trace)
+    view.trace =
+        trace_context_view{env.trace->trace_id, env.trace->parent_id, env.trace->flags};
+  view.tenant_id = viewed(env.tenant_id);
+  view.idempotency_key = viewed(env.idempotency_key);
+  view.payload = env.payload;
+  storage.clear();
+  for (const header& h : env.extensions)
+    if (!envelope_view::is_mapped_header(h.key))
+      storage.push_back({h.key, h.value});
+  view.headers_ = storage.data();
+  view.header_count_ = storage.size();
+  return view;
+}
+
 std::string idempotency_key_of(const envelope_view& env) {
   if (env.idempotency_key && !env.idempotency_key->empty())
     return std::string(*env.idempotency_key);

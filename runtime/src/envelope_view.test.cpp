@@ -76,6 +76,19 @@ TEST(envelope_view, owning_copy_equals_what_decode_envelope_reads) {
   EXPECT_EQ(idempotency_key_of(*v), "/orders/evt-1");
 }
 
+TEST(envelope_view, a_view_of_an_owning_envelope_reads_the_same_event) {
+  record r;
+  std::vector<header> owned;
+  for (std::size_t i = 0; i < r.keys.size(); ++i)
+    owned.push_back({r.keys[i], r.values[i]});
+  auto e = decode_envelope(owned, r.payload);
+  ASSERT_TRUE(e.has_value());
+  std::vector<header_view> storage;
+  auto v = view_of(*e, storage);
+  EXPECT_EQ(v.to_envelope(), *e);
+  EXPECT_EQ(v.id.data(), e->id.data()) << "a view, not a copy";
+}
+
 TEST(envelope_view, rejects_what_decode_envelope_rejects_with_the_same_error) {
   record r;
   r.values[5] = "0.3"; // ce_specversion

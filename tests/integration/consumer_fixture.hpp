@@ -34,11 +34,11 @@ struct seen_log {
   std::map<std::string, int> calls;
   std::set<std::string> done;
 
-  void add(const std::string& id, bool finished) {
+  void add(std::string_view id, bool finished) {
     std::lock_guard<std::mutex> g{mtx};
-    ++calls[id];
+    ++calls[std::string(id)];
     if (finished)
-      done.insert(id);
+      done.insert(std::string(id));
   }
   std::size_t done_count() {
     std::lock_guard<std::mutex> g{mtx};
@@ -186,7 +186,8 @@ protected:
   }
 };
 
-inline kafka::handler_status record_done(seen_log& seen, const runtime::envelope& env) {
+inline kafka::handler_status record_done(seen_log& seen,
+                                         const runtime::envelope_view& env) {
   seen.add(env.id, true);
   return kafka::handler_status::done;
 }

@@ -48,13 +48,13 @@ TEST_F(consumer_flow_test, per_key_concurrency_keeps_each_key_in_order) {
   auto cfg = config();
   cfg.key_concurrency = 4;
   start(
-      [obs](const runtime::envelope& env, const kafka::record_position&) {
+      [obs](const runtime::envelope_view& env, const kafka::record_view&) {
         auto now = ++obs->running;
         for (auto m = obs->most_at_once.load();
              now > m && !obs->most_at_once.compare_exchange_weak(m, now);) {
         }
         // Uneven handler times make lanes finish out of order.
-        auto n = std::stoi(env.payload);
+        auto n = std::stoi(std::string(env.payload));
         std::this_thread::sleep_for(std::chrono::microseconds{(n * 7919) % 900});
         {
           std::lock_guard<std::mutex> g{obs->mtx};
@@ -82,7 +82,7 @@ TEST_F(consumer_flow_test, slow_handler_pauses_the_partition_at_its_bound_and_re
   cfg.poll_batch = 100;
   auto log = seen;
   start(
-      [log](const runtime::envelope& env, const kafka::record_position&) {
+      [log](const runtime::envelope_view& env, const kafka::record_view&) {
         std::this_thread::sleep_for(1ms);
         log->add(env.id, true);
         return kafka::handler_status::done;
@@ -108,7 +108,7 @@ TEST_F(consumer_flow_test, actor_handler_gets_each_record_and_its_reply_counts) 
   auto handler_actor = sys->spawn([attempts](caf::event_based_actor*) -> caf::behavior {
     return {[attempts](handle_atom, const runtime::envelope& env,
                        const kafka::record_position&) {
-      auto n = std::stoi(env.payload);
+      auto n = std::stoi(std::string(env.payload));
       auto& a = (*attempts)[env.id];
       ++a;
       return n % 10 == 0 && a == 1 ? kafka::handler_status::retry

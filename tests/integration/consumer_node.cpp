@@ -57,10 +57,10 @@ int main(int argc, char** argv) {
   root.name = "node";
   root.children.push_back(kafka::group_consumer_child(
       "consumer", cfg, {topic},
-      [out, delay](const runtime::envelope& env, const kafka::record_position&) {
+      [out, delay](const runtime::envelope_view& env, const kafka::record_view&) {
         std::this_thread::sleep_for(delay);
         // One write per event: the kernel keeps it even if this process is killed next.
-        auto line = env.id + "\n";
+        auto line = std::string(env.id) + "\n";
         if (::write(out, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
           throw std::runtime_error("write failed");
         return kafka::handler_status::done;

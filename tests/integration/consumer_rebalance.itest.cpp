@@ -24,10 +24,10 @@ struct partition_history {
   std::map<int, std::vector<event>> events;
   std::set<std::string> ids;
 
-  void call(const runtime::envelope& env, const kafka::record_position& pos, int who) {
+  void call(const runtime::envelope_view& env, const kafka::record_view& pos, int who) {
     std::lock_guard<std::mutex> g{mtx};
     events[pos.partition].push_back({pos.offset, who});
-    ids.insert(env.id);
+    ids.insert(std::string(env.id));
   }
   void committed(int partition, std::int64_t offset) {
     std::lock_guard<std::mutex> g{mtx};
@@ -185,7 +185,7 @@ protected:
     };
     auto log = history;
     return start_consumer(
-        [log, who](const runtime::envelope& env, const kafka::record_position& pos) {
+        [log, who](const runtime::envelope_view& env, const kafka::record_view& pos) {
           std::this_thread::sleep_for(2ms);
           log->call(env, pos, who);
           return kafka::handler_status::done;
@@ -308,7 +308,7 @@ TEST_F(consumer_rebalance_test, broker_down_and_up_while_consuming_loses_nothing
   auto log = seen;
   auto cfg = config();
   start(
-      [log](const runtime::envelope& env, const kafka::record_position&) {
+      [log](const runtime::envelope_view& env, const kafka::record_view&) {
         std::this_thread::sleep_for(200us);
         log->add(env.id, true);
         return kafka::handler_status::done;
@@ -333,8 +333,8 @@ TEST_F(consumer_rebalance_test, failing_fetch_and_commit_requests_lose_nothing) 
   ASSERT_TRUE(mock()->push_request_errors(1, {6, 6, 6, 6})); // NOT_LEADER_FOR_PARTITION
   ASSERT_TRUE(mock()->push_request_errors(8, {15, 15, 15})); // COORDINATOR_NOT_AVAILABLE
   auto log = seen;
-  start([log](const runtime::envelope& env,
-              const kafka::record_position&) { return record_done(*log, env); },
+  start([log](const runtime::envelope_view& env,
+              const kafka::record_view&) { return record_done(*log, env); },
         config());
   ASSERT_TRUE(eventually([&] { return seen->done_count() == 1000; }, 120s));
   EXPECT_TRUE(runtime::is_normal_exit(stop()));

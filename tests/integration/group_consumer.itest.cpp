@@ -15,8 +15,8 @@ using namespace phoenix::itest;
 TEST_F(group_consumer_test, every_record_is_handled_and_committed) {
   produce_events(0, 600);
   auto log = seen;
-  start([log](const runtime::envelope& env,
-              const kafka::record_position&) { return record_done(*log, env); },
+  start([log](const runtime::envelope_view& env,
+              const kafka::record_view&) { return record_done(*log, env); },
         config());
   ASSERT_TRUE(eventually([&] { return seen->done_count() == 600; }));
   EXPECT_TRUE(runtime::is_normal_exit(stop()));
@@ -33,11 +33,11 @@ TEST_F(group_consumer_test, crashing_handler_skips_nothing_and_redoes_nothing_do
   auto mtx = std::make_shared<std::mutex>();
   // Every 7th event throws on its first attempt.
   start(
-      [log, crashed, mtx](const runtime::envelope& env, const kafka::record_position&) {
-        auto n = std::stoi(env.id.substr(5));
+      [log, crashed, mtx](const runtime::envelope_view& env, const kafka::record_view&) {
+        auto n = std::stoi(std::string(env.id.substr(5)));
         if (n % 7 == 0) {
           std::lock_guard<std::mutex> g{*mtx};
-          if (crashed->insert(env.id).second) {
+          if (crashed->insert(std::string(env.id)).second) {
             log->add(env.id, false);
             throw std::runtime_error("injected");
           }
@@ -61,7 +61,7 @@ TEST_F(group_consumer_test,
   produce_events(0, 200);
   auto log = seen;
   start(
-      [log](const runtime::envelope& env, const kafka::record_position&) {
+      [log](const runtime::envelope_view& env, const kafka::record_view&) {
         if (env.id == "lead-42")
           throw std::runtime_error("poison");
         return record_done(*log, env);
@@ -78,8 +78,8 @@ TEST_F(group_consumer_test, undecodable_record_is_counted_and_passed) {
   produce(topic, "k", "not a cloud event"); // no ce_* headers
   produce_events(0, 50);
   auto log = seen;
-  start([log](const runtime::envelope& env,
-              const kafka::record_position&) { return record_done(*log, env); },
+  start([log](const runtime::envelope_view& env,
+              const kafka::record_view&) { return record_done(*log, env); },
         config());
   ASSERT_TRUE(eventually([&] { return seen->done_count() == 50; }));
   ASSERT_TRUE(eventually([&] { return stats->undecodable.load() == 1; }));
@@ -98,10 +98,10 @@ TEST_F(group_consumer_test, commit_never_passes_a_record_still_in_the_handler) {
   };
   auto g = std::make_shared<gate>();
   start(
-      [log, g](const runtime::envelope& env, const kafka::record_position& pos) {
+      [log, g](const runtime::envelope_view& env, const kafka::record_view& pos) {
         if (env.id == "lead-100") {
           std::unique_lock<std::mutex> lk{g->mtx};
-          g->blocked = pos;
+          g->blocked = pos.position();
           g->cv.wait(lk, [&] { return g->open; });
         }
         return record_done(*log, env);
@@ -139,7 +139,7 @@ TEST_F(group_consumer_test, missing_group_id_fails_the_start_naming_the_key) {
   spec.name = "kafka";
   spec.children.push_back(kafka::group_consumer_child(
       "consumer", cfg, {topic},
-      [](const runtime::envelope&, const kafka::record_position&) {
+      [](const runtime::envelope_view&, const kafka::record_view&) {
         return kafka::handler_status::done;
       },
       stats));

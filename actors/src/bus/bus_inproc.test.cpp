@@ -98,8 +98,9 @@ TEST_F(bus_test, retries_and_crashes_follow_the_group_consumers_rules) {
   auto b = make_bus();
   auto calls = std::make_shared<std::map<std::string, int>>();
   auto order = std::make_shared<std::vector<std::string>>();
-  kafka::record_handler fn = [calls, order](const runtime::envelope& env,
-                                            const kafka::record_position&) {
+  kafka::record_handler fn = [calls, order](const runtime::envelope_view& view,
+                                            const kafka::record_view&) {
+    auto env = view.to_envelope();
     auto n = ++(*calls)[env.id];
     order->push_back(env.id);
     if (env.id == "poison")

@@ -122,8 +122,8 @@ protected:
   /// A function handler that records what it sees under `name` and says done.
   kafka::handler recorder(const std::string& name) {
     auto log = seen;
-    return [log, name](const runtime::envelope& env, const kafka::record_position& pos) {
-      log->push_back({name, env, pos});
+    return [log, name](const runtime::envelope_view& env, const kafka::record_view& rec) {
+      log->push_back({name, env.to_envelope(), rec.position()});
       return kafka::handler_status::done;
     };
   }

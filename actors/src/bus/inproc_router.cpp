@@ -23,7 +23,10 @@ caf::behavior handler_worker(caf::event_based_actor*, kafka::record_handler fn) 
       [fn](kafka::handle_atom, const runtime::envelope& env,
            const kafka::record_position& pos) -> caf::result<kafka::handler_status> {
         try {
-          return fn(env, pos);
+          // In process the bus holds owning copies; the handler reads them as views.
+          std::vector<runtime::header_view> extensions;
+          auto view = runtime::view_of(env, extensions);
+          return fn(view, kafka::record_view{pos.topic, pos.partition, pos.offset, {}});
         } catch (const std::exception& e) {
           return caf::make_error(caf::sec::runtime_error,
                                  std::string{"handler threw: "} + e.what());

@@ -11,7 +11,9 @@ namespace phoenix::kafka {
 
 struct consumer_handle::impl {
   rd::handle_ptr rk;
+  rd::queue_ptr queue; // the consumer queue, for batch reads
   consumer_handle* owner = nullptr;
+  bool closed = false;
 };
 
 struct consumer_handle_access {
@@ -97,7 +99,11 @@ consumer_handle::consumer_handle(std::unique_ptr<impl> p) : impl_(std::move(p)) 
   impl_->owner = this;
 }
 
-consumer_handle::~consumer_handle() = default;
+consumer_handle::~consumer_handle() {
+  // librdkafka closes a consumer that was not closed when its handle is destroyed, and
+  // calls the rebalance callback from there: no listener may be reached by then.
+  impl_->owner = nullptr;
+}
 
 result<std::unique_ptr<consumer_handle>>
 consumer_handle::open(std::map<std::string, std::string> props, const std::string& origin,
@@ -133,6 +139,7 @@ consumer_handle::open(std::map<std::string, std::string> props, const std::strin
     return rk.error();
   p->rk = std::move(*rk);
   rd_kafka_poll_set_consumer(p->rk.get());
+  p->queue.reset(rd_kafka_queue_get_consumer(p->rk.get()));
   rd::topic_partition_list_ptr list{
       rd_kafka_topic_partition_list_new(static_cast<int>(topics.size()))};
   for (auto& t : topics)
@@ -142,38 +149,32 @@ consumer_handle::open(std::map<std::string, std::string> props, const std::strin
   return std::unique_ptr<consumer_handle>{new consumer_handle{std::move(p)}};
 }
 
-std::optional<consumed_record> consumer_handle::poll(int timeout_ms) {
-  for (;;) {
-    rd::message_ptr m{rd_kafka_consumer_poll(impl_->rk.get(), timeout_ms)};
-    if (!m)
-      return std::nullopt;
-    if (m->err) {
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-        spdlog::warn("consumer: {}", rd_kafka_message_errstr(m.get()));
-      timeout_ms = 0;
+void consumer_handle::poll(std::vector<rd_kafka_message_t*>& out, std::size_t max,
+                           int timeout_ms) {
+  out.clear();
+  if (impl_->closed || max == 0)
+    return;
+  // Blocks for the first record only: rd_kafka_consume_batch_queue() would wait until
+  // `max` records arrived or the timeout passed, holding back what is already there.
+  rd_kafka_message_t* first = rd_kafka_consumer_poll(impl_->rk.get(), timeout_ms);
+  if (first == nullptr)
+    return;
+  out.resize(max);
+  out[0] = first;
+  auto more = rd_kafka_consume_batch_queue(impl_->queue.get(), 0, out.data() + 1, max - 1);
+  out.resize(1 + static_cast<std::size_t>(std::max<ssize_t>(more, 0)));
+  // Errors travel as records with `err` set; drop them here.
+  auto kept = out.begin();
+  for (auto* m : out) {
+    if (!m->err) {
+      *kept++ = m;
       continue;
     }
-    consumed_record r;
-    r.pos = {rd_kafka_topic_name(m->rkt), m->partition, m->offset};
-    if (m->key)
-      r.key.assign(static_cast<const char*>(m->key), m->key_len);
-    if (m->payload)
-      r.value.assign(static_cast<const char*>(m->payload), m->len);
-    rd_kafka_headers_t* hdrs = nullptr; // owned by the message
-    if (rd_kafka_message_headers(m.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const char* name = nullptr;
-      const void* value = nullptr;
-      std::size_t size = 0;
-      r.headers.reserve(rd_kafka_header_cnt(hdrs));
-      for (std::size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                              RD_KAFKA_RESP_ERR_NO_ERROR;
-           ++i)
-        r.headers.push_back({name, value
-                                       ? std::string(static_cast<const char*>(value), size)
-                                       : std::string{}});
-    }
-    return r;
+    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+      spdlog::warn("consumer: {}", rd_kafka_message_errstr(m));
+    rd_kafka_message_destroy(m);
   }
+  out.erase(kept, out.end());
 }
 
 result<void> consumer_handle::pause(const topic_partition& tp, bool paused) {
@@ -230,11 +231,12 @@ consumer_handle::commit_status consumer_handle::commit(
 }
 
 void consumer_handle::close() {
-  if (!impl_->rk)
+  if (impl_->closed)
     return;
+  impl_->closed = true;
+  impl_->queue.reset(); // queues must be gone before the close
   if (auto err = rd_kafka_consumer_close(impl_->rk.get()))
     spdlog::warn("consumer: close: {}", rd_kafka_err2str(err));
-  impl_->rk.reset();
 }
 
 } // namespace phoenix::kafka

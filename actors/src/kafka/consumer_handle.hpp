@@ -4,13 +4,13 @@
 // defaults, the rebalance callback, poll, pause/resume and commits. Used only from the
 // actor's own thread (librdkafka calls the rebalance callback inside poll).
 
+#include "kafka/rdkafka.hpp"
 #include "phoenix/actors/kafka/record.hpp"
 #include "phoenix/runtime/error.hpp"
 
 #include <chrono>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,8 +44,10 @@ public:
 
   void set_listener(rebalance_listener* l) { listener_ = l; }
 
-  /// The next record, or nothing within `timeout_ms`. Consumer errors are logged.
-  std::optional<consumed_record> poll(int timeout_ms);
+  /// Replaces `out` with up to `max` records, waiting up to `timeout_ms` for the first
+  /// and taking what else is already there without waiting. The caller owns each (wrap
+  /// it in an `rd::message_ptr`). Consumer errors are logged and not returned.
+  void poll(std::vector<rd_kafka_message_t*>& out, std::size_t max, int timeout_ms);
 
   /// Pauses (or resumes) fetching one partition. librdkafka drops what it had prefetched
   /// for it and fetches again from the next record not yet returned by poll.
@@ -67,7 +69,10 @@ public:
   commit_status commit(const std::vector<std::pair<topic_partition, std::int64_t>>& offsets,
                        std::chrono::milliseconds retry_for);
 
-  /// Leaves the group (revoking through the listener) and closes the consumer.
+  /// Leaves the group (revoking through the listener) and closes the consumer. The
+  /// handle itself is destroyed with this object, which librdkafka lets happen only once
+  /// every record it returned is destroyed: hold the handle (a shared_ptr) as long as
+  /// records of it live.
   void close();
 
   struct impl;

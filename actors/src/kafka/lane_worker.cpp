@@ -13,147 +13,187 @@ namespace {
 // come with the resilience policies.
 constexpr int max_attempts = 3;
 
-std::string where(const record_position& p) {
-  return p.topic + "[" + std::to_string(p.partition) + "]@" + std::to_string(p.offset);
-}
-
-// Counts a handler's answer; false when the record should be attempted again.
-bool settle(handler_status status, int attempt, const runtime::envelope& env,
-            const record_position& pos, consumer_stats& stats, partition_stats& part) {
-  switch (status) {
-  case handler_status::done:
-    stats.handled.fetch_add(1, std::memory_order_relaxed);
-    part.handled.fetch_add(1, std::memory_order_relaxed);
-    return true;
-  case handler_status::retry:
-    if (attempt < max_attempts) {
-      stats.retried.fetch_add(1, std::memory_order_relaxed);
-      part.retried.fetch_add(1, std::memory_order_relaxed);
-      return false;
-    }
-    [[fallthrough]];
-  case handler_status::rejected:
-    stats.rejected.fetch_add(1, std::memory_order_relaxed);
-    part.rejected.fetch_add(1, std::memory_order_relaxed);
-    spdlog::error("record {} (id {}) rejected after {} attempt(s)", where(pos), env.id,
-                  attempt);
-    return true;
-  }
-  return true;
-}
-
 using self_ptr = caf::stateful_actor<lane_state>*;
 
 struct lane_context {
   caf::actor consumer;
   lane_id id;
-  lane_progress progress;
+  std::shared_ptr<lane_channel> channel;
   handler h;
   std::shared_ptr<consumer_stats> stats;
-  std::shared_ptr<partition_stats> part; // resolved once per lane, not per record
+  std::uint64_t reported = 0; // `finished` when the consumer was last told
 };
 
-void finish(const lane_context& ctx, std::int64_t offset) {
-  ctx.progress->last.store(offset, std::memory_order_release);
+std::string where(std::string_view topic, std::int32_t partition, std::int64_t offset) {
+  std::string out{topic};
+  out += '[' + std::to_string(partition) + "]@" + std::to_string(offset);
+  return out;
 }
 
-void report(self_ptr self, const lane_context& ctx, std::int64_t last) {
-  self->send(ctx.consumer, lane_done_atom::value, ctx.id.tp.topic, ctx.id.tp.partition,
-             ctx.id.lane, last);
-}
+enum class outcome { done, again, rejected };
 
-void advance(lane_state& st) {
-  if (++st.next == st.batches.front()->records.size()) {
-    st.batches.pop_front();
-    st.next = 0;
+// What a handler's answer means for the record.
+outcome settle(handler_status status, int attempt, std::string_view id,
+               const std::string& at, consumer_stats& stats) {
+  switch (status) {
+  case handler_status::done:
+    return outcome::done;
+  case handler_status::retry:
+    if (attempt < max_attempts) {
+      stats.retried.fetch_add(1, std::memory_order_relaxed);
+      return outcome::again;
+    }
+    [[fallthrough]];
+  case handler_status::rejected:
+    stats.rejected.fetch_add(1, std::memory_order_relaxed);
+    spdlog::error("record {} (id {}) rejected after {} attempt(s)", at, id, attempt);
+    return outcome::rejected;
   }
+  return outcome::done;
 }
 
-void run_queue(self_ptr self, const std::shared_ptr<lane_context>& ctx);
+// The record's headers as views into librdkafka's parsed copy, which the message owns.
+void read_headers(rd_kafka_message_t& m, std::vector<runtime::header_view>& out) {
+  out.clear();
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(&m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return;
+  const char* name = nullptr;
+  const void* value = nullptr;
+  std::size_t size = 0;
+  for (std::size_t i = 0;
+       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+       ++i)
+    out.push_back({name, value ? std::string_view{static_cast<const char*>(value), size}
+                               : std::string_view{}});
+}
 
-// Sends one record to an actor handler and continues with the queue on its answer.
+void finish(lane_channel& ch, std::int64_t offset) {
+  ch.last.store(offset, std::memory_order_release);
+  ch.finished.fetch_add(1, std::memory_order_release);
+}
+
+void report(self_ptr self, lane_context& ctx) {
+  auto finished = ctx.channel->finished.load(std::memory_order_acquire);
+  if (finished == ctx.reported)
+    return;
+  ctx.reported = finished;
+  self->send(ctx.consumer, lane_done_atom::value, ctx.id.partition, ctx.id.lane);
+}
+
+// Adds the records a run handled to the shared counter once, also when the run ends
+// early (cancelled, waiting for an actor, or a handler threw): one atomic add per batch
+// instead of one per record on a counter every lane shares.
+struct handled_count {
+  std::atomic<std::uint64_t>& total;
+  std::uint64_t n = 0;
+  ~handled_count() { total.fetch_add(n, std::memory_order_relaxed); }
+};
+
+void run(self_ptr self, const std::shared_ptr<lane_context>& ctx);
+
+// Sends one record to an actor handler (owning copies) and goes on on its answer.
 void ask_actor(self_ptr self, const std::shared_ptr<lane_context>& ctx,
-               std::shared_ptr<runtime::envelope> env, record_position pos, int attempt,
-               std::chrono::steady_clock::time_point started) {
-  self->state.busy = true;
+               std::shared_ptr<runtime::envelope> env, record_position pos, int attempt) {
+  self->state.awaiting = true;
   self->request(ctx->h.actor(), ctx->h.timeout(), handle_atom::value, *env, pos)
       .then(
           [=](handler_status status) {
-            if (!settle(status, attempt, *env, pos, *ctx->stats, *ctx->part)) {
-              ask_actor(self, ctx, env, pos, attempt + 1, started);
+            auto at = where(pos.topic, pos.partition, pos.offset);
+            switch (settle(status, attempt, env->id, at, *ctx->stats)) {
+            case outcome::again:
+              ask_actor(self, ctx, env, pos, attempt + 1);
               return;
+            case outcome::done:
+              ctx->stats->handled.fetch_add(1, std::memory_order_relaxed);
+              break;
+            case outcome::rejected:
+              break;
             }
-            ctx->part->handling.observe(std::chrono::steady_clock::now() - started);
-            finish(*ctx, pos.offset);
-            report(self, *ctx, pos.offset);
-            self->state.busy = false;
-            advance(self->state);
-            run_queue(self, ctx);
+            finish(*ctx->channel, pos.offset);
+            self->state.awaiting = false;
+            run(self, ctx);
           },
           [=](caf::error& err) {
             self->quit(caf::make_error(caf::sec::runtime_error,
-                                       "handler actor failed on " + where(pos) + ": " +
-                                           runtime::describe(err)));
+                                       "handler actor failed on " +
+                                           where(pos.topic, pos.partition, pos.offset) +
+                                           ": " + runtime::describe(err)));
           });
 }
 
-void run_queue(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
-  auto& st = self->state;
-  std::int64_t last = -1;
-  while (!st.busy && !st.batches.empty()) {
-    if (ctx->progress->cancelled.load(std::memory_order_acquire)) {
-      st.batches.clear(); // revoked: the partition's next owner reads these
-      break;
-    }
-    const auto& r = st.batches.front()->records[st.next];
-    if (r.pos.offset <= ctx->progress->last.load(std::memory_order_acquire)) {
-      advance(st); // finished before a restart
+void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
+  auto& ch = *ctx->channel;
+  auto& headers = self->state.headers;
+  const auto& fn = ctx->h.function();
+  while (const lane_batch* batch = ch.acquire()) {
+    if (batch->records.empty()) {
+      ch.finish();
       continue;
     }
-    auto env = runtime::decode_envelope(r.headers, r.value);
-    if (!env) {
-      ctx->stats->undecodable.fetch_add(1, std::memory_order_relaxed);
-      ctx->part->undecodable.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("undecodable record {}: {}", where(r.pos), env.error().message());
-    } else if (ctx->h.actor()) {
-      if (last >= 0)
-        report(self, *ctx, last);
-      auto pos = r.pos;
-      ask_actor(self, ctx, std::make_shared<runtime::envelope>(std::move(*env)), pos, 1,
-                std::chrono::steady_clock::now());
-      return;
-    } else {
-      auto started = std::chrono::steady_clock::now();
-      for (int attempt = 1; !settle(ctx->h.function()(*env, r.pos), attempt, *env, r.pos,
-                                    *ctx->stats, *ctx->part);
-           ++attempt) {
+    // A batch holds one partition, so its topic is read once.
+    const std::string_view topic = rd_kafka_topic_name(batch->records.front()->rkt);
+    handled_count handled{ctx->stats->handled};
+    for (const auto& msg : batch->records) {
+      auto& m = *msg;
+      if (ch.cancelled()) {
+        ch.release(); // revoked: the partition's next owner reads the rest
+        return;
       }
-      ctx->part->handling.observe(std::chrono::steady_clock::now() - started);
+      if (m.offset <= ch.last.load(std::memory_order_acquire))
+        continue; // finished before a restart, or given up
+      ch.current.store(m.offset, std::memory_order_relaxed);
+      read_headers(m, headers);
+      const std::string_view value{static_cast<const char*>(m.payload),
+                                   m.payload ? m.len : 0};
+      auto env = runtime::decode_envelope_view(headers.data(), headers.size(), value);
+      if (!env) {
+        ctx->stats->undecodable.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("undecodable record {}: {}", where(topic, m.partition, m.offset),
+                     env.error().message());
+      } else if (ctx->h.actor()) {
+        report(self, *ctx);
+        ch.release();
+        ask_actor(self, ctx, std::make_shared<runtime::envelope>(env->to_envelope()),
+                  {std::string(topic), m.partition, m.offset}, 1);
+        return;
+      } else {
+        const record_view rec{topic,
+                              m.partition,
+                              m.offset,
+                              {static_cast<const char*>(m.key), m.key ? m.key_len : 0}};
+        for (int attempt = 1;; ++attempt) {
+          auto status = fn(*env, rec);
+          if (status == handler_status::done) {
+            ++handled.n;
+            break;
+          }
+          if (settle(status, attempt, env->id, where(topic, m.partition, m.offset),
+                     *ctx->stats) != outcome::again)
+            break;
+        }
+      }
+      finish(ch, m.offset);
     }
-    finish(*ctx, r.pos.offset);
-    last = r.pos.offset;
-    advance(st);
+    ch.finish(); // destroys the batch's records here, on the lane
+    report(self, *ctx);
   }
-  if (last >= 0)
-    report(self, *ctx, last);
+  report(self, *ctx);
 }
 
 } // namespace
 
 caf::behavior lane_worker(caf::stateful_actor<lane_state>* self, caf::actor consumer,
-                          lane_id id, lane_progress progress, handler h,
+                          lane_id id, std::shared_ptr<lane_channel> channel, handler h,
                           std::shared_ptr<consumer_stats> stats) {
   runtime::crash_on_exception(self);
-  auto part = stats->partitions.of(id.tp);
-  auto ctx = std::make_shared<lane_context>(
-      lane_context{std::move(consumer), std::move(id), std::move(progress), std::move(h),
-                   std::move(stats), std::move(part)});
+  self->state.headers.reserve(16);
+  auto ctx = std::make_shared<lane_context>(lane_context{
+      std::move(consumer), id, std::move(channel), std::move(h), std::move(stats)});
   return {
-      [self, ctx](const lane_batch_ptr& batch) {
-        if (batch->records.empty())
-          return;
-        self->state.batches.push_back(batch);
-        run_queue(self, ctx);
+      [self, ctx](lane_wake_atom) {
+        if (!self->state.awaiting)
+          run(self, ctx);
       },
   };
 }

@@ -5,57 +5,39 @@
 // with N lanes, a record goes to lane hash(key) % N, so one key's records stay in order
 // while different keys run at once. Private to the kafka actors.
 
+#include "kafka/lane_channel.hpp"
 #include "phoenix/actors/kafka/record.hpp"
 
-#include <atomic>
-#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
-#include <deque>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
 namespace phoenix::kafka {
 
-/// Records of one lane, in offset order, handed over in one message.
-struct lane_batch {
-  std::vector<consumed_record> records;
-};
-using lane_batch_ptr = std::shared_ptr<const lane_batch>;
+/// Consumer to lane: records wait in the channel.
+using lane_wake_atom = caf::atom_constant<caf::atom("lane_wake")>;
 
-/// Lane to consumer: every record of this lane up to `last` is done.
+/// Lane to consumer: the lane made progress (read it from the channel).
+/// `(lane_done_atom, partition id, lane index)`.
 using lane_done_atom = caf::atom_constant<caf::atom("lane_done")>;
 
-/// Shared by a lane and the consumer, without messages. `last`: written by the lane after
-/// each record, the offset of the last record it finished; it survives the lane, so a
-/// restarted lane (and a consumer draining a revoked partition) knows where it stands.
-/// `cancelled`: set by the consumer when the partition is revoked or lost; the lane
-/// starts no further record, even if its mailbox still holds some, since the partition
-/// may already be read by its next owner.
-struct lane_control {
-  std::atomic<std::int64_t> last{-1};
-  std::atomic<bool> cancelled{false};
-};
-using lane_progress = std::shared_ptr<lane_control>;
-
 struct lane_id {
-  topic_partition tp;
-  int lane = 0;
+  std::uint64_t partition = 0; ///< The consumer's id of the partition's state.
+  std::uint32_t lane = 0;
 };
 
 struct lane_state {
-  std::deque<lane_batch_ptr> batches; // waiting, in offset order; shared, not copied
-  std::size_t next = 0;               // index of the next record in the front batch
-  bool busy = false;                  // an actor handler's reply is awaited
+  bool awaiting = false;                     // an actor handler's answer is awaited
+  std::vector<runtime::header_view> headers; // reused for every record
 };
 
-/// Runs `h` for each record. An exception from a function handler, or an actor handler
-/// that fails or does not answer in time, ends the lane with an error (a crash) for the
-/// consumer to restart it.
+/// Runs `h` for each record the channel holds. An exception from a function handler, or
+/// an actor handler that fails or does not answer in time, ends the lane with an error
+/// (a crash) for the consumer to restart it.
 caf::behavior lane_worker(caf::stateful_actor<lane_state>* self, caf::actor consumer,
-                          lane_id id, lane_progress progress, handler h,
+                          lane_id id, std::shared_ptr<lane_channel> channel, handler h,
                           std::shared_ptr<consumer_stats> stats);
 
 } // namespace phoenix::kafka
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(phoenix::kafka::lane_batch_ptr)

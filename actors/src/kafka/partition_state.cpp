@@ -1,66 +1,54 @@
 #include "kafka/partition_state.hpp"
 
 #include <functional>
+#include <limits>
 
 namespace phoenix::kafka {
 
-std::int64_t lane_slot::next_offset() const {
-  return pending.empty() ? -1 : pending.front()->records[front_done].pos.offset;
+partition_state::partition_state(std::uint64_t id, std::size_t lanes, std::size_t bound,
+                                 const std::shared_ptr<void>& keep_alive)
+    : id_(id), lanes_(lanes == 0 ? 1 : lanes), bound_(bound == 0 ? 1 : bound) {
+  for (auto& l : lanes_)
+    l.channel = std::make_shared<lane_channel>(keep_alive);
 }
 
-std::int64_t lane_slot::last_offset() const {
-  return pending.empty() ? -1 : pending.back()->records.back().pos.offset;
+std::size_t partition_state::lane_of(std::string_view key) const noexcept {
+  return lanes_.size() == 1 ? 0 : std::hash<std::string_view>{}(key) % lanes_.size();
 }
 
-partition_state::partition_state(std::size_t lanes, std::size_t bound)
-    : lanes_(lanes == 0 ? 1 : lanes), bound_(bound == 0 ? 1 : bound) {}
-
-std::size_t partition_state::lane_of(const std::string& key) const {
-  return lanes_.size() == 1 ? 0 : std::hash<std::string>{}(key) % lanes_.size();
-}
-
-void partition_state::dispatched(std::size_t lane, lane_batch_ptr batch) {
-  in_flight_ += batch->records.size();
-  if (lanes_.size() > 1)
-    for (auto& r : batch->records)
-      tracker_.dispatched(r.pos.offset);
-  lanes_[lane].pending.push_back(std::move(batch));
-}
-
-void partition_state::done(std::size_t lane, std::int64_t last) {
-  auto& l = lanes_[lane];
-  bool single = lanes_.size() == 1;
-  while (!l.pending.empty()) {
-    auto& records = l.pending.front()->records;
-    auto offset = records[l.front_done].pos.offset;
-    if (offset > last)
-      break;
-    if (!single)
-      tracker_.done(offset);
-    --in_flight_;
-    if (++l.front_done == records.size()) {
-      l.pending.pop_front();
-      l.front_done = 0;
+void partition_state::refresh() {
+  std::size_t in_flight = 0;
+  auto lowest_open = std::numeric_limits<std::int64_t>::max();
+  for (auto& l : lanes_) {
+    auto finished = l.channel->finished.load(std::memory_order_acquire);
+    auto last = l.channel->last.load(std::memory_order_acquire);
+    in_flight += static_cast<std::size_t>(l.dispatched - std::min(finished, l.dispatched));
+    if (lanes_.size() == 1) {
+      if (last >= 0)
+        commit_next_ = std::max(commit_next_, last + 1);
+      continue;
     }
+    while (!l.offsets.empty() && l.offsets.front() <= last)
+      l.offsets.pop_front();
+    if (!l.offsets.empty())
+      lowest_open = std::min(lowest_open, l.offsets.front());
   }
-  if (single)
-    commit_next_ = std::max(commit_next_, last + 1);
-  else
-    commit_next_ = tracker_.committable();
-}
-
-void partition_state::apply_progress() {
-  for (std::size_t i = 0; i < lanes_.size(); ++i) {
-    auto p = lanes_[i].progress->last.load(std::memory_order_acquire);
-    if (p >= 0)
-      done(i, p);
+  in_flight_ = in_flight;
+  if (lanes_.size() > 1) {
+    // While the first record dispatched is still open, no prefix is done: nothing to
+    // commit yet.
+    if (lowest_open != std::numeric_limits<std::int64_t>::max()) {
+      if (lowest_open > first_dispatched_)
+        commit_next_ = std::max(commit_next_, lowest_open);
+    } else if (last_dispatched_ >= 0) {
+      commit_next_ = std::max(commit_next_, last_dispatched_ + 1);
+    }
   }
 }
 
 bool partition_state::drained() const {
   for (auto& l : lanes_)
-    if (!l.pending.empty() &&
-        l.progress->last.load(std::memory_order_acquire) < l.last_offset())
+    if (l.channel->finished.load(std::memory_order_acquire) < l.dispatched)
       return false;
   return true;
 }

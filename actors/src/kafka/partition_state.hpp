@@ -1,41 +1,44 @@
 #pragma once
 
-// What the group consumer knows about one assigned partition: its lanes, the records
-// each lane has not finished, the commit watermark and the in-flight bound. Plain data
-// and bookkeeping, no actor code, so the rules can be read (and tested) in one place.
+// What the group consumer knows about one assigned partition: its lanes and their
+// channels, what was dispatched to each, the commit watermark and the in-flight bound.
+// Only offsets and counts: the records themselves sit in the lanes' channels (or in
+// `held` while the partition is at its bound). No actor code, so the rules can be read
+// (and tested) in one place.
 
-#include "kafka/lane_worker.hpp"
-#include "kafka/offset_tracker.hpp"
+#include "kafka/lane_channel.hpp"
 
 #include <algorithm>
 #include <caf/actor.hpp>
+#include <cstdint>
 #include <deque>
+#include <memory>
+#include <string_view>
 #include <vector>
 
 namespace phoenix::kafka {
 
 struct lane_slot {
   caf::actor worker;
-  lane_progress progress = std::make_shared<lane_control>();
-  std::deque<lane_batch_ptr> pending; // sent to the lane, not all done; oldest first
-  std::size_t front_done = 0;         // records of pending.front() already done
-  std::int64_t crash_offset = -1;     // record the lane last crashed on
-  int crashes = 0;                    // crashes in a row on that record
-
-  /// The offset of the lane's oldest unfinished record, or -1.
-  std::int64_t next_offset() const;
-  /// The offset of the lane's newest dispatched record, or -1.
-  std::int64_t last_offset() const;
+  std::shared_ptr<lane_channel> channel;
+  std::uint64_t dispatched = 0;     // records pushed to the channel
+  std::deque<std::int64_t> offsets; // with several lanes: dispatched, not yet finished
+  lane_batch outgoing;              // being filled during a poll round
+  std::int64_t crash_offset = -1;   // record the lane last crashed on
+  int crashes = 0;                  // crashes in a row on that record
 };
 
 class partition_state {
 public:
-  partition_state(std::size_t lanes, std::size_t bound);
+  /// `keep_alive` is passed to every lane channel (see lane_channel).
+  partition_state(std::uint64_t id, std::size_t lanes, std::size_t bound,
+                  const std::shared_ptr<void>& keep_alive = nullptr);
 
+  std::uint64_t id() const noexcept { return id_; }
   std::vector<lane_slot>& lanes() noexcept { return lanes_; }
 
   /// The lane a key belongs to: records of one key always share a lane.
-  std::size_t lane_of(const std::string& key) const;
+  std::size_t lane_of(std::string_view key) const noexcept;
 
   /// Room left below the in-flight bound.
   std::size_t room() const noexcept {
@@ -44,17 +47,28 @@ public:
   std::size_t in_flight() const noexcept { return in_flight_; }
   std::size_t bound() const noexcept { return bound_; }
 
-  /// Registers records about to be sent to a lane, as one batch.
-  void dispatched(std::size_t lane, lane_batch_ptr batch);
+  /// Highest offset taken in (dispatched or held), or -1.
+  std::int64_t last_taken() const noexcept { return last_taken_; }
+  void taken(std::int64_t offset) noexcept { last_taken_ = offset; }
 
-  /// Every record of `lane` up to `last` is done: they leave the lane's pending list and
-  /// the commit watermark moves as far as the contiguous rule allows.
-  void done(std::size_t lane, std::int64_t last);
+  /// Counts one record added to `lane`'s outgoing batch as dispatched.
+  void dispatched(std::size_t lane, std::int64_t offset) {
+    auto& l = lanes_[lane];
+    ++l.dispatched;
+    ++in_flight_;
+    last_dispatched_ = offset;
+    if (first_dispatched_ < 0)
+      first_dispatched_ = offset;
+    if (lanes_.size() > 1)
+      l.offsets.push_back(offset);
+  }
 
-  /// Applies each lane's published progress (after a crash, or when draining).
-  void apply_progress();
+  /// Reads the lanes' progress from their channels: the in-flight count, and the commit
+  /// watermark as far as the contiguous rule allows (the lowest record some lane has not
+  /// finished; everything dispatched below it is done).
+  void refresh();
 
-  /// True when every lane has finished every record it was sent.
+  /// True when every lane has finished every record it was sent (reads the channels).
   bool drained() const;
 
   /// The commit watermark (the next record to read) when it moved past what was last
@@ -76,15 +90,18 @@ public:
     committed_ = std::max(committed_, offset);
   }
 
-  std::deque<consumed_record> held; // polled while at the bound; sent when room comes
+  std::deque<rd::message_ptr> held; // polled while at the bound; dispatched when room comes
   bool paused = false;
   std::shared_ptr<partition_stats> stats; // this partition's counters, for the metrics
 
 private:
+  std::uint64_t id_;
   std::vector<lane_slot> lanes_;
   std::size_t bound_;
   std::size_t in_flight_ = 0;
-  offset_tracker tracker_;        // used with more than one lane
+  std::int64_t last_taken_ = -1;
+  std::int64_t first_dispatched_ = -1;
+  std::int64_t last_dispatched_ = -1;
   std::int64_t commit_next_ = -1; // the contiguous watermark
   std::int64_t stored_ = -1;      // handed to librdkafka's offset store
   std::int64_t committed_ = -1;   // confirmed by the broker

@@ -75,7 +75,13 @@ private:
                                                     std::size_t count,
                                                     std::string_view payload,
                                                     const envelope_limits& limits);
+  friend envelope_view view_of(const envelope& env, std::vector<header_view>& storage);
 };
+
+/// A view of an owning envelope, for code that holds one and calls a handler that takes
+/// views. `storage` receives views of its extensions (those under a mapped key are left
+/// out) and must outlive the result, as must `env`.
+envelope_view view_of(const envelope& env, std::vector<header_view>& storage);
 
 /// Reads an envelope in place from `count` headers and a payload, by the rules and with
 /// the errors of `decode_envelope`. The view points into `headers` (which must outlive

@@ -2,6 +2,7 @@
 
 #include "phoenix/observability/duration_histogram.hpp"
 #include "phoenix/runtime/envelope.hpp"
+#include "phoenix/runtime/envelope_view.hpp"
 
 #include <atomic>
 #include <caf/actor.hpp>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <vector>
@@ -35,19 +37,21 @@ struct topic_partition {
 
 std::string to_string(const topic_partition& tp);
 
-/// Where a record sits in Kafka.
+/// Where a record sits in Kafka (owning: for messages and for keeping).
 struct record_position {
   std::string topic;
   std::int32_t partition = 0;
   std::int64_t offset = 0;
 };
 
-/// A record as consumed, before decoding.
-struct consumed_record {
-  record_position pos;
-  std::string key;
-  std::string value;
-  std::vector<runtime::header> headers;
+/// The record a function handler is called for, read in place: valid during the call.
+struct record_view {
+  std::string_view topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string_view key; ///< Empty for a record without a key.
+
+  record_position position() const { return {std::string(topic), partition, offset}; }
 };
 
 /// What a handler made of a record.
@@ -57,14 +61,16 @@ enum class handler_status {
   rejected, ///< Permanent failure; the record will not succeed as it is.
 };
 
-/// Application code for one topic. Runs in the partition's actor: records of one
-/// partition arrive in offset order, one at a time. An exception counts as a crash: the
-/// partition actor is restarted and the record handed over again.
+/// Application code for one topic. Runs in the partition's actor (its lane): records of
+/// one key arrive in offset order, one at a time. The envelope and the record are read in
+/// place from the consumed record and valid only during the call; copy what you keep
+/// (`envelope_view::to_envelope()`, `record_view::position()`). An exception counts as a
+/// crash: the lane is restarted and the record handed over again.
 using record_handler =
-    std::function<handler_status(const runtime::envelope&, const record_position&)>;
+    std::function<handler_status(const runtime::envelope_view&, const record_view&)>;
 
-/// Sent to an actor handler for every record: `(handle_atom, envelope, record_position)`;
-/// the actor replies with a `handler_status`.
+/// Sent to an actor handler for every record: `(handle_atom, envelope, record_position)`,
+/// both owning copies; the actor replies with a `handler_status`.
 using handle_atom = caf::atom_constant<caf::atom("handle")>;
 
 /// What runs for each record of a topic: a function, called in the partition's actor,
@@ -75,7 +81,7 @@ public:
   /// A function handler: anything callable as `record_handler`.
   template <class F,
             class = std::enable_if_t<std::is_invocable_r_v<
-                handler_status, F&, const runtime::envelope&, const record_position&>>>
+                handler_status, F&, const runtime::envelope_view&, const record_view&>>>
   handler(F fn) : fn_(std::move(fn)) {} // NOLINT: implicit on purpose
 
   /// An actor handler; no reply within `timeout` counts like a crash of the record.

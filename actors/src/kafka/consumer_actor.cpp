@@ -1,0 +1,197 @@
+#include "kafka/consumer_actor.hpp"
+
+#include "kafka/lane_worker.hpp"
+#include "phoenix/runtime/actor_error.hpp"
+
+#include <caf/system_messages.hpp>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+namespace phoenix::kafka {
+
+using poll_atom = caf::atom_constant<caf::atom("gc_poll")>;
+
+consumer_actor::consumer_actor(caf::actor_config& cfg,
+                               std::shared_ptr<consumer_handle> handle,
+                               group_consumer_config config,
+                               std::map<std::string, handler> handlers,
+                               std::shared_ptr<consumer_stats> stats)
+    : caf::event_based_actor(cfg), rk_(std::move(handle)), cfg_(std::move(config)),
+      handlers_(std::move(handlers)), stats_(std::move(stats)) {
+  rk_->set_listener(this);
+}
+
+caf::behavior consumer_actor::make_behavior() {
+  runtime::crash_on_exception(this);
+  set_down_handler([this](caf::down_msg& msg) { on_lane_down(msg); });
+  set_exit_handler([this](caf::exit_msg& msg) { stop(msg.reason); });
+  send(this, poll_atom::value);
+  return {
+      [this](poll_atom) {
+        poll_round();
+        if (!stopping_)
+          send(this, poll_atom::value);
+      },
+      [this](lane_done_atom, std::uint64_t partition, std::uint32_t lane) {
+        on_done(partition, lane);
+      },
+  };
+}
+
+// However the actor ends (stopped, crashed, killed), its lanes end with it and start no
+// further record; librdkafka's handle is destroyed when the last record of it is.
+void consumer_actor::on_exit() {
+  rk_->set_listener(nullptr);
+  for (auto& [tp, st] : parts_)
+    stop_lanes(st);
+  parts_.clear();
+  by_id_.clear();
+}
+
+void consumer_actor::on_assigned(const std::vector<topic_partition>& tps) {
+  rebalanced_ = true;
+  last_rkt_ = nullptr;
+  for (auto& tp : tps) {
+    if (stopping_)
+      break; // no new work; the partitions go back to the group on close
+    auto [it, fresh] =
+        parts_.try_emplace(tp, next_id_, cfg_.key_concurrency, cfg_.max_in_flight, rk_);
+    if (!fresh)
+      continue;
+    by_id_[next_id_++] = {&it->first, &it->second};
+    for (std::size_t i = 0; i < it->second.lanes().size(); ++i)
+      start_lane(tp, it->second, i);
+    spdlog::info("consumer: assigned {}", to_string(tp));
+  }
+  if (cfg_.on_assigned)
+    cfg_.on_assigned(tps);
+}
+
+void consumer_actor::on_revoked(const std::vector<topic_partition>& tps, bool lost) {
+  rebalanced_ = true;
+  last_rkt_ = nullptr;
+  if (!lost) {
+    // One bound for both: the group waits for this callback. The commit is synchronous:
+    // the next owner reads from what it stores.
+    auto deadline = clock::now() + cfg_.drain_timeout;
+    drain(tps, deadline);
+    if (auto status = commit(
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
+        !status.ok)
+      commit_failed(status);
+  }
+  for (auto& tp : tps) {
+    auto it = parts_.find(tp);
+    if (it == parts_.end())
+      continue;
+    spdlog::info("consumer: {} {}; {} records were in flight, {} held", to_string(tp),
+                 lost ? "lost" : "revoked", it->second.in_flight(), it->second.held.size());
+    stop_lanes(it->second);
+    by_id_.erase(it->second.id());
+    parts_.erase(it);
+  }
+  if (cfg_.on_revoked)
+    cfg_.on_revoked(tps, lost);
+}
+
+// Hands a moved watermark to librdkafka's offset store; its commit timer sends it.
+void consumer_actor::store(const topic_partition& tp, partition_state& st) {
+  if (auto o = st.take_store(); o >= 0)
+    rk_->store(tp, o);
+}
+
+// Commits now every partition whose watermark the broker has not confirmed. The
+// watermark is stored first, so that librdkafka's own commits (timer, unassign, close)
+// never send an older offset after this one.
+consumer_handle::commit_status consumer_actor::commit(std::chrono::milliseconds retry_for) {
+  std::vector<std::pair<topic_partition, std::int64_t>> offsets;
+  for (auto& [tp, st] : parts_) {
+    st.refresh();
+    store(tp, st);
+    if (auto o = st.commit_due(); o >= 0)
+      offsets.emplace_back(tp, o);
+  }
+  if (offsets.empty())
+    return {};
+  auto status = rk_->commit(offsets, retry_for);
+  if (status.ok)
+    on_committed(offsets);
+  return status;
+}
+
+void consumer_actor::commit_failed(const consumer_handle::commit_status& status) {
+  stats_->commit_failures.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn("consumer: {}; uncommitted records are read again by their partitions' next "
+               "owners",
+               status.message);
+}
+
+void consumer_actor::on_committed(
+    const std::vector<std::pair<topic_partition, std::int64_t>>& stored) {
+  stats_->commits.fetch_add(1, std::memory_order_relaxed);
+  for (auto& [tp, offset] : stored)
+    if (auto it = parts_.find(tp); it != parts_.end())
+      it->second.committed(offset);
+}
+
+void consumer_actor::stop(const caf::error& reason) {
+  if (stopping_)
+    return;
+  stopping_ = true;
+  std::vector<topic_partition> all;
+  for (auto& [tp, st] : parts_)
+    all.push_back(tp);
+  drain(all, clock::now() + cfg_.drain_timeout);
+  final_commit();
+  release_records(clock::now() + cfg_.drain_timeout);
+  // Leaves the group; the revoke callback finds nothing left to drain or commit.
+  rk_->close();
+  spdlog::info("consumer stopped");
+  quit(reason);
+}
+
+// While the group rebalances the coordinator refuses commits, and librdkafka answers
+// one that waited behind this member's JoinGroup by dropping the assignment. So the
+// rebalance is served first (records polled meanwhile stay uncommitted for the next
+// owner; a revoke commits in its callback) and the commit made once it settled.
+void consumer_actor::final_commit() {
+  auto deadline = clock::now() + cfg_.commit_timeout;
+  auto left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+  };
+  for (;;) {
+    auto status = commit(left());
+    if (status.ok)
+      return;
+    if (!status.rebalancing || left().count() <= 0) {
+      commit_failed(status);
+      return;
+    }
+    rebalanced_ = false;
+    while (!rebalanced_ && left().count() > 0) {
+      rk_->poll(polled_, cfg_.poll_batch, 100);
+      for (auto* m : polled_)
+        rd_kafka_message_destroy(m); // not handled, not committed: the next owner reads it
+    }
+  }
+}
+
+// Stops every lane and drops every record still held, so that librdkafka's close does
+// not wait on them. A lane still inside a handler (the drain ran out) lets go of its
+// records when that call returns; it is waited for until `deadline`, after which the
+// handle's destruction waits instead (the channels hold the handle).
+void consumer_actor::release_records(clock::time_point deadline) {
+  std::vector<std::shared_ptr<lane_channel>> channels;
+  for (auto& [tp, st] : parts_) {
+    for (auto& lane : st.lanes())
+      channels.push_back(lane.channel);
+    stop_lanes(st);
+  }
+  parts_.clear();
+  by_id_.clear();
+  for (auto& ch : channels)
+    while (!ch->released() && clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds{1});
+}
+
+} // namespace phoenix::kafka

@@ -1,0 +1,78 @@
+#pragma once
+
+// What a lane and the group consumer share without messages: the lane's inbox of
+// records, as librdkafka returned them, and its progress. The channel outlives a
+// crashed lane, so the lane's successor resumes with the records still there, at the
+// first one not finished.
+
+#include "kafka/rdkafka.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace phoenix::kafka {
+
+/// Records of one lane of one partition, in offset order, unparsed. The lane reads them in
+/// place and destroys them when the batch is finished, so their parsing and destruction
+/// never run on the consumer's thread.
+struct lane_batch {
+  std::vector<rd::message_ptr> records;
+};
+
+class lane_channel {
+public:
+  /// `keep_alive` is held until the inbox is gone: librdkafka's handle (whose destruction
+  /// waits for every message of it to be destroyed).
+  explicit lane_channel(std::shared_ptr<void> keep_alive = nullptr)
+      : keep_alive_(std::move(keep_alive)) {}
+
+  lane_channel(const lane_channel&) = delete;
+  lane_channel& operator=(const lane_channel&) = delete;
+
+  // -- consumer side ------------------------------------------------------------------
+
+  void push(lane_batch batch);
+
+  /// No further record may start. Drops the inbox now, or, while the lane is inside a
+  /// batch (`lane_alive` and between acquire and finish/release), when it lets go.
+  void cancel(bool lane_alive);
+
+  bool cancelled() const noexcept { return cancelled_.load(std::memory_order_acquire); }
+
+  /// True once no record of the inbox is left or referenced.
+  bool released() const;
+
+  // -- lane side ----------------------------------------------------------------------
+
+  /// The oldest batch not yet finished, now in use by the lane; null when there is none
+  /// or the channel is cancelled. Stays valid while the consumer pushes.
+  const lane_batch* acquire();
+
+  /// The batch from acquire() is done: it leaves the inbox and is destroyed here.
+  void finish();
+
+  /// Stops using the batch from acquire() without finishing it (an actor handler's
+  /// answer is awaited, or the channel was cancelled, which drops the inbox).
+  void release();
+
+  /// Offset of the last record finished; written by the lane (or by the consumer while
+  /// no lane runs), read by the consumer for the commit watermark.
+  std::atomic<std::int64_t> last{-1};
+  /// Records finished, for the in-flight count.
+  std::atomic<std::uint64_t> finished{0};
+  /// The record the lane is working on, for counting crashes per record.
+  std::atomic<std::int64_t> current{-1};
+
+private:
+  mutable std::mutex mtx_;
+  std::shared_ptr<void> keep_alive_; // declared before the inbox: destroyed after it
+  std::deque<lane_batch> inbox_;
+  bool busy_ = false;
+  std::atomic<bool> cancelled_{false};
+};
+
+} // namespace phoenix::kafka

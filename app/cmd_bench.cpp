@@ -30,6 +30,8 @@ std::string command_line(const bench::consume_options& o, int partitions,
   cmd << "phoenix bench consume --records " << o.records << " --partitions " << partitions
       << " --value-bytes " << o.value_bytes << " --rounds " << o.rounds << " --brokers "
       << o.brokers << " --out " << out;
+  if (o.max_in_flight > 0)
+    cmd << " --max-in-flight " << o.max_in_flight;
   if (o.keep_going)
     cmd << " --keep-going";
   return cmd.str();
@@ -96,6 +98,11 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   consume->add_option("--brokers", opt->run.brokers, "Brokers of the mock cluster")
       ->capture_default_str()
       ->check(CLI::Range(1, 9));
+  consume
+      ->add_option("--max-in-flight", opt->run.max_in_flight,
+                   "Phoenix side: records in flight per partition before it is paused "
+                   "(default: the group consumer's, 5000)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
   consume->add_option("-o,--out", opt->out, "JSON report file")->capture_default_str();
   consume->add_flag(
       "--keep-going", opt->run.keep_going,

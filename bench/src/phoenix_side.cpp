@@ -65,6 +65,8 @@ side_outcome run_phoenix_side(const std::map<std::string, std::string>& props,
   kafka::group_consumer_config cfg;
   cfg.properties = props;
   cfg.origin = "bench";
+  if (opts.max_in_flight > 0)
+    cfg.max_in_flight = opts.max_in_flight;
 
   runtime::supervisor_spec spec;
   spec.name = "bench";

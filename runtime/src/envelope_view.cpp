@@ -90,7 +90,12 @@ bool is_control(char32_t cp) noexcept {
 result<void> check_text(std::string_view key, std::string_view value) {
   if (value.empty())
     return make_err(envelope_errc::empty_value, "header " + quoted(key) + " is empty");
-  for (std::size_t i = 0; i < value.size();) {
+  // Printable ASCII, what ids, sources and types nearly always are, needs no decoding.
+  std::size_t i = 0;
+  while (i < value.size() && static_cast<unsigned char>(value[i]) >= 0x20 &&
+         static_cast<unsigned char>(value[i]) < 0x7f)
+    ++i;
+  while (i < value.size()) {
     char32_t cp = 0;
     const std::size_t len = decode_utf8(value, i, cp);
     if (len == 0)

@@ -28,6 +28,9 @@ struct consume_options {
   std::size_t value_bytes = 100;
   int rounds = 3;
   int brokers = 1;
+  /// The Phoenix side's `group_consumer_config::max_in_flight`; 0 keeps its default.
+  /// For looking at what pausing at the bound costs.
+  std::size_t max_in_flight = 0;
   /// Run the remaining rounds after one failed (the run still fails).
   bool keep_going = false;
   /// A side that makes no progress for this long fails its round (records missing).

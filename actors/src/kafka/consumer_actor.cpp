@@ -45,6 +45,7 @@ void consumer_actor::on_exit() {
   for (auto& [tp, st] : parts_)
     stop_lanes(st);
   parts_.clear();
+  paused_ = 0;
   by_id_.clear();
 }
 
@@ -87,6 +88,7 @@ void consumer_actor::on_revoked(const std::vector<topic_partition>& tps, bool lo
     spdlog::info("consumer: {} {}; {} records were in flight, {} held", to_string(tp),
                  lost ? "lost" : "revoked", it->second.in_flight(), it->second.held.size());
     stop_lanes(it->second);
+    paused_ -= it->second.paused ? 1 : 0;
     by_id_.erase(it->second.id());
     parts_.erase(it);
   }
@@ -188,6 +190,7 @@ void consumer_actor::release_records(clock::time_point deadline) {
     stop_lanes(st);
   }
   parts_.clear();
+  paused_ = 0;
   by_id_.clear();
   for (auto& ch : channels)
     while (!ch->released() && clock::now() < deadline)

@@ -71,6 +71,7 @@ private:
   rd_kafka_topic_t* last_rkt_ = nullptr;    // the partition the previous record went to
   std::int32_t last_partition_ = -1;
   std::pair<const topic_partition*, partition_state*> last_part_{nullptr, nullptr};
+  std::size_t paused_ = 0;    // partitions paused at their bound
   std::uint64_t dropped_ = 0; // records of partitions not assigned (logged per round)
   bool stopping_ = false;
   bool rebalanced_ = false; // a rebalance callback ran (see final_commit)

@@ -15,7 +15,10 @@ void consumer_actor::poll_round() {
   if (stopping_)
     return;
   last_rkt_ = nullptr;
-  rk_->poll(polled_, cfg_.poll_batch, 100);
+  // While a partition is paused, its lanes' progress (lane_done messages, served between
+  // polls) is what resumes it: a poll blocking on an empty queue would hold that back
+  // and let the lanes run dry.
+  rk_->poll(polled_, cfg_.poll_batch, paused_ > 0 ? 1 : 100);
   stats_->consumed.fetch_add(polled_.size(), std::memory_order_relaxed);
   for (auto* m : polled_)
     take(rd::message_ptr{m});
@@ -101,6 +104,7 @@ void consumer_actor::flow_control(const topic_partition& tp, partition_state& st
       spdlog::warn("consumer: {}", ok.error().message());
     } else {
       st.paused = true;
+      ++paused_;
       stats_->pauses.fetch_add(1, std::memory_order_relaxed);
     }
   } else if (st.paused && st.held.empty() && st.in_flight() <= st.bound() / 2) {
@@ -108,6 +112,7 @@ void consumer_actor::flow_control(const topic_partition& tp, partition_state& st
       spdlog::warn("consumer: {}", ok.error().message());
     } else {
       st.paused = false;
+      --paused_;
       stats_->resumes.fetch_add(1, std::memory_order_relaxed);
     }
   }

@@ -125,6 +125,10 @@ consumer_handle::open(std::map<std::string, std::string> props, const std::strin
   props["enable.auto.commit"] = "true";
   props["auto.commit.interval.ms"] =
       std::to_string(std::max<long>(1, commit_interval.count()));
+  // A partition resumed after a pause at its in-flight bound is fetched with the broker's
+  // next Fetch, which waits up to fetch.wait.max.ms while the partitions still fetching
+  // have nothing new: at librdkafka's 500 ms the resumed lanes run dry meanwhile.
+  props.emplace("fetch.wait.max.ms", "50");
   props.emplace("partition.assignment.strategy", "cooperative-sticky");
   props.emplace("auto.offset.reset", "earliest");
   auto conf = rd::make_conf(props, origin);

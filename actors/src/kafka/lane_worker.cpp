@@ -55,17 +55,9 @@ outcome settle(handler_status status, int attempt, std::string_view id,
 // The record's headers as views into librdkafka's parsed copy, which the message owns.
 void read_headers(rd_kafka_message_t& m, std::vector<runtime::header_view>& out) {
   out.clear();
-  rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(&m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return;
-  const char* name = nullptr;
-  const void* value = nullptr;
-  std::size_t size = 0;
-  for (std::size_t i = 0;
-       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-       ++i)
-    out.push_back({name, value ? std::string_view{static_cast<const char*>(value), size}
-                               : std::string_view{}});
+  rd::for_each_header(m, [&](std::string_view name, std::string_view value) {
+    out.push_back({name, value});
+  });
 }
 
 void finish(lane_channel& ch, std::int64_t offset) {

@@ -149,20 +149,30 @@ inline headers_ptr make_headers(const std::vector<runtime::header>& headers) {
   return out;
 }
 
-/// The headers of a consumed record (empty if it has none).
-inline header_list read_headers(rd_kafka_message_t& msg) {
-  header_list out;
+/// Calls `f(std::string_view name, std::string_view value)` for each header of a
+/// consumed record, in order; a null value reads as "". The views point into the parsed
+/// headers the message owns (librdkafka parses them on the first call).
+template <class F>
+void for_each_header(rd_kafka_message_t& msg, F&& f) {
   rd_kafka_headers_t* hdrs = nullptr; // owned by msg
   if (rd_kafka_message_headers(&msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return out;
+    return;
   const char* name = nullptr;
   const void* value = nullptr;
   std::size_t size = 0;
   for (std::size_t i = 0;
        rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
        ++i)
-    out.emplace_back(name, value ? std::string(static_cast<const char*>(value), size)
-                                 : std::string{});
+    f(std::string_view{name},
+      value ? std::string_view{static_cast<const char*>(value), size} : std::string_view{});
+}
+
+/// The headers of a consumed record, copied (empty if it has none).
+inline header_list read_headers(rd_kafka_message_t& msg) {
+  header_list out;
+  for_each_header(msg, [&](std::string_view name, std::string_view value) {
+    out.emplace_back(std::string(name), std::string(value));
+  });
   return out;
 }
 

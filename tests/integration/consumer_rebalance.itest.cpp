@@ -166,7 +166,7 @@ protected:
                          const std::vector<kafka::topic_partition>& tps, bool lost) {
       // A commit the coordinator refused (the group rebalancing again meanwhile) is
       // counted; then the records are read again, which the history check allows.
-      auto failures = counters->commit_failures.load();
+      auto failures = counters->handover_commit_failures.load();
       bool committed = !lost && failures == *failures_seen;
       *failures_seen = failures;
       auto now = committed ? reader->read() : std::map<int, std::int64_t>{};
@@ -293,8 +293,8 @@ TEST_F(consumer_rebalance_test, members_join_and_leave_mid_stream_without_loss) 
   auto handled = s1->handled.load() + s2->handled.load() + s3->handled.load();
   EXPECT_EQ(handled, std::uint64_t(produced) + repeats);
   EXPECT_GT(graceful_revokes_checked, 0) << "no graceful revoke was checked";
-  auto failures =
-      s1->commit_failures.load() + s2->commit_failures.load() + s3->commit_failures.load();
+  auto failures = s1->handover_commit_failures.load() +
+                  s2->handover_commit_failures.load() + s3->handover_commit_failures.load();
   if (lost_revokes == 0 && failures == 0) // every move was graceful and committed
     EXPECT_EQ(repeats, 0u) << "records handled twice although every revoke committed";
   std::lock_guard<std::mutex> g{hooks_mtx};

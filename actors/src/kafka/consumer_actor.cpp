@@ -10,6 +10,7 @@
 namespace phoenix::kafka {
 
 using poll_atom = caf::atom_constant<caf::atom("gc_poll")>;
+using tick_atom = caf::atom_constant<caf::atom("gc_tick")>;
 
 consumer_actor::consumer_actor(caf::actor_config& cfg,
                                std::shared_ptr<consumer_handle> handle,
@@ -26,6 +27,7 @@ caf::behavior consumer_actor::make_behavior() {
   set_down_handler([this](caf::down_msg& msg) { on_lane_down(msg); });
   set_exit_handler([this](caf::exit_msg& msg) { stop(msg.reason); });
   send(this, poll_atom::value);
+  delayed_send(this, cfg_.commit_interval, tick_atom::value);
   return {
       [this](poll_atom) {
         poll_round();
@@ -34,6 +36,11 @@ caf::behavior consumer_actor::make_behavior() {
       },
       [this](lane_done_atom, std::uint64_t partition, std::uint32_t lane) {
         on_done(partition, lane);
+      },
+      [this](tick_atom) {
+        refresh_lag();
+        if (!stopping_)
+          delayed_send(this, cfg_.commit_interval, tick_atom::value);
       },
   };
 }
@@ -59,6 +66,8 @@ void consumer_actor::on_assigned(const std::vector<topic_partition>& tps) {
         parts_.try_emplace(tp, next_id_, cfg_.key_concurrency, cfg_.max_in_flight, rk_);
     if (!fresh)
       continue;
+    it->second.stats = stats_->partitions.of(tp);
+    it->second.stats->assigned.store(true, std::memory_order_relaxed);
     by_id_[next_id_++] = {&it->first, &it->second};
     for (std::size_t i = 0; i < it->second.lanes().size(); ++i)
       start_lane(tp, it->second, i);
@@ -88,6 +97,8 @@ void consumer_actor::on_revoked(const std::vector<topic_partition>& tps, bool lo
     spdlog::info("consumer: {} {}; {} records were in flight, {} held", to_string(tp),
                  lost ? "lost" : "revoked", it->second.in_flight(), it->second.held.size());
     stop_lanes(it->second);
+    it->second.stats->assigned.store(false, std::memory_order_relaxed);
+    it->second.stats->in_flight.store(0, std::memory_order_relaxed);
     paused_ -= it->second.paused ? 1 : 0;
     by_id_.erase(it->second.id());
     parts_.erase(it);
@@ -115,14 +126,18 @@ consumer_handle::commit_status consumer_actor::commit(std::chrono::milliseconds 
   }
   if (offsets.empty())
     return {};
+  auto started = clock::now();
   auto status = rk_->commit(offsets, retry_for);
+  stats_->commit_latency.observe(clock::now() - started);
   if (status.ok)
     on_committed(offsets);
+  else
+    stats_->commit_failures.fetch_add(1, std::memory_order_relaxed);
   return status;
 }
 
 void consumer_actor::commit_failed(const consumer_handle::commit_status& status) {
-  stats_->commit_failures.fetch_add(1, std::memory_order_relaxed);
+  stats_->handover_commit_failures.fetch_add(1, std::memory_order_relaxed);
   spdlog::warn("consumer: {}; uncommitted records are read again by their partitions' next "
                "owners",
                status.message);
@@ -131,9 +146,24 @@ void consumer_actor::commit_failed(const consumer_handle::commit_status& status)
 void consumer_actor::on_committed(
     const std::vector<std::pair<topic_partition, std::int64_t>>& stored) {
   stats_->commits.fetch_add(1, std::memory_order_relaxed);
-  for (auto& [tp, offset] : stored)
-    if (auto it = parts_.find(tp); it != parts_.end())
+  for (auto& [tp, offset] : stored) {
+    if (auto it = parts_.find(tp); it != parts_.end()) {
       it->second.committed(offset);
+      it->second.stats->committed.store(offset, std::memory_order_relaxed);
+    }
+  }
+}
+
+void consumer_actor::on_commit_failed() {
+  stats_->commit_failures.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Lag needs the log end; librdkafka keeps it from its fetches, so this asks no broker.
+// Refreshed every commit interval, also when nothing moved (a stuck partition is when
+// lag matters).
+void consumer_actor::refresh_lag() {
+  for (auto& [tp, st] : parts_)
+    st.stats->high_watermark.store(rk_->high_watermark(tp), std::memory_order_relaxed);
 }
 
 void consumer_actor::stop(const caf::error& reason) {

@@ -32,6 +32,7 @@ public:
   void on_assigned(const std::vector<topic_partition>& tps) override;
   void on_revoked(const std::vector<topic_partition>& tps, bool lost) override;
   void on_committed(const std::vector<std::pair<topic_partition, std::int64_t>>&) override;
+  void on_commit_failed() override;
 
 private:
   using clock = std::chrono::steady_clock;
@@ -57,6 +58,7 @@ private:
   void stop(const caf::error& reason);
   void final_commit();
   void release_records(clock::time_point deadline);
+  void refresh_lag();
 
   std::shared_ptr<consumer_handle> rk_;
   group_consumer_config cfg_;

@@ -1,6 +1,7 @@
 #include "kafka/consumer_actor.hpp"
 #include "kafka/lane_worker.hpp"
 #include "phoenix/runtime/actor_error.hpp"
+#include "phoenix/runtime/supervisor.hpp"
 
 #include <caf/system_messages.hpp>
 #include <cstring>
@@ -54,6 +55,7 @@ void consumer_actor::take(rd::message_ptr m) {
   if (m->offset <= st->last_taken())
     return; // already taken (a stale fetch): never twice, never out of order
   st->taken(m->offset);
+  st->stats->consumed.fetch_add(1, std::memory_order_relaxed);
   if (st->held.empty() && st->room() > 0) {
     auto lane = st->lane_of({static_cast<const char*>(m->key), m->key ? m->key_len : 0});
     st->dispatched(lane, m->offset);
@@ -89,6 +91,8 @@ void consumer_actor::send_outgoing(partition_state& st) {
     if (lane.worker)
       send(lane.worker, lane_wake_atom::value);
   }
+  st.stats->in_flight.store(static_cast<std::int64_t>(st.in_flight()),
+                            std::memory_order_relaxed);
   auto in_flight = static_cast<std::uint64_t>(st.in_flight());
   auto seen = stats_->max_in_flight.load(std::memory_order_relaxed);
   while (in_flight > seen &&
@@ -124,6 +128,8 @@ void consumer_actor::on_done(std::uint64_t partition_id, std::uint32_t) {
     return; // revoked meanwhile
   auto& [tp, st] = it->second;
   st->refresh();
+  st->stats->in_flight.store(static_cast<std::int64_t>(st->in_flight()),
+                             std::memory_order_relaxed);
   store(*tp, *st);
   if (st->paused && st->in_flight() <= st->bound() / 2) {
     dispatch(*st);
@@ -138,7 +144,7 @@ void consumer_actor::start_lane(const topic_partition& tp, partition_state& st,
   auto h = handlers_.count(tp.topic) ? handlers_.at(tp.topic) : handlers_.begin()->second;
   lane.worker = spawn(lane_worker, caf::actor_cast<caf::actor>(this),
                       lane_id{st.id(), static_cast<std::uint32_t>(i)}, lane.channel,
-                      std::move(h), stats_);
+                      std::move(h), stats_, st.stats);
   monitor(lane.worker);
 }
 
@@ -174,6 +180,14 @@ void consumer_actor::restart_lane(const topic_partition& tp, partition_state& st
   auto& lane = st.lanes()[i];
   auto& ch = *lane.channel;
   stats_->restarts.fetch_add(1, std::memory_order_relaxed);
+  // The consumer supervises its partition actors: the health monitor counts this
+  // restart like a supervisor's (kind "partition").
+  auto lane_name = "partition:" + to_string(tp) + ":" + std::to_string(i);
+  for (auto kind : {runtime::supervisor_event::child_exited,
+                    runtime::supervisor_event::child_restarted})
+    runtime::report_supervision_event(
+        system(),
+        {kind, name(), lane_name, runtime::describe(reason), stats_->restarts.load()});
   auto at = ch.current.load(std::memory_order_acquire);
   if (at > ch.last.load(std::memory_order_acquire)) {
     lane.crashes = lane.crash_offset == at ? lane.crashes + 1 : 1;
@@ -185,6 +199,7 @@ void consumer_actor::restart_lane(const topic_partition& tp, partition_state& st
       spdlog::error("consumer: giving up {}@{} after {} crashes", to_string(tp), at,
                     lane.crashes);
       stats_->rejected.fetch_add(1, std::memory_order_relaxed);
+      st.stats->rejected.fetch_add(1, std::memory_order_relaxed);
       ch.last.store(at, std::memory_order_release); // the lane is down: no race
       ch.finished.fetch_add(1, std::memory_order_release);
       st.refresh();

@@ -62,8 +62,11 @@ void on_commit_result(rd_kafka_t*, rd_kafka_resp_err_t err,
   auto* listener = self->owner ? consumer_handle_access::listener(*self->owner) : nullptr;
   if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
     return; // nothing was stored since the last commit
-  if (err)
+  if (err) {
     spdlog::debug("consumer: commit failed, sent again later: {}", rd_kafka_err2str(err));
+    if (listener)
+      listener->on_commit_failed();
+  }
   std::vector<std::pair<topic_partition, std::int64_t>> stored;
   for (int i = 0; !err && parts && i < parts->cnt; ++i) {
     auto& e = parts->elems[i];
@@ -232,6 +235,15 @@ consumer_handle::commit_status consumer_handle::commit(
                   rd_kafka_err2str(err));
     std::this_thread::sleep_for(std::chrono::milliseconds{100});
   }
+}
+
+std::int64_t consumer_handle::high_watermark(const topic_partition& tp) const {
+  std::int64_t low = -1;
+  std::int64_t high = -1;
+  if (impl_->closed || rd_kafka_get_watermark_offsets(impl_->rk.get(), tp.topic.c_str(),
+                                                      tp.partition, &low, &high))
+    return -1;
+  return high;
 }
 
 void consumer_handle::close() {

@@ -27,6 +27,8 @@ public:
   /// result; served inside `poll`.
   virtual void
   on_committed(const std::vector<std::pair<topic_partition, std::int64_t>>&) = 0;
+  /// A commit of librdkafka's timer failed (sent again with the next); inside `poll`.
+  virtual void on_commit_failed() {}
 };
 
 class consumer_handle {
@@ -68,6 +70,10 @@ public:
   /// `retry_for` has passed. Fails at once while the group rebalances.
   commit_status commit(const std::vector<std::pair<topic_partition, std::int64_t>>& offsets,
                        std::chrono::milliseconds retry_for);
+
+  /// The offset after the last record of `tp` as librdkafka last fetched it, or -1 while
+  /// unknown. No request to the broker.
+  std::int64_t high_watermark(const topic_partition& tp) const;
 
   /// Leaves the group (revoking through the listener) and closes the consumer. The
   /// handle itself is destroyed with this object, which librdkafka lets happen only once

@@ -21,7 +21,8 @@ struct lane_context {
   std::shared_ptr<lane_channel> channel;
   handler h;
   std::shared_ptr<consumer_stats> stats;
-  std::uint64_t reported = 0; // `finished` when the consumer was last told
+  std::shared_ptr<partition_stats> part; // this partition's counters, for the metrics
+  std::uint64_t reported = 0;            // `finished` when the consumer was last told
 };
 
 std::string where(std::string_view topic, std::int32_t partition, std::int64_t offset) {
@@ -34,18 +35,20 @@ enum class outcome { done, again, rejected };
 
 // What a handler's answer means for the record.
 outcome settle(handler_status status, int attempt, std::string_view id,
-               const std::string& at, consumer_stats& stats) {
+               const std::string& at, consumer_stats& stats, partition_stats& part) {
   switch (status) {
   case handler_status::done:
     return outcome::done;
   case handler_status::retry:
     if (attempt < max_attempts) {
       stats.retried.fetch_add(1, std::memory_order_relaxed);
+      part.retried.fetch_add(1, std::memory_order_relaxed);
       return outcome::again;
     }
     [[fallthrough]];
   case handler_status::rejected:
     stats.rejected.fetch_add(1, std::memory_order_relaxed);
+    part.rejected.fetch_add(1, std::memory_order_relaxed);
     spdlog::error("record {} (id {}) rejected after {} attempt(s)", at, id, attempt);
     return outcome::rejected;
   }
@@ -78,30 +81,37 @@ void report(self_ptr self, lane_context& ctx) {
 // instead of one per record on a counter every lane shares.
 struct handled_count {
   std::atomic<std::uint64_t>& total;
+  std::atomic<std::uint64_t>& partition;
   std::uint64_t n = 0;
-  ~handled_count() { total.fetch_add(n, std::memory_order_relaxed); }
+  ~handled_count() {
+    total.fetch_add(n, std::memory_order_relaxed);
+    partition.fetch_add(n, std::memory_order_relaxed);
+  }
 };
 
 void run(self_ptr self, const std::shared_ptr<lane_context>& ctx);
 
 // Sends one record to an actor handler (owning copies) and goes on on its answer.
 void ask_actor(self_ptr self, const std::shared_ptr<lane_context>& ctx,
-               std::shared_ptr<runtime::envelope> env, record_position pos, int attempt) {
+               std::shared_ptr<runtime::envelope> env, record_position pos, int attempt,
+               std::chrono::steady_clock::time_point started) {
   self->state.awaiting = true;
   self->request(ctx->h.actor(), ctx->h.timeout(), handle_atom::value, *env, pos)
       .then(
           [=](handler_status status) {
             auto at = where(pos.topic, pos.partition, pos.offset);
-            switch (settle(status, attempt, env->id, at, *ctx->stats)) {
+            switch (settle(status, attempt, env->id, at, *ctx->stats, *ctx->part)) {
             case outcome::again:
-              ask_actor(self, ctx, env, pos, attempt + 1);
+              ask_actor(self, ctx, env, pos, attempt + 1, started);
               return;
             case outcome::done:
               ctx->stats->handled.fetch_add(1, std::memory_order_relaxed);
+              ctx->part->handled.fetch_add(1, std::memory_order_relaxed);
               break;
             case outcome::rejected:
               break;
             }
+            ctx->part->handling.observe(std::chrono::steady_clock::now() - started);
             finish(*ctx->channel, pos.offset);
             self->state.awaiting = false;
             run(self, ctx);
@@ -125,7 +135,7 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
     }
     // A batch holds one partition, so its topic is read once.
     const std::string_view topic = rd_kafka_topic_name(batch->records.front()->rkt);
-    handled_count handled{ctx->stats->handled};
+    handled_count handled{ctx->stats->handled, ctx->part->handled};
     for (const auto& msg : batch->records) {
       auto& m = *msg;
       if (ch.cancelled()) {
@@ -141,19 +151,22 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
       auto env = runtime::decode_envelope_view(headers.data(), headers.size(), value);
       if (!env) {
         ctx->stats->undecodable.fetch_add(1, std::memory_order_relaxed);
+        ctx->part->undecodable.fetch_add(1, std::memory_order_relaxed);
         spdlog::warn("undecodable record {}: {}", where(topic, m.partition, m.offset),
                      env.error().message());
       } else if (ctx->h.actor()) {
         report(self, *ctx);
         ch.release();
         ask_actor(self, ctx, std::make_shared<runtime::envelope>(env->to_envelope()),
-                  {std::string(topic), m.partition, m.offset}, 1);
+                  {std::string(topic), m.partition, m.offset}, 1,
+                  std::chrono::steady_clock::now());
         return;
       } else {
         const record_view rec{topic,
                               m.partition,
                               m.offset,
                               {static_cast<const char*>(m.key), m.key ? m.key_len : 0}};
+        auto started = std::chrono::steady_clock::now();
         for (int attempt = 1;; ++attempt) {
           auto status = fn(*env, rec);
           if (status == handler_status::done) {
@@ -161,9 +174,10 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
             break;
           }
           if (settle(status, attempt, env->id, where(topic, m.partition, m.offset),
-                     *ctx->stats) != outcome::again)
+                     *ctx->stats, *ctx->part) != outcome::again)
             break;
         }
+        ctx->part->handling.observe(std::chrono::steady_clock::now() - started);
       }
       finish(ch, m.offset);
     }
@@ -177,11 +191,13 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
 
 caf::behavior lane_worker(caf::stateful_actor<lane_state>* self, caf::actor consumer,
                           lane_id id, std::shared_ptr<lane_channel> channel, handler h,
-                          std::shared_ptr<consumer_stats> stats) {
+                          std::shared_ptr<consumer_stats> stats,
+                          std::shared_ptr<partition_stats> part) {
   runtime::crash_on_exception(self);
   self->state.headers.reserve(16);
-  auto ctx = std::make_shared<lane_context>(lane_context{
-      std::move(consumer), id, std::move(channel), std::move(h), std::move(stats)});
+  auto ctx = std::make_shared<lane_context>(
+      lane_context{std::move(consumer), id, std::move(channel), std::move(h),
+                   std::move(stats), std::move(part)});
   return {
       [self, ctx](lane_wake_atom) {
         if (!self->state.awaiting)

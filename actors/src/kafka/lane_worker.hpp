@@ -38,6 +38,7 @@ struct lane_state {
 /// (a crash) for the consumer to restart it.
 caf::behavior lane_worker(caf::stateful_actor<lane_state>* self, caf::actor consumer,
                           lane_id id, std::shared_ptr<lane_channel> channel, handler h,
-                          std::shared_ptr<consumer_stats> stats);
+                          std::shared_ptr<consumer_stats> stats,
+                          std::shared_ptr<partition_stats> part);
 
 } // namespace phoenix::kafka

@@ -7,6 +7,7 @@
 // (and tested) in one place.
 
 #include "kafka/lane_channel.hpp"
+#include "phoenix/actors/kafka/record.hpp"
 
 #include <algorithm>
 #include <caf/actor.hpp>

@@ -16,10 +16,10 @@ namespace phoenix::kafka {
 /// - `phoenix_consumer_lag_records` per assigned partition (log end - committed offset,
 ///   once the partition has a commit)
 /// - `phoenix_partition_in_flight_records` per assigned partition: records in the
-///   mailboxes of its lane actors, not done yet
-/// - `phoenix_offset_commit_seconds` histogram, `phoenix_offset_commits_total`,
-///   `phoenix_offset_commit_failures_total`, `phoenix_partition_pauses_total`,
-///   `phoenix_assigned_partitions` per consumer
+///   channels of its lane actors, not done yet
+/// - `phoenix_offset_commit_seconds` histogram (synchronous commits: revoke, stop),
+///   `phoenix_offset_commits_total`, `phoenix_offset_commit_failures_total`,
+///   `phoenix_partition_pauses_total`, `phoenix_assigned_partitions` per consumer
 /// Partition actor restarts are counted by the health monitor
 /// (`phoenix_actor_restarts_total{kind="partition"}`).
 class consumer_probe {

@@ -158,12 +158,15 @@ struct consumer_stats {
   std::atomic<std::uint64_t> commits{0};     ///< Offset commits the broker confirmed.
   /// Commits on revoke or stop that failed (e.g. the group was rebalancing again): the
   /// records they covered are handled again by the partitions' next owners.
-  std::atomic<std::uint64_t> commit_failures{0};
+  std::atomic<std::uint64_t> handover_commit_failures{0};
   std::atomic<std::uint64_t> pauses{0};  ///< Partitions paused at their in-flight bound.
   std::atomic<std::uint64_t> resumes{0}; ///< Partitions resumed once drained.
   std::atomic<std::uint64_t> max_in_flight{0}; ///< Most records in flight in one partition.
-  std::atomic<std::uint64_t> commit_failures{0}; ///< Commits librdkafka reported failed.
-  /// From the commit request to the broker's answer, synchronous and asynchronous.
+  /// Commits that failed, of librdkafka's commit timer (sent again with the next) and
+  /// on revoke or stop.
+  std::atomic<std::uint64_t> commit_failures{0};
+  /// From the commit request to the broker's answer, of the synchronous commits (revoke,
+  /// stop); librdkafka's timer sends the others and does not say when it started.
   observability::duration_histogram commit_latency;
   partition_stats_table partitions;
 };

@@ -251,7 +251,7 @@ TEST_F(consumer_rebalance_test, members_join_and_leave_mid_stream_without_loss) 
   // handled a third of the records again; and manual commits sent while this member's
   // JoinGroup was pending came back as an illegal generation, which made librdkafka drop
   // the assignment as lost.
-  reader = std::make_unique<committed_reader>(bootstrap(), "test-group", topic, partitions);
+  reader = std::make_unique<committed_reader>(bootstrap(), group, topic, partitions);
   std::atomic<bool> watching{true};
   std::thread watcher{[&] {
     while (watching) {

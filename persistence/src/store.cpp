@@ -29,8 +29,9 @@ const char* to_string(key_state x) noexcept {
   return "?";
 }
 
-store_request store_request::claim(idempotency_key key, std::chrono::milliseconds lease) {
-  return store_request{{claim_op{std::move(key), lease}}};
+store_request store_request::claim(idempotency_key key, std::chrono::milliseconds lease,
+                                   std::string owner) {
+  return store_request{{claim_op{std::move(key), lease, std::move(owner)}}};
 }
 
 store_request store_request::complete(idempotency_key key) {

@@ -158,6 +158,7 @@ private:
     if (err.code() == store_errc::conflict || !healthy_)
       return;
     healthy_ = false;
+    opts_.link.report(address(), false, last_error_);
     backoff_ = opts_.reconnect_min;
     spdlog::warn("store: {}; reconnecting", last_error_);
     delayed_send(this, backoff_, reconnect_atom::value);
@@ -173,6 +174,7 @@ private:
       return;
     }
     healthy_ = true;
+    opts_.link.report(address(), true, "");
     spdlog::info("store: reconnected after: {}", last_error_);
   }
 
@@ -203,23 +205,33 @@ caf::actor spawn_store_actor(caf::actor_system& sys, std::unique_ptr<store> db,
   return sys.spawn<store_actor>(std::move(db), std::move(opts));
 }
 
-result<caf::actor> start_store(caf::actor_system& sys, const store_config& cfg) {
-  if (auto ok = validate(cfg, "store config"); !ok)
+result<caf::actor> start_store(caf::actor_system& sys, const store_config& cfg,
+                               store_link link) {
+  if (auto ok = validate(cfg, cfg.origin); !ok)
     return ok.error();
   auto db = open_store(cfg);
-  if (!db)
-    return error{db.error().code(), "store: " + db.error().message()};
+  if (!db) // the key that says where the database is: what the operator has to fix
+    return error{db.error().code(), cfg.origin + ": [store] " +
+                                        (cfg.backend == "sqlite" ? "path" : "dsn") + ": " +
+                                        db.error().message()};
   spdlog::info("store: {} at {}, schema version {}", cfg.backend,
                cfg.backend == "sqlite" ? cfg.path : pg_redacted_dsn(cfg.dsn),
                latest_schema_version(cfg.backend));
-  return spawn_store_actor(sys, std::move(*db), actor_options(cfg));
+  auto opts = actor_options(cfg);
+  opts.link = link;
+  auto actor = spawn_store_actor(sys, std::move(*db), std::move(opts));
+  link.attach(actor);
+  actor->attach_functor([link, addr = actor.address()](const caf::error& reason) mutable {
+    link.detach(addr, "store actor stopped: " + runtime::describe(reason));
+  });
+  return actor;
 }
 
-runtime::child_spec store_child(store_config cfg) {
+runtime::child_spec store_child(store_config cfg, store_link link) {
   runtime::child_spec spec;
   spec.id = "store";
-  spec.start = [cfg = std::move(cfg)](caf::actor_system& sys) {
-    return start_store(sys, cfg);
+  spec.start = [cfg = std::move(cfg), link = std::move(link)](caf::actor_system& sys) {
+    return start_store(sys, cfg, link);
   };
   return spec;
 }

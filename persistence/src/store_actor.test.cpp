@@ -238,6 +238,27 @@ TEST_F(store_actor_test, while_unavailable_it_answers_at_once_and_reconnects_wit
   EXPECT_EQ(later->value->claims.at(0), claim_outcome::claimed);
 }
 
+TEST_F(store_actor_test, the_link_is_not_ready_from_a_failed_write_until_the_reconnect) {
+  store_actor_options opts;
+  opts.reconnect_min = 10ms;
+  opts.link = store_link{};
+  auto st = spawn_store(opts);
+  opts.link.attach(st);
+  ASSERT_TRUE(opts.link.ready());
+  f->fail_apply = true;
+  f->failing_reconnects = 1;
+  send(st, store_request::claim({"k"}));
+  advance_time(500us); // the batch window: the write fails
+  EXPECT_FALSE(opts.link.ready());
+  EXPECT_NE(opts.link.reason().find("disk unplugged"), std::string::npos)
+      << opts.link.reason();
+  advance_time(10ms); // first reconnect fails
+  EXPECT_FALSE(opts.link.ready());
+  advance_time(20ms); // second succeeds
+  EXPECT_TRUE(opts.link.ready());
+  EXPECT_EQ(opts.link.reason(), "");
+}
+
 TEST_F(store_actor_test, a_saga_conflict_fails_only_its_requester_and_keeps_the_store_up) {
   auto st = spawn_store();
   saga_op bad;
@@ -367,12 +388,58 @@ TEST(store_actor_threads, start_store_reports_what_failed) {
   EXPECT_NE(bad.error().message().find("[store] backend"), std::string::npos);
   cfg = {};
   cfg.path = "/nonexistent-dir/x.db";
-  auto unopenable = start_store(sys, cfg);
+  cfg.origin = "node.toml";
+  store_link link;
+  auto unopenable = start_store(sys, cfg, link);
   ASSERT_FALSE(unopenable);
   EXPECT_EQ(unopenable.error().code(), store_errc::store_unavailable);
-  EXPECT_EQ(unopenable.error().message().rfind("store: cannot open SQLite database", 0), 0u)
+  EXPECT_EQ(
+      unopenable.error().message().rfind(
+          "node.toml: [store] path: cannot open SQLite database '/nonexistent-dir/x.db'",
+          0),
+      0u)
       << unopenable.error().message();
+  EXPECT_FALSE(link.ready());
+  EXPECT_FALSE(link.actor());
   EXPECT_EQ(store_child(cfg).id, "store");
+}
+
+TEST(store_actor_threads, the_link_follows_the_store_actor_through_stop_and_restart) {
+  temp_dir dir;
+  caf::actor_system_config sys_cfg;
+  caf::actor_system sys{sys_cfg};
+  store_config cfg;
+  cfg.path = dir.file("link");
+  store_link link;
+  EXPECT_FALSE(link.ready());
+  EXPECT_EQ(link.reason(), "store not started");
+  auto first = start_store(sys, cfg, link);
+  ASSERT_TRUE(first) << first.error().describe();
+  EXPECT_TRUE(link.ready());
+  EXPECT_EQ(link.actor(), *first);
+  EXPECT_EQ(link.reason(), "");
+
+  caf::scoped_actor self{sys};
+  self->monitor(*first);
+  caf::anon_send_exit(*first, caf::exit_reason::kill);
+  self->receive([](caf::down_msg&) {});
+  // CAF runs the down notification and the link's exit hook in either order.
+  for (int i = 0; i < 1000 && link.ready(); ++i)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_FALSE(link.ready());
+  EXPECT_FALSE(link.actor());
+  EXPECT_NE(link.reason().find("store actor stopped"), std::string::npos) << link.reason();
+
+  auto second = start_store(sys, cfg, link);
+  ASSERT_TRUE(second) << second.error().describe();
+  EXPECT_TRUE(link.ready());
+  EXPECT_EQ(link.actor(), *second);
+  // Reports of an actor the link no longer names change nothing.
+  link.report((*first).address(), false, "stale");
+  link.detach((*first).address(), "stale");
+  EXPECT_TRUE(link.ready());
+  EXPECT_EQ(link.actor(), *second);
+  caf::anon_send_exit(*second, caf::exit_reason::user_shutdown);
 }
 
 } // namespace

@@ -1,5 +1,7 @@
 #include "phoenix/persistence/store_config.hpp"
 
+#include <cstdint>
+
 namespace phoenix::persistence {
 namespace {
 
@@ -7,7 +9,98 @@ error bad(const std::string& origin, const std::string& key, const std::string& 
   return error{runtime::errc::config_bad_value, origin + ": [store] " + key + ": " + what};
 }
 
+// Typed reads of one `[store]` key; absent keys keep the default.
+class section_reader {
+public:
+  section_reader(const runtime::config_table& t, const std::string& origin)
+      : t_(t), origin_(origin) {}
+
+  result<void> text(const char* key, std::string& out) const {
+    auto* v = find(key);
+    if (!v)
+      return {};
+    auto* s = std::get_if<std::string>(&v->value);
+    if (!s)
+      return wrong(key, "a string", *v);
+    out = *s;
+    return {};
+  }
+
+  /// An integer within what `std::int64_t` holds; range checks are `validate`'s.
+  result<void> integer(const char* key, std::int64_t& out) const {
+    auto* v = find(key);
+    if (!v)
+      return {};
+    auto* i = std::get_if<std::int64_t>(&v->value);
+    if (!i)
+      return wrong(key, "an integer", *v);
+    out = *i;
+    return {};
+  }
+
+private:
+  const runtime::config_value* find(const char* key) const {
+    auto it = t_.find(key);
+    return it == t_.end() ? nullptr : &it->second;
+  }
+
+  error wrong(const char* key, const char* type, const runtime::config_value& v) const {
+    return error{runtime::errc::config_wrong_type, origin_ + ": [store] " + key +
+                                                       ": expected " + type + " (line " +
+                                                       std::to_string(v.line) + ")"};
+  }
+
+  const runtime::config_table& t_;
+  const std::string& origin_;
+};
+
+constexpr const char* store_keys[] = {"backend",
+                                      "path",
+                                      "dsn",
+                                      "synchronous",
+                                      "busy_timeout_ms",
+                                      "batch_max",
+                                      "batch_window_us",
+                                      "retention_hours"};
+
 } // namespace
+
+result<store_config> store_config_from(const runtime::config_table& section,
+                                       const std::string& origin) {
+  for (auto& [key, value] : section) {
+    bool known = false;
+    for (auto* k : store_keys)
+      known = known || key == k;
+    if (!known)
+      return error{runtime::errc::config_unknown_key, origin + ": [store] " + key +
+                                                          ": unknown key (line " +
+                                                          std::to_string(value.line) + ")"};
+  }
+  store_config cfg;
+  cfg.origin = origin;
+  section_reader r{section, origin};
+  std::int64_t busy = cfg.busy_timeout.count();
+  std::int64_t batch_max = static_cast<std::int64_t>(cfg.batch_max);
+  std::int64_t window = cfg.batch_window.count();
+  std::int64_t retention = cfg.retention.count();
+  for (auto res :
+       {r.text("backend", cfg.backend), r.text("path", cfg.path), r.text("dsn", cfg.dsn),
+        r.text("synchronous", cfg.synchronous), r.integer("busy_timeout_ms", busy),
+        r.integer("batch_max", batch_max), r.integer("batch_window_us", window),
+        r.integer("retention_hours", retention)})
+    if (!res)
+      return res.error();
+  cfg.busy_timeout = std::chrono::milliseconds{busy};
+  if (batch_max < 1) // size_t cannot show it; validate checks the upper bound
+    return bad(origin, "batch_max",
+               "expected 1 to 100000; got " + std::to_string(batch_max));
+  cfg.batch_max = static_cast<std::size_t>(batch_max);
+  cfg.batch_window = std::chrono::microseconds{window};
+  cfg.retention = std::chrono::hours{retention};
+  if (auto ok = validate(cfg, origin); !ok)
+    return ok.error();
+  return cfg;
+}
 
 result<void> validate(const store_config& cfg, const std::string& origin) {
   if (cfg.backend != "sqlite" && cfg.backend != "postgres")
@@ -31,9 +124,10 @@ result<void> validate(const store_config& cfg, const std::string& origin) {
   if (cfg.batch_window.count() < 0 || cfg.batch_window > std::chrono::seconds{1})
     return bad(origin, "batch_window_us",
                "expected 0 to 1000000; got " + std::to_string(cfg.batch_window.count()));
-  if (cfg.retention.count() < 1)
+  if (cfg.retention.count() < 1 || cfg.retention.count() > 876000)
     return bad(origin, "retention_hours",
-               "expected at least 1; got " + std::to_string(cfg.retention.count()));
+               "expected 1 to 876000 (100 years); got " +
+                   std::to_string(cfg.retention.count()));
   return {};
 }
 

@@ -251,6 +251,32 @@ result<void> read_http(const section_reader& s, const std::string& origin,
   return {};
 }
 
+// A module's section: scalar values kept with their line, for the module to check.
+result<void> read_module_section(const std::string& origin, const std::string& name,
+                                 const toml::table* table, config_table& out) {
+  if (!table)
+    return {};
+  for (auto& [key, value] : *table) {
+    std::string k{key.str()};
+    config_value v;
+    v.line = static_cast<int>(value.source().begin.line);
+    if (auto s = value.value_exact<std::string>())
+      v.value = *s;
+    else if (auto i = value.value_exact<int64_t>())
+      v.value = *i;
+    else if (auto d = value.value_exact<double>())
+      v.value = *d;
+    else if (auto b = value.value_exact<bool>())
+      v.value = *b;
+    else
+      return error{errc::config_wrong_type, origin + ": [" + name + "] " + k +
+                                                ": expected a string, number or boolean" +
+                                                position(value)};
+    out.emplace(std::move(k), std::move(v));
+  }
+  return {};
+}
+
 std::string host_name() {
   std::array<char, 256> buf{};
   if (gethostname(buf.data(), buf.size() - 1) != 0 || buf[0] == '\0')
@@ -278,8 +304,8 @@ result<node_config> parse_config(std::string_view text, const std::string& origi
   cfg.origin = origin;
   cfg.node.id = host_name();
 
-  static constexpr std::array<std::string_view, 8> sections = {
-      "node", "log", "supervisor", "embedded", "bus", "http", "health", "kafka"};
+  static constexpr std::array<std::string_view, 9> sections = {
+      "node", "log", "supervisor", "embedded", "bus", "http", "health", "kafka", "store"};
   for (auto& [key, value] : root) {
     bool known = false;
     for (auto s : sections)
@@ -328,6 +354,7 @@ result<node_config> parse_config(std::string_view text, const std::string& origi
   PHOENIX_TRY(health.read_millis("storm_window_ms", cfg.health.storm_window));
 
   PHOENIX_TRY(read_kafka(origin, root["kafka"].as_table(), cfg.kafka));
+  PHOENIX_TRY(read_module_section(origin, "store", root["store"].as_table(), cfg.store));
   return cfg;
 }
 

@@ -165,6 +165,29 @@ TEST(config, bad_bus_section_is_named_with_file_and_key) {
   }
 }
 
+TEST(config, store_section_is_kept_with_types_and_lines_for_its_module) {
+  auto r = parse_config("[store]\nbackend = \"postgres\"\nbatch_max = 10\n"
+                        "ratio = 0.5\nflag = true\n",
+                        "node.toml");
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  ASSERT_EQ(r->store.size(), 4u);
+  EXPECT_EQ(std::get<std::string>(r->store.at("backend").value), "postgres");
+  EXPECT_EQ(r->store.at("backend").line, 2);
+  EXPECT_EQ(std::get<std::int64_t>(r->store.at("batch_max").value), 10);
+  EXPECT_EQ(std::get<double>(r->store.at("ratio").value), 0.5);
+  EXPECT_TRUE(std::get<bool>(r->store.at("flag").value));
+  EXPECT_TRUE(parse_config("", "node.toml")->store.empty());
+}
+
+TEST(config, store_value_that_is_a_table_or_array_is_wrong_type) {
+  auto e = parse_error("[store]\npath = [\"a\"]\n");
+  EXPECT_EQ(e.code(), make_error_code(errc::config_wrong_type));
+  EXPECT_TRUE(contains(e.message(), "node.toml: [store] path: expected")) << e.message();
+  e = parse_error("[store.sub]\nx = 1\n");
+  EXPECT_EQ(e.code(), make_error_code(errc::config_wrong_type));
+  EXPECT_TRUE(contains(e.message(), "[store] sub")) << e.message();
+}
+
 TEST(config, toml_syntax_error_names_line_and_column) {
   auto e = parse_error("[node]\nid = \n");
   EXPECT_EQ(e.code(), make_error_code(errc::config_unreadable));

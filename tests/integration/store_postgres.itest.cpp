@@ -51,9 +51,12 @@ TEST(store_postgres, an_unreachable_server_is_store_unavailable_without_the_pass
 
   caf::actor_system_config sys_cfg;
   caf::actor_system sys{sys_cfg};
+  cfg.origin = "node.toml";
   auto started = start_store(sys, cfg);
   ASSERT_FALSE(started);
-  EXPECT_EQ(started.error().message().rfind("store: cannot connect to PostgreSQL", 0), 0u)
+  EXPECT_EQ(started.error().message().rfind(
+                "node.toml: [store] dsn: cannot connect to PostgreSQL", 0),
+            0u)
       << started.error().message();
 }
 

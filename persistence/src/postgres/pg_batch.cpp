@@ -17,13 +17,15 @@ using detail::to_us;
 // which keeps two nodes' batches from deadlocking on shared keys.
 constexpr const char* claim_sql = R"sql(
 WITH input AS (
-  SELECT k, l, o FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY AS t(k, l, o)),
+  SELECT k, l, w, o FROM unnest($1::text[], $2::int8[], $4::text[])
+    WITH ORDINALITY AS t(k, l, w, o)),
 ins AS (
-  INSERT INTO sys.request_keys AS r (key, state, claimed_at_us, lease_until_us)
-  SELECT k, 1, $3, l FROM input ORDER BY k
+  INSERT INTO sys.request_keys AS r (key, state, claimed_at_us, lease_until_us, owner)
+  SELECT k, 1, $3, l, w FROM input ORDER BY k
   ON CONFLICT (key) DO UPDATE SET claimed_at_us = excluded.claimed_at_us,
-    lease_until_us = excluded.lease_until_us
-  WHERE r.state = 1 AND r.lease_until_us <= excluded.claimed_at_us
+    lease_until_us = excluded.lease_until_us, owner = excluded.owner
+  WHERE r.state = 1 AND (r.lease_until_us <= excluded.claimed_at_us
+    OR (excluded.owner <> '' AND r.owner = excluded.owner))
   RETURNING r.key)
 SELECT ins.key IS NOT NULL, r.state FROM input
   LEFT JOIN ins ON ins.key = input.k
@@ -140,12 +142,15 @@ private:
     std::vector<std::int64_t> ints;
     switch (k) {
     case kind::claim: {
+      std::vector<std::string> owners;
       for (auto& e : seg) {
         auto& c = std::get<claim_op>(*e.op);
         keys.push_back(c.key.value);
         ints.push_back(to_us(now_ + c.lease));
+        owners.push_back(c.owner);
       }
-      auto rows = tx.exec_params(claim_sql, text_array(keys), int_array(ints), now);
+      auto rows = tx.exec_params(claim_sql, text_array(keys), int_array(ints), now,
+                                 text_array(owners));
       for (std::size_t i = 0; i < rows.size() && i < seg.size(); ++i) {
         bool won = rows[i][0].as<bool>();
         bool done =

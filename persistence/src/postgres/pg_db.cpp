@@ -61,6 +61,10 @@ CREATE TABLE sys.saga_outbox (
 );
 CREATE INDEX saga_outbox_pending ON sys.saga_outbox (id) WHERE published_at_us IS NULL;
 )sql",
+      // 3: who holds a claim, so that it can take its own claims back after a restart.
+      R"sql(
+ALTER TABLE sys.request_keys ADD COLUMN owner text NOT NULL DEFAULT '';
+)sql",
   };
   return steps;
 }

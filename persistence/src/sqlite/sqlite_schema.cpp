@@ -59,6 +59,10 @@ CREATE TABLE saga_outbox (
 );
 CREATE INDEX saga_outbox_pending ON saga_outbox(id) WHERE published_at_us IS NULL;
 )sql",
+      // 3: who holds a claim, so that it can take its own claims back after a restart.
+      R"sql(
+ALTER TABLE request_keys ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+)sql",
   };
   return steps;
 }

@@ -14,11 +14,12 @@ using sqlite::statement;
 
 // Statement texts double as keys of the statement cache.
 constexpr const char* claim_sql =
-    "INSERT INTO request_keys(key, state, claimed_at_us, lease_until_us) "
-    "VALUES (?1, 1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET "
-    "claimed_at_us = excluded.claimed_at_us, lease_until_us = excluded.lease_until_us "
-    "WHERE request_keys.state = 1 AND request_keys.lease_until_us <= "
-    "excluded.claimed_at_us";
+    "INSERT INTO request_keys(key, state, claimed_at_us, lease_until_us, owner) "
+    "VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT(key) DO UPDATE SET "
+    "claimed_at_us = excluded.claimed_at_us, lease_until_us = excluded.lease_until_us, "
+    "owner = excluded.owner WHERE request_keys.state = 1 AND "
+    "(request_keys.lease_until_us <= excluded.claimed_at_us OR "
+    "(excluded.owner <> '' AND request_keys.owner = excluded.owner))";
 constexpr const char* state_sql = "SELECT state FROM request_keys WHERE key = ?1";
 constexpr const char* complete_sql =
     "INSERT INTO request_keys(key, state, claimed_at_us, lease_until_us, completed_at_us) "
@@ -291,6 +292,7 @@ private:
         .bind(1, op.key.value)
         .bind(2, to_us(now))
         .bind(3, to_us(now + op.lease))
+        .bind(4, op.owner)
         .run();
     if (sqlite3_changes(db_.get()) == 1) {
       rep.claims.push_back(claim_outcome::claimed);

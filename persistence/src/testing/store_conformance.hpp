@@ -113,6 +113,30 @@ TEST_P(store_conformance, an_expired_lease_can_be_taken_over_an_unexpired_one_no
   EXPECT_EQ(claim("k", t0 + std::chrono::seconds{15}), claim_outcome::in_progress);
 }
 
+TEST_P(store_conformance, the_owner_of_a_claim_takes_it_back_before_its_lease_ends) {
+  auto take = [&](const std::string& k, const std::string& owner, time_point at) {
+    auto out = apply({store_request::claim(key(k), std::chrono::minutes{5}, owner)}, at);
+    return out.empty() || !out[0] ? claim_outcome::in_progress : out[0]->claims.at(0);
+  };
+  EXPECT_EQ(take("k", "grp/orders/0/0", t0), claim_outcome::claimed);
+  EXPECT_EQ(take("k", "grp/orders/1/0", t0), claim_outcome::in_progress) << "not its own";
+  EXPECT_EQ(take("k", "", t0), claim_outcome::in_progress) << "anonymous waits";
+  EXPECT_EQ(take("k", "grp/orders/0/0", t0 + std::chrono::seconds{1}),
+            claim_outcome::claimed)
+      << "restarted under the same identity";
+  ASSERT_TRUE(db->complete(key("k"), t0));
+  EXPECT_EQ(take("k", "grp/orders/0/0", t0), claim_outcome::completed) << "never undone";
+  // An anonymous claim is nobody's: an empty owner never matches another empty one.
+  EXPECT_EQ(take("anon", "", t0), claim_outcome::claimed);
+  EXPECT_EQ(take("anon", "", t0), claim_outcome::in_progress);
+  // An expired lease passes to a new owner, who then holds it.
+  EXPECT_EQ(take("anon", "grp/orders/2/0", t0 + std::chrono::minutes{5}),
+            claim_outcome::claimed);
+  EXPECT_EQ(take("anon", "grp/orders/2/0", t0 + std::chrono::minutes{5}),
+            claim_outcome::claimed);
+  EXPECT_EQ(take("anon", "", t0 + std::chrono::minutes{5}), claim_outcome::in_progress);
+}
+
 TEST_P(store_conformance, a_batch_applies_as_if_request_after_request_in_one_transaction) {
   const auto before = db->stats().transactions;
   std::vector<store_request> batch{

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "phoenix/persistence/store.hpp"
+#include "phoenix/persistence/store_link.hpp"
 #include "phoenix/runtime/supervisor.hpp"
 
 #include <caf/actor.hpp>
@@ -51,6 +52,10 @@ struct store_actor_options {
   /// The actor blocks on database I/O, so it runs on its own thread by default; tests
   /// on the deterministic scheduler turn this off.
   bool detached = true;
+  /// Told when a write fails with store_unavailable or corrupt and when a reconnect
+  /// succeeds (the link's actor must be this actor for it to count: `start_store`
+  /// attaches it).
+  store_link link;
 };
 
 store_actor_options actor_options(const store_config& cfg);
@@ -63,15 +68,19 @@ store_actor_options actor_options(const store_config& cfg);
 caf::actor spawn_store_actor(caf::actor_system& sys, std::unique_ptr<store> db,
                              store_actor_options opts);
 
-/// Validates `cfg`, opens the store and spawns its actor: the start function of the
-/// node's store child.
+/// Validates `cfg`, opens the store and spawns its actor, attached to `link` (ready) until
+/// it stops: the start function of the node's store child.
 ///
 /// Errors: runtime::errc::config_bad_value for a bad config, and the errors of
-/// `open_store`, each message starting with "store: ".
-result<caf::actor> start_store(caf::actor_system& sys, const store_config& cfg);
+/// `open_store`, each message naming the file and key, as
+/// `node.toml: [store] dsn: cannot connect to PostgreSQL (host=db password=***): ...`
+/// or `node.toml: [store] path: cannot open SQLite database '/x/phoenix.db': ...`.
+result<caf::actor> start_store(caf::actor_system& sys, const store_config& cfg,
+                               store_link link = {});
 
-/// A supervisor child spec ("store") whose start function is `start_store`.
-runtime::child_spec store_child(store_config cfg);
+/// A supervisor child spec ("store") whose start function is `start_store`; every
+/// (re)start attaches the new actor to `link`.
+runtime::child_spec store_child(store_config cfg, store_link link = {});
 
 } // namespace phoenix::persistence
 

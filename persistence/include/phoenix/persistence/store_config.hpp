@@ -1,5 +1,6 @@
 #pragma once
 
+#include "phoenix/runtime/config.hpp"
 #include "phoenix/runtime/error.hpp"
 
 #include <chrono>
@@ -8,10 +9,11 @@
 
 namespace phoenix::persistence {
 
-/// `[store]`: which backend, where, and how the store actor batches.
+/// `[store]`: which backend, where, and how the store actor batches. The defaults are
+/// the embedded default: a SQLite file `phoenix.db` in the node's working directory.
 struct store_config {
   std::string backend = "sqlite";  ///< "sqlite" or "postgres".
-  std::string path = "phoenix.db"; ///< SQLite database file.
+  std::string path = "phoenix.db"; ///< SQLite database file (relative: to the cwd).
   std::string dsn;                 ///< PostgreSQL connection string (libpq syntax).
   /// SQLite `PRAGMA synchronous` in WAL mode: "normal" (default), "full" or "extra".
   /// NORMAL never corrupts the database and loses nothing when the process dies
@@ -24,7 +26,18 @@ struct store_config {
   std::size_t batch_max = 1000;                 ///< Requests per transaction at most.
   std::chrono::microseconds batch_window{500};  ///< Wait for more requests this long.
   std::chrono::hours retention{24 * 7};         ///< Purge keys and traces older than this.
+  /// Names the config source in error messages (`node.toml: [store] dsn: ...`).
+  std::string origin = "<defaults>";
 };
+
+/// Reads `[store]` as the node's config loader kept it (runtime parses the TOML, this
+/// module owns the keys), applies the defaults for what is absent and validates.
+///
+/// Errors, each `<origin>: [store] <key>: <what>`: runtime::errc::config_unknown_key and
+/// config_wrong_type (with ` (line N)`, as the loader's own), config_bad_value as
+/// `validate`.
+result<store_config> store_config_from(const runtime::config_table& section,
+                                       const std::string& origin);
 
 /// Checks a store configuration, as the lead's `[store]` TOML section fills it.
 ///

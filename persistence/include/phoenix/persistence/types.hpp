@@ -89,11 +89,15 @@ struct outbox_record {
 
 // -- writes: a request is a list of operations applied atomically -------------------
 
-/// Takes the key if nobody holds it, or if the holder's lease has expired (a claimer
-/// that crashed before completing must not block the key forever).
+/// Takes the key if nobody holds it, if the holder's lease has expired (a claimer that
+/// crashed before completing must not block the key forever), or if the holder is this
+/// claim's non-empty `owner`: a claimer that restarts under the same identity (the
+/// partition pipeline uses its consumer group, partition and lane) takes its own
+/// unfinished keys back at once instead of waiting out the lease.
 struct claim_op {
   idempotency_key key;
   std::chrono::milliseconds lease{std::chrono::minutes{5}};
+  std::string owner{}; ///< Empty: anonymous, only an expired lease can be taken over.
 };
 /// Marks the key done (claimed or not); completing twice keeps the first time.
 struct complete_op {
@@ -127,7 +131,8 @@ struct store_request {
   std::vector<store_op> ops;
 
   static store_request claim(idempotency_key key,
-                             std::chrono::milliseconds lease = std::chrono::minutes{5});
+                             std::chrono::milliseconds lease = std::chrono::minutes{5},
+                             std::string owner = {});
   static store_request complete(idempotency_key key);
 };
 

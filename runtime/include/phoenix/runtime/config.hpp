@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace phoenix::runtime {
@@ -99,7 +101,20 @@ struct health_config {
   std::chrono::milliseconds storm_window{60000};
 };
 
-/// The whole node configuration, loaded and validated in one place.
+/// One value of a section that a module above runtime interprets (`[store]`): what the
+/// TOML file held and the line it came from, so the owning module's errors can name the
+/// file, the key and the line as runtime's own do.
+struct config_value {
+  std::variant<std::string, std::int64_t, double, bool> value;
+  int line = 0;
+};
+
+/// A section that the module owning it reads (runtime parses the file, the module knows
+/// the keys): see `persistence::store_config_from` for `[store]`.
+using config_table = std::map<std::string, config_value>;
+
+/// The whole node configuration, loaded in one place. Sections of runtime are checked
+/// here; a module section (`store`) is checked by its module when the node starts.
 struct node_config {
   std::string origin = "<defaults>"; ///< File it was read from, for error messages.
   node_section node;
@@ -111,6 +126,8 @@ struct node_config {
   health_config health;
   /// `[kafka]`: librdkafka properties, passed through unchanged (values as strings).
   std::map<std::string, std::string> kafka;
+  /// `[store]`: checked by `persistence::store_config_from` (keys, types and values).
+  config_table store;
 
   /// True when no broker is configured and the embedded mock cluster is used.
   bool embedded_kafka() const { return kafka.count("bootstrap.servers") == 0; }
@@ -122,7 +139,9 @@ struct node_config {
 /// errc::config_unknown_key, errc::config_wrong_type, errc::config_bad_value — each
 /// message starts with the file and names the key, e.g.
 /// `node.toml: [log] level: expected one of trace, debug, info, warn, error, critical,
-/// off; got "loud"`. librdkafka's own checks of `[kafka]` are made by the kafka module.
+/// off; got "loud"`. librdkafka's own checks of `[kafka]` are made by the kafka module,
+/// `[store]`'s keys by the persistence module; here only their TOML types (no nested
+/// tables or arrays) are checked.
 result<node_config> load_config(const std::string& path);
 
 /// As load_config, from text; `origin` names the source in error messages.

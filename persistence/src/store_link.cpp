@@ -1,0 +1,55 @@
+#include "phoenix/persistence/store_link.hpp"
+
+#include <atomic>
+#include <mutex>
+
+namespace phoenix::persistence {
+
+struct store_link::state {
+  mutable std::mutex mtx;
+  caf::actor actor;
+  std::string reason = "store not started";
+  std::atomic<bool> ready{false}; // read without the lock, by health probes
+};
+
+store_link::store_link() : s_(std::make_shared<state>()) {}
+
+caf::actor store_link::actor() const {
+  std::lock_guard<std::mutex> g{s_->mtx};
+  return s_->actor;
+}
+
+bool store_link::ready() const noexcept {
+  return s_->ready.load(std::memory_order_acquire);
+}
+
+std::string store_link::reason() const {
+  std::lock_guard<std::mutex> g{s_->mtx};
+  return s_->reason;
+}
+
+void store_link::attach(caf::actor store) {
+  std::lock_guard<std::mutex> g{s_->mtx};
+  s_->actor = std::move(store);
+  s_->reason.clear();
+  s_->ready.store(true, std::memory_order_release);
+}
+
+void store_link::report(const caf::actor_addr& source, bool up, std::string why) {
+  std::lock_guard<std::mutex> g{s_->mtx};
+  if (!s_->actor || s_->actor.address() != source)
+    return;
+  s_->reason = up ? std::string{} : std::move(why);
+  s_->ready.store(up, std::memory_order_release);
+}
+
+void store_link::detach(const caf::actor_addr& source, std::string why) {
+  std::lock_guard<std::mutex> g{s_->mtx};
+  if (!s_->actor || s_->actor.address() != source)
+    return;
+  s_->actor = nullptr;
+  s_->reason = std::move(why);
+  s_->ready.store(false, std::memory_order_release);
+}
+
+} // namespace phoenix::persistence

@@ -10,6 +10,9 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -94,6 +97,23 @@ int run_demo(const demo_options& opt) {
   if (!cluster) {
     std::cerr << "phoenix: " << cluster.error().describe() << '\n';
     return 2;
+  }
+  // The embedded cluster forgets its topics when the demo ends; a store kept beside it
+  // would make the next run's events look like duplicates of this run's. So without a
+  // [store] section the demo keeps its store in a temporary directory.
+  std::unique_ptr<char, void (*)(char*)> store_dir{nullptr, [](char* p) {
+                                                     std::error_code ec;
+                                                     std::filesystem::remove_all(p, ec);
+                                                     std::free(p);
+                                                   }};
+  if (cfg->store.empty()) {
+    store_dir.reset(strdup(
+        (std::filesystem::temp_directory_path() / "phoenix-demo-XXXXXX").string().c_str()));
+    if (!mkdtemp(store_dir.get())) {
+      std::cerr << "phoenix: cannot create a temporary directory for the demo's store\n";
+      return 2;
+    }
+    cfg->store["path"] = {std::string{store_dir.get()} + "/demo.db", 0};
   }
   if (*cluster) {
     if (auto ok = (*cluster)->create_topic(opt.topic, cfg->embedded.partitions); !ok) {

@@ -2,6 +2,7 @@
 
 #include "phoenix/actors/kafka/producer_actor.hpp"
 #include "phoenix/actors/kafka/properties.hpp"
+#include "phoenix/persistence/store_actor.hpp"
 #include "phoenix/runtime/logging.hpp"
 
 #include <spdlog/spdlog.h>
@@ -14,6 +15,8 @@ result<runtime::node_config> load_node_config(const std::string& path) {
   if (!cfg)
     return cfg.error();
   if (auto ok = kafka::validate_properties(cfg->kafka, cfg->origin); !ok)
+    return ok.error();
+  if (auto ok = persistence::store_config_from(cfg->store, cfg->origin); !ok)
     return ok.error();
   runtime::configure_logging(cfg->log, cfg->node.id);
   return cfg;
@@ -66,6 +69,10 @@ result<node_services> make_node_services(const runtime::node_config& cfg, bool s
   svc.ready = std::make_shared<observability::readiness>();
   svc.health = std::make_shared<observability::health_state>();
   svc.consumers = std::make_shared<kafka::consumer_probe>(*svc.metrics);
+  svc.ready->add("store", [store = svc.store] {
+    bool up = store.ready();
+    return observability::check_state{up, up ? "takes writes" : store.reason()};
+  });
   observability::expose_build_info(*svc.metrics,
                                    {{"librdkafka", kafka::librdkafka_version()}});
   if (serve && cfg.http.enabled) {
@@ -101,7 +108,16 @@ runtime::supervisor_spec node_tree(const runtime::node_config& cfg,
   health.root_supervisor = root.name;
   root.children.push_back(
       observability::health_monitor_child(health, svc.health, svc.metrics, svc.ready));
-  root.children.push_back(sub("store", runtime::restart_strategy::rest_for_one, {}));
+  runtime::child_spec store_child;
+  if (auto store_cfg = persistence::store_config_from(cfg.store, cfg.origin))
+    store_child = persistence::store_child(std::move(*store_cfg), svc.store);
+  else // only reachable without load_node_config, which checks [store] first
+    store_child = {"store",
+                   [err = store_cfg.error()](caf::actor_system&) -> result<caf::actor> {
+                     return err;
+                   }};
+  root.children.push_back(
+      sub("store", runtime::restart_strategy::rest_for_one, {std::move(store_child)}));
   root.children.push_back(
       sub("kafka", runtime::restart_strategy::rest_for_one, std::move(kafka_children)));
   root.children.push_back(sub("sagas", runtime::restart_strategy::one_for_one, {}));

@@ -8,6 +8,7 @@
 #include "phoenix/observability/http_server.hpp"
 #include "phoenix/observability/metrics.hpp"
 #include "phoenix/observability/readiness.hpp"
+#include "phoenix/persistence/store_link.hpp"
 #include "phoenix/runtime/actor_slot.hpp"
 #include "phoenix/runtime/config.hpp"
 #include "phoenix/runtime/supervisor.hpp"
@@ -19,7 +20,8 @@
 namespace phoenix::app {
 
 /// Loads the config (or the defaults when `path` is empty), validates `[kafka]` with
-/// librdkafka, and sets up logging. Errors name the file and the key.
+/// librdkafka and `[store]` with the persistence module, and sets up logging. Errors
+/// name the file and the key.
 result<runtime::node_config> load_node_config(const std::string& path);
 
 /// The embedded mock cluster when no broker is configured: started with
@@ -35,6 +37,9 @@ struct node_services {
   std::shared_ptr<kafka::consumer_probe> consumers;
   std::shared_ptr<bus::bus_probe> bus;              ///< Set by `bus_children`.
   std::unique_ptr<observability::http_server> http; ///< Null when not serving.
+  /// The store actor's current incarnation and whether it takes writes: handed to every
+  /// consumer (idempotency), and the readiness check `store`.
+  persistence::store_link store;
 };
 
 /// Makes the node's services; with `serve` and `[http]` enabled, starts the listener.
@@ -58,10 +63,11 @@ std::vector<runtime::child_spec> bus_children(const runtime::node_config& cfg,
                                               bool embedded, const node_handles& handles,
                                               node_services& svc);
 
-/// The node's supervision tree (DESIGN.md §4). Children whose capability has not landed
-/// yet are empty supervisors, so the tree's shape and stop order are already the final
-/// ones: health monitor (first, so it hears the others start), store, kafka (the given
-/// consumers), sagas.
+/// The node's supervision tree (DESIGN.md §4): health monitor (first, so it hears the
+/// others start), store (the store actor of `[store]`, attached to `svc.store` on every
+/// start), kafka (the given consumers), sagas (empty until sagas land). The store starts
+/// before the consumers and stops after them; a store that cannot open fails the start
+/// (exit code 2) with `file: [store] key: ...`.
 runtime::supervisor_spec node_tree(const runtime::node_config& cfg,
                                    const node_services& svc,
                                    std::vector<runtime::child_spec> kafka_children);

@@ -10,6 +10,7 @@
 #include <set>
 #include <signal.h>
 #include <sstream>
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 using phoenix::testkit::child_process;
@@ -106,6 +107,50 @@ TEST(phoenix_run, bad_bus_routing_exits_2_naming_file_and_key) {
   expect_config_error("[bus]\nin_process = [\"audit\"]\nkafka = [\"audit\"]\n",
                       "[bus] in_process: \"audit\" is also listed in kafka");
   expect_config_error("[bus]\ndefault = \"redis\"\n", "[bus] default: expected");
+}
+
+TEST(phoenix_run, store_section_errors_exit_2_naming_file_and_key) {
+  expect_config_error("[store]\nbackend = \"mysql\"\n",
+                      "[store] backend: expected one of sqlite, postgres; got \"mysql\"");
+  expect_config_error("[store]\npth = \"x.db\"\n", "[store] pth: unknown key (line 2)");
+  expect_config_error("[store]\nbatch_max = \"many\"\n",
+                      "[store] batch_max: expected an integer");
+  expect_config_error("[store]\nbackend = \"postgres\"\n", "[store] dsn: must be");
+}
+
+TEST(phoenix_run, a_store_that_cannot_be_opened_exits_2_naming_file_and_key) {
+  expect_config_error(any_port + "[store]\npath = \"/nonexistent-dir/phoenix.db\"\n",
+                      "[store] path: cannot open SQLite database "
+                      "'/nonexistent-dir/phoenix.db'");
+  // Port 1 on the loopback refuses at once; the password never reaches the log.
+  expect_config_error(any_port + "[store]\nbackend = \"postgres\"\n" +
+                          "dsn = \"host=127.0.0.1 port=1 user=p password=s3cret\"\n",
+                      "[store] dsn: cannot connect to PostgreSQL (host=127.0.0.1 port=1 "
+                      "user=p password=***");
+  auto r =
+      run_process({PHOENIX_BIN, "run", "--config",
+                   write_config("phoenix-cli-pw.toml",
+                                any_port + "[store]\nbackend = \"postgres\"\n" +
+                                    "dsn = \"host=127.0.0.1 port=1 password=s3cret\"\n")},
+                  60s);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_FALSE(contains(r.err, "s3cret")) << r.err;
+}
+
+TEST(phoenix_run, keeps_its_store_where_store_path_says) {
+  auto db =
+      ::testing::TempDir() + "/phoenix-cli-store-" + std::to_string(::getpid()) + ".db";
+  std::remove(db.c_str());
+  auto path = write_config("phoenix-cli-store.toml", any_port + "[store]\npath = \"" + db +
+                                                         "\"\nretention_hours = 48\n");
+  child_process node{{PHOENIX_BIN, "run", "--config", path}};
+  ASSERT_TRUE(node.wait_for_stderr("node started", 60s)) << node.err();
+  EXPECT_TRUE(contains(node.err(), "store: sqlite at " + db)) << node.err();
+  EXPECT_TRUE(std::ifstream{db}.good()) << db << " was not created";
+  node.signal(SIGTERM);
+  EXPECT_EQ(node.wait(60s), 0) << node.err();
+  for (auto suffix : {"", "-wal", "-shm"})
+    std::remove((db + suffix).c_str());
 }
 
 TEST(phoenix_run, missing_config_file_is_a_usage_error) {

@@ -1,6 +1,7 @@
 #include "commands.hpp"
 #include "phoenix/bench/consume.hpp"
 #include "phoenix/bench/report.hpp"
+#include "phoenix/bench/store.hpp"
 #include "phoenix/runtime/logging.hpp"
 
 #include <CLI/CLI.hpp>
@@ -65,6 +66,97 @@ int run_bench_consume(const bench_consume_options& opt) {
   return 0;
 }
 
+struct bench_store_options {
+  bench::store_options run;
+  double max_seconds = 5;
+  std::string out = "bench-store.json";
+};
+
+std::string command_line(const bench_store_options& o) {
+  std::ostringstream cmd;
+  cmd << "phoenix bench store";
+  for (auto& b : o.run.backends)
+    cmd << " --backend " << b;
+  for (auto b : o.run.batches)
+    cmd << " --batch " << b;
+  cmd << " --existing " << o.run.existing << " --keys " << o.run.keys << " --max-seconds "
+      << o.max_seconds << " --rounds " << o.run.rounds << " --synchronous "
+      << o.run.synchronous << " --key-order " << o.run.key_order;
+  if (!o.run.sqlite_path.empty())
+    cmd << " --sqlite-path " << o.run.sqlite_path;
+  if (!o.run.postgres_dsn.empty())
+    cmd << " --postgres '<dsn>'"; // may hold a password
+  cmd << " --out " << o.out;
+  return cmd.str();
+}
+
+int run_bench_store(bench_store_options opt) {
+  runtime::configure_logging({}, "bench");
+  opt.run.max_time = std::chrono::milliseconds{static_cast<long>(opt.max_seconds * 1000)};
+  auto report = bench::run_store(opt.run);
+  if (!report) {
+    std::cerr << "phoenix: " << report.error().message() << '\n';
+    return report.error().code() == runtime::errc::invalid_argument ? exit_usage
+                                                                    : exit_failed;
+  }
+  report->command = command_line(opt);
+  {
+    std::ofstream file{opt.out};
+    file << bench::to_json(*report) << '\n';
+    if (!file.flush()) {
+      std::cerr << "phoenix: bench store: cannot write the report to " << opt.out << '\n';
+      return exit_failed;
+    }
+  }
+  std::cout << bench::summary_lines(*report) << "; report " << opt.out << std::endl;
+  return report->failed() ? exit_failed : 0;
+}
+
+void add_bench_store(CLI::App& bench, int& exit_code) {
+  auto opt = std::make_shared<bench_store_options>();
+  auto* store = bench.add_subcommand(
+      "store",
+      "Claim and complete new keys in a store that already holds --existing keys: per\n"
+      "backend and batch size, a hand-written sqlite3/libpqxx loop (raw) and the\n"
+      "group-commit store actor (phoenix), rounds interleaved. Writes keys/s of both\n"
+      "and their ratio as JSON and prints one line per measure. PostgreSQL needs\n"
+      "--postgres (a scratch database, e.g. from deploy/postgres/pg-temp.sh).");
+  store->add_option("--backend", opt->run.backends, "sqlite and/or postgres (repeatable)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sqlite", "postgres"}));
+  store->add_option("--batch", opt->run.batches, "Keys per transaction (repeatable)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  store->add_option("--existing", opt->run.existing, "Completed keys written first")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{100000000}));
+  store->add_option("--keys", opt->run.keys, "Keys per side and measurement, at most")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100000000}));
+  store
+      ->add_option("--max-seconds", opt->max_seconds,
+                   "Per side and measurement, at most (then the next batch ends it)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 3600.0));
+  store->add_option("--rounds", opt->run.rounds, "Rounds (raw then phoenix in each)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  store->add_option("--synchronous", opt->run.synchronous, "SQLite synchronous, both sides")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"normal", "full", "extra"}));
+  store
+      ->add_option("--key-order", opt->run.key_order,
+                   "random (UUIDv4-like ids) or sequential (time-ordered ids)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"random", "sequential"}));
+  store->add_option("--sqlite-path", opt->run.sqlite_path,
+                    "SQLite file (default: one in a temporary directory)");
+  store->add_option("--postgres", opt->run.postgres_dsn,
+                    "PostgreSQL DSN of a scratch database (without it: skipped)");
+  store->add_option("-o,--out", opt->out, "JSON report file")->capture_default_str();
+  store->callback([opt, &exit_code] { exit_code = run_bench_store(*opt); });
+}
+
 } // namespace
 
 void add_bench_command(CLI::App& app, int& exit_code) {
@@ -108,6 +200,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       "--keep-going", opt->run.keep_going,
       "Run the remaining rounds after a failed one (the exit code is still 1)");
   consume->callback([opt, &exit_code] { exit_code = run_bench_consume(*opt); });
+  add_bench_store(*bench, exit_code);
 }
 
 } // namespace phoenix::app

@@ -27,6 +27,11 @@ double rate(std::uint64_t records, double seconds) {
   return seconds > 0 ? static_cast<double>(records) / seconds : 0;
 }
 
+double round_to(double v, double digits) {
+  auto scale = std::pow(10.0, digits);
+  return std::round(v * scale) / scale;
+}
+
 namespace {
 
 template <class Get>
@@ -36,13 +41,6 @@ double median_of(const std::vector<round_result>& rounds, Get get) {
     if (r.ok())
       values.push_back(get(r));
   return median(values);
-}
-
-// Rates to whole records per second, seconds to microseconds, ratios to 4 digits: the noise
-// between rounds is far larger than what more digits would say.
-double round_to(double v, double digits) {
-  auto scale = std::pow(10.0, digits);
-  return std::round(v * scale) / scale;
 }
 
 } // namespace

@@ -107,15 +107,22 @@ private:
     ++generation_;
     if (pending_.empty())
       return;
-    auto batch = std::move(pending_);
-    auto promises = std::move(promises_);
-    pending_.clear();
-    promises_.clear();
+    // Swapped with spares, not moved out: the vectors keep their capacity from batch
+    // to batch instead of growing again to batch_max every time.
+    std::swap(batch_, pending_);
+    std::swap(batch_promises_, promises_);
+    auto done = [this] {
+      batch_.clear();
+      batch_promises_.clear();
+    };
+    auto& batch = batch_;
+    auto& promises = batch_promises_;
     auto out = db_->apply(batch, opts_.clock());
     if (!out) {
       auto err = runtime::to_caf_error(out.error());
       for (auto& p : promises)
         p.deliver(err);
+      done();
       on_failure(out.error());
       return;
     }
@@ -126,6 +133,7 @@ private:
       else
         promises[i].deliver(runtime::to_caf_error(r.error()));
     }
+    done();
   }
 
   /// Reads go after the pending writes, so a requester sees what it asked to write.
@@ -182,6 +190,8 @@ private:
   store_actor_options opts_;
   std::vector<store_request> pending_;
   std::vector<caf::typed_response_promise<reply>> promises_;
+  std::vector<store_request> batch_; // the batch being written (spare between flushes)
+  std::vector<caf::typed_response_promise<reply>> batch_promises_;
   std::uint64_t generation_ = 0;
   bool healthy_ = true;
   std::string last_error_;

@@ -2,6 +2,7 @@
 
 #include "sqlite/sqlite_db.hpp"
 
+#include <algorithm>
 #include <spdlog/spdlog.h>
 
 namespace phoenix::persistence {
@@ -273,8 +274,18 @@ private:
   void run(const char* sql) { get(sql).run(); }
 
   result<reply> apply_request(const store_request& req, time_point now) {
-    run("SAVEPOINT request");
     reply rep;
+    // Only a saga write can fail one request alone (request_conflict); any other
+    // failure fails the whole batch. So only requests with one need a savepoint.
+    const bool has_saga =
+        std::any_of(req.ops.begin(), req.ops.end(),
+                    [](const store_op& op) { return std::holds_alternative<saga_op>(op); });
+    if (!has_saga) {
+      for (const auto& op : req.ops)
+        std::visit([&](const auto& x) { apply_op(x, now, rep); }, op);
+      return rep;
+    }
+    run("SAVEPOINT request");
     try {
       for (const auto& op : req.ops)
         std::visit([&](const auto& x) { apply_op(x, now, rep); }, op);

@@ -17,6 +17,11 @@ double ratio(double phoenix, double raw);
 /// Records per second, or 0 when no time passed.
 double rate(std::uint64_t records, double seconds);
 
+/// `v` rounded to `digits` decimal places, for reports: rates to whole records per
+/// second, seconds to microseconds, ratios to 4 digits; the noise between rounds is far
+/// larger than what more digits would say.
+double round_to(double v, double digits);
+
 /// One side (raw librdkafka or Phoenix) of one round.
 struct side_result {
   std::uint64_t records = 0; ///< Records the side counted (must equal the round's N).

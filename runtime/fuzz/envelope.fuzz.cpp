@@ -10,6 +10,7 @@
 #include "phoenix/runtime/envelope.hpp"
 
 #include "phoenix/runtime/envelope_view.hpp"
+#include "phoenix/runtime/idempotency_key.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -116,10 +116,4 @@ std::vector<header> encode_headers(const envelope& env) {
   return out;
 }
 
-std::string idempotency_key_of(const envelope& env) {
-  if (env.idempotency_key && !env.idempotency_key->empty())
-    return *env.idempotency_key;
-  return env.source + "/" + env.id;
-}
-
 } // namespace phoenix::runtime

@@ -334,19 +334,6 @@ TEST(utf8, decode_rejects_overlong_surrogate_and_truncated_ids_but_accepts_emoji
   EXPECT_EQ(r->source, "/\xf0\x9f\x98\x80");
 }
 
-TEST(idempotency_key_of, prefers_the_idempotency_key_header) {
-  envelope e = full_envelope();
-  EXPECT_EQ(idempotency_key_of(e), "pay-42");
-}
-
-TEST(idempotency_key_of, falls_back_to_source_slash_id) {
-  envelope e = full_envelope();
-  e.idempotency_key.reset();
-  EXPECT_EQ(idempotency_key_of(e), "urn:phoenix:orders/evt-42");
-  e.idempotency_key = "";
-  EXPECT_EQ(idempotency_key_of(e), "urn:phoenix:orders/evt-42");
-}
-
 TEST(envelope, garbage_bytes_in_every_header_give_an_error_not_a_crash) {
   std::mt19937 rng(12345);
   std::uniform_int_distribution<int> byte(0, 255);

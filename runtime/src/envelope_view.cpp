@@ -321,13 +321,4 @@ envelope_view view_of(const envelope& env, std::vector<header_view>& storage) {
   return view;
 }
 
-std::string idempotency_key_of(const envelope_view& env) {
-  if (env.idempotency_key && !env.idempotency_key->empty())
-    return std::string(*env.idempotency_key);
-  std::string key{env.source};
-  key += '/';
-  key += env.id;
-  return key;
-}
-
 } // namespace phoenix::runtime

@@ -1,5 +1,7 @@
 #include "phoenix/runtime/envelope_view.hpp"
 
+#include "phoenix/runtime/idempotency_key.hpp"
+
 #include <gtest/gtest.h>
 #include <string>
 #include <vector>
@@ -73,7 +75,7 @@ TEST(envelope_view, owning_copy_equals_what_decode_envelope_reads) {
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(v->to_envelope(), *e);
   EXPECT_EQ(idempotency_key_of(*v), idempotency_key_of(*e));
-  EXPECT_EQ(idempotency_key_of(*v), "/orders/evt-1");
+  EXPECT_EQ(idempotency_key_of(*v), "ce:7:/orders/evt-1");
 }
 
 TEST(envelope_view, a_view_of_an_owning_envelope_reads_the_same_event) {

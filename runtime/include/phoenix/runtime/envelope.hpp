@@ -148,9 +148,4 @@ result<envelope> decode_envelope(const std::vector<header>& headers,
 /// more header: re-decoding it needs `max_headers` to allow for that.
 std::vector<header> encode_headers(const envelope& env);
 
-/// The key for exactly-once effects (DESIGN.md §5): `idempotency_key` when set and
-/// non-empty, else `source + "/" + id`. The topic/partition/offset fallback for records
-/// without a usable envelope belongs to the consumer.
-std::string idempotency_key_of(const envelope& env);
-
 } // namespace phoenix::runtime

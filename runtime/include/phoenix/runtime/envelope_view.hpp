@@ -90,7 +90,4 @@ result<envelope_view> decode_envelope_view(const header_view* headers, std::size
                                            std::string_view payload,
                                            const envelope_limits& limits = {});
 
-/// As `idempotency_key_of(const envelope&)`.
-std::string idempotency_key_of(const envelope_view& env);
-
 } // namespace phoenix::runtime

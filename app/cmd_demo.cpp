@@ -143,6 +143,7 @@ int run_demo(const demo_options& opt) {
   }
   auto consumer_id = "consumer:" + opt.topic;
   kafka::add_readiness_check(consumer_cfg, *svc->ready, consumer_id);
+  consumer_cfg.idempotency.store = svc->store; // effects once per key
   auto state = std::make_shared<demo_state>();
   auto stats = std::make_shared<kafka::consumer_stats>();
   svc->consumers->add(consumer_id, stats);
@@ -225,6 +226,7 @@ int run_demo(const demo_options& opt) {
       {"produced", producer->delivered()},
       {"processed", processed},
       {"duplicates", state->handled.load() - processed},
+      {"skipped", stats->duplicates.load()},
       {"undecodable", stats->undecodable.load()},
       {"rejected", stats->rejected.load()},
       {"restarts", stats->restarts.load()},

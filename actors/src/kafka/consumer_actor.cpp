@@ -20,6 +20,9 @@ consumer_actor::consumer_actor(caf::actor_config& cfg,
     : caf::event_based_actor(cfg), rk_(std::move(handle)), cfg_(std::move(config)),
       handlers_(std::move(handlers)), stats_(std::move(stats)) {
   rk_->set_listener(this);
+  // Checked by the start function (group_consumer_child) already.
+  if (auto gate = make_gate_settings(cfg_))
+    idempotency_ = *gate;
 }
 
 caf::behavior consumer_actor::make_behavior() {

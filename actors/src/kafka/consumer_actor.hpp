@@ -6,6 +6,7 @@
 // backpressure, lane crashes).
 
 #include "kafka/consumer_handle.hpp"
+#include "kafka/idempotency.hpp"
 #include "kafka/partition_state.hpp"
 #include "phoenix/actors/kafka/group_consumer.hpp"
 
@@ -77,6 +78,7 @@ private:
   std::uint64_t dropped_ = 0; // records of partitions not assigned (logged per round)
   bool stopping_ = false;
   bool rebalanced_ = false; // a rebalance callback ran (see final_commit)
+  std::shared_ptr<const gate_settings> idempotency_; // null: not idempotent
 };
 
 } // namespace phoenix::kafka

@@ -144,7 +144,7 @@ void consumer_actor::start_lane(const topic_partition& tp, partition_state& st,
   auto h = handlers_.count(tp.topic) ? handlers_.at(tp.topic) : handlers_.begin()->second;
   lane.worker = spawn(lane_worker, caf::actor_cast<caf::actor>(this),
                       lane_id{st.id(), static_cast<std::uint32_t>(i)}, lane.channel,
-                      std::move(h), stats_, st.stats);
+                      std::move(h), stats_, st.stats, idempotency_);
   monitor(lane.worker);
 }
 

@@ -1,6 +1,7 @@
 #include "phoenix/actors/kafka/group_consumer.hpp"
 
 #include "kafka/consumer_actor.hpp"
+#include "kafka/idempotency.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/spawn_options.hpp>
@@ -19,6 +20,8 @@ runtime::child_spec group_consumer_child(std::string id, group_consumer_config c
                 stats = std::move(stats)](caf::actor_system& sys) -> result<caf::actor> {
     if (handlers.empty())
       return error{runtime::errc::invalid_argument, "group consumer without handlers"};
+    if (auto idempotency = make_gate_settings(cfg); !idempotency)
+      return idempotency.error();
     std::vector<std::string> topics;
     for (auto& [topic, h] : handlers)
       topics.push_back(topic);

@@ -66,6 +66,10 @@ public:
   std::atomic<std::uint64_t> finished{0};
   /// The record the lane is working on, for counting crashes per record.
   std::atomic<std::int64_t> current{-1};
+  /// Offset of the last record handled, when that runs ahead of `last`: an idempotent
+  /// consumer's record is handled (and counted in `finished`) at once, but committable
+  /// (`last`) only once its completion is durable. A restarted lane skips up to both.
+  std::atomic<std::int64_t> handled{-1};
 
 private:
   mutable std::mutex mtx_;

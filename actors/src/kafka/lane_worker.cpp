@@ -1,5 +1,6 @@
 #include "kafka/lane_worker.hpp"
 
+#include "kafka/idempotency.hpp"
 #include "phoenix/runtime/actor_error.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -21,8 +22,9 @@ struct lane_context {
   std::shared_ptr<lane_channel> channel;
   handler h;
   std::shared_ptr<consumer_stats> stats;
-  std::shared_ptr<partition_stats> part; // this partition's counters, for the metrics
-  std::uint64_t reported = 0;            // `finished` when the consumer was last told
+  std::shared_ptr<partition_stats> part;    // this partition's counters, for the metrics
+  std::uint64_t reported = 0;               // `finished` when the consumer was last told
+  std::unique_ptr<idempotency_gate> gate{}; // null: not idempotent
 };
 
 std::string where(std::string_view topic, std::int32_t partition, std::int64_t offset) {
@@ -91,6 +93,36 @@ struct handled_count {
 
 void run(self_ptr self, const std::shared_ptr<lane_context>& ctx);
 
+// The record is finished. With the gate it counts as done for the in-flight bound now,
+// and becomes committable (`last`) once the gate has made its completion durable.
+void finished(lane_context& ctx, std::int64_t offset, bool effect_done) {
+  if (!ctx.gate) {
+    finish(*ctx.channel, offset);
+    return;
+  }
+  ctx.gate->finished(offset, effect_done);
+  ctx.channel->handled.store(offset, std::memory_order_release);
+  ctx.channel->finished.fetch_add(1, std::memory_order_release);
+}
+
+// What a restarted lane skips: what its predecessor finished.
+std::int64_t done_upto(const lane_channel& ch) {
+  return std::max(ch.last.load(std::memory_order_acquire),
+                  ch.handled.load(std::memory_order_acquire));
+}
+
+// Runs `f`; a crash on the way out first hands the gate's unsent completions over.
+template <class F>
+void guarded(self_ptr self, lane_context& ctx, F f) {
+  try {
+    f();
+  } catch (...) {
+    if (ctx.gate)
+      ctx.gate->crashed(self);
+    throw;
+  }
+}
+
 // Sends one record to an actor handler (owning copies) and goes on on its answer.
 void ask_actor(self_ptr self, const std::shared_ptr<lane_context>& ctx,
                std::shared_ptr<runtime::envelope> env, record_position pos, int attempt,
@@ -112,11 +144,13 @@ void ask_actor(self_ptr self, const std::shared_ptr<lane_context>& ctx,
               break;
             }
             ctx->part->handling.observe(std::chrono::steady_clock::now() - started);
-            finish(*ctx->channel, pos.offset);
+            finished(*ctx, pos.offset, status == handler_status::done);
             self->state.awaiting = false;
-            run(self, ctx);
+            guarded(self, *ctx, [&] { run(self, ctx); });
           },
           [=](caf::error& err) {
+            if (ctx->gate)
+              ctx->gate->crashed(self);
             self->quit(caf::make_error(caf::sec::runtime_error,
                                        "handler actor failed on " +
                                            where(pos.topic, pos.partition, pos.offset) +
@@ -133,6 +167,11 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
       ch.finish();
       continue;
     }
+    if (ctx->gate && !ctx->gate->ready(self, *batch, done_upto(ch))) {
+      ch.release(); // its keys are being claimed; the gate runs the lane on the answer
+      report(self, *ctx);
+      return;
+    }
     // A batch holds one partition, so its topic is read once.
     const std::string_view topic = rd_kafka_topic_name(batch->records.front()->rkt);
     handled_count handled{ctx->stats->handled, ctx->part->handled};
@@ -142,8 +181,23 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
         ch.release(); // revoked: the partition's next owner reads the rest
         return;
       }
-      if (m.offset <= ch.last.load(std::memory_order_acquire))
+      if (m.offset <= done_upto(ch))
         continue; // finished before a restart, or given up
+      if (ctx->gate) {
+        auto v = ctx->gate->check(self, m.offset);
+        if (v == verdict::skip) { // a duplicate: its key is complete
+          ch.handled.store(m.offset, std::memory_order_release);
+          ch.finished.fetch_add(1, std::memory_order_release);
+          continue;
+        }
+        if (v != verdict::run) { // the gate runs the lane again once it knows more
+          ch.release();
+          ctx->gate->flush(self);
+          report(self, *ctx);
+          return;
+        }
+      }
+      bool effect_done = false;
       ch.current.store(m.offset, std::memory_order_relaxed);
       read_headers(m, headers);
       const std::string_view value{static_cast<const char*>(m.payload),
@@ -157,6 +211,8 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
       } else if (ctx->h.actor()) {
         report(self, *ctx);
         ch.release();
+        if (ctx->gate)
+          ctx->gate->flush(self);
         ask_actor(self, ctx, std::make_shared<runtime::envelope>(env->to_envelope()),
                   {std::string(topic), m.partition, m.offset}, 1,
                   std::chrono::steady_clock::now());
@@ -171,6 +227,7 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
           auto status = fn(*env, rec);
           if (status == handler_status::done) {
             ++handled.n;
+            effect_done = true;
             break;
           }
           if (settle(status, attempt, env->id, where(topic, m.partition, m.offset),
@@ -179,11 +236,15 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
         }
         ctx->part->handling.observe(std::chrono::steady_clock::now() - started);
       }
-      finish(ch, m.offset);
+      finished(*ctx, m.offset, effect_done);
     }
+    if (ctx->gate)
+      ctx->gate->batch_finished();
     ch.finish(); // destroys the batch's records here, on the lane
     report(self, *ctx);
   }
+  if (ctx->gate)
+    ctx->gate->flush(self);
   report(self, *ctx);
 }
 
@@ -192,16 +253,35 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
 caf::behavior lane_worker(caf::stateful_actor<lane_state>* self, caf::actor consumer,
                           lane_id id, std::shared_ptr<lane_channel> channel, handler h,
                           std::shared_ptr<consumer_stats> stats,
-                          std::shared_ptr<partition_stats> part) {
+                          std::shared_ptr<partition_stats> part,
+                          std::shared_ptr<const gate_settings> idempotency) {
   runtime::crash_on_exception(self);
   self->state.headers.reserve(16);
   auto ctx = std::make_shared<lane_context>(
       lane_context{std::move(consumer), id, std::move(channel), std::move(h),
                    std::move(stats), std::move(part)});
+  if (idempotency) {
+    auto* c = ctx.get(); // the gate lives in the context: no cycle through these hooks
+    ctx->gate = std::make_unique<idempotency_gate>(
+        std::move(idempotency), c->id.lane, c->stats,
+        idempotency_gate::hooks{[self, weak = std::weak_ptr<lane_context>(ctx)] {
+                                  if (auto ctx = weak.lock(); ctx && !self->state.awaiting)
+                                    guarded(self, *ctx, [&] { run(self, ctx); });
+                                },
+                                [self, c](std::int64_t offset) {
+                                  c->channel->last.store(offset, std::memory_order_release);
+                                  self->send(c->consumer, lane_done_atom::value,
+                                             c->id.partition, c->id.lane);
+                                }});
+  }
   return {
       [self, ctx](lane_wake_atom) {
         if (!self->state.awaiting)
-          run(self, ctx);
+          guarded(self, *ctx, [&] { run(self, ctx); });
+      },
+      [self, ctx](gate_tick_atom) {
+        if (ctx->gate)
+          guarded(self, *ctx, [&] { ctx->gate->on_tick(self); });
       },
   };
 }

@@ -33,12 +33,16 @@ struct lane_state {
   std::vector<runtime::header_view> headers; // reused for every record
 };
 
+struct gate_settings;
+
 /// Runs `h` for each record the channel holds. An exception from a function handler, or
 /// an actor handler that fails or does not answer in time, ends the lane with an error
-/// (a crash) for the consumer to restart it.
+/// (a crash) for the consumer to restart it. With `idempotency` (not null), each batch's
+/// keys are claimed in the store first and completed after (kafka/idempotency.hpp).
 caf::behavior lane_worker(caf::stateful_actor<lane_state>* self, caf::actor consumer,
                           lane_id id, std::shared_ptr<lane_channel> channel, handler h,
                           std::shared_ptr<consumer_stats> stats,
-                          std::shared_ptr<partition_stats> part);
+                          std::shared_ptr<partition_stats> part,
+                          std::shared_ptr<const gate_settings> idempotency);
 
 } // namespace phoenix::kafka

@@ -48,7 +48,8 @@ void partition_state::refresh() {
 
 bool partition_state::drained() const {
   for (auto& l : lanes_)
-    if (l.channel->finished.load(std::memory_order_acquire) < l.dispatched)
+    if (l.channel->finished.load(std::memory_order_acquire) < l.dispatched ||
+        l.channel->last.load(std::memory_order_acquire) < l.last_dispatched)
       return false;
   return true;
 }

@@ -22,11 +22,12 @@ namespace phoenix::kafka {
 struct lane_slot {
   caf::actor worker;
   std::shared_ptr<lane_channel> channel;
-  std::uint64_t dispatched = 0;     // records pushed to the channel
-  std::deque<std::int64_t> offsets; // with several lanes: dispatched, not yet finished
-  lane_batch outgoing;              // being filled during a poll round
-  std::int64_t crash_offset = -1;   // record the lane last crashed on
-  int crashes = 0;                  // crashes in a row on that record
+  std::uint64_t dispatched = 0;      // records pushed to the channel
+  std::deque<std::int64_t> offsets;  // with several lanes: dispatched, not yet finished
+  lane_batch outgoing;               // being filled during a poll round
+  std::int64_t last_dispatched = -1; // newest offset pushed to the channel
+  std::int64_t crash_offset = -1;    // record the lane last crashed on
+  int crashes = 0;                   // crashes in a row on that record
 };
 
 class partition_state {
@@ -56,6 +57,7 @@ public:
   void dispatched(std::size_t lane, std::int64_t offset) {
     auto& l = lanes_[lane];
     ++l.dispatched;
+    l.last_dispatched = offset;
     ++in_flight_;
     last_dispatched_ = offset;
     if (first_dispatched_ < 0)
@@ -69,7 +71,9 @@ public:
   /// finished; everything dispatched below it is done).
   void refresh();
 
-  /// True when every lane has finished every record it was sent (reads the channels).
+  /// True when every lane has finished every record it was sent and made it
+  /// committable (reads the channels; with an idempotent consumer a record is committable
+  /// once its completion is durable).
   bool drained() const;
 
   /// The commit watermark (the next record to read) when it moved past what was last

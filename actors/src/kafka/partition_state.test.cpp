@@ -47,6 +47,22 @@ TEST(partition_state, commits_only_contiguous_offsets) {
   EXPECT_TRUE(st.drained());
 }
 
+TEST(partition_state, a_record_handled_but_not_yet_durable_is_not_drained) {
+  partition_state st{1, 1, 100};
+  st.dispatched(0, 5);
+  auto& ch = *st.lanes()[0].channel;
+  ch.handled.store(5); // an idempotent lane: handled, its completion not yet written
+  ch.finished.fetch_add(1);
+  st.refresh();
+  EXPECT_EQ(st.in_flight(), 0u);
+  EXPECT_EQ(st.commit_due(), -1) << "not committable before it is durable";
+  EXPECT_FALSE(st.drained()) << "a revoke waits for the completion";
+  ch.last.store(5);
+  st.refresh();
+  EXPECT_EQ(st.commit_due(), 6);
+  EXPECT_TRUE(st.drained());
+}
+
 TEST(partition_state, gaps_in_offsets_do_not_hold_the_watermark) {
   for (std::size_t lanes : {1u, 2u}) {
     partition_state st{1, lanes, 100};

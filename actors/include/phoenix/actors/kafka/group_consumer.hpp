@@ -1,5 +1,6 @@
 #pragma once
 
+#include "phoenix/actors/kafka/idempotency.hpp"
 #include "phoenix/actors/kafka/record.hpp"
 #include "phoenix/observability/readiness.hpp"
 #include "phoenix/runtime/supervisor.hpp"
@@ -40,6 +41,8 @@ struct group_consumer_config {
   std::chrono::milliseconds commit_timeout{10000};
   int max_crashes_per_record = 3; ///< Then the record is given up (logged, counted).
   std::chrono::milliseconds shutdown_timeout{15000};
+  /// Effects once per key through the store; off unless `idempotency.store` is set.
+  idempotency_config idempotency;
 
   /// Rebalance hooks for application code, called on the consumer's thread after
   /// Phoenix has started the assigned partitions' actors, or after it has drained and
@@ -58,7 +61,8 @@ struct group_consumer_config {
 ///
 /// Errors (from the start function): errc::config_* for a property librdkafka rejects
 /// or a missing `group.id`, errc::kafka_error when the consumer cannot be created or
-/// subscribed, errc::invalid_argument without handlers.
+/// subscribed, errc::invalid_argument without handlers or with a bad
+/// `idempotency.scope`.
 runtime::child_spec group_consumer_child(std::string id, group_consumer_config cfg,
                                          std::map<std::string, handler> handlers,
                                          std::shared_ptr<consumer_stats> stats);

@@ -169,6 +169,14 @@ struct consumer_stats {
   /// stop); librdkafka's timer sends the others and does not say when it started.
   observability::duration_histogram commit_latency;
   partition_stats_table partitions;
+  /// Idempotent consumer: records skipped because their key was already complete
+  /// (duplicates; after a lane crash also the records it finished just before).
+  std::atomic<std::uint64_t> duplicates{0};
+  /// Idempotent consumer: store requests that failed and were retried.
+  std::atomic<std::uint64_t> store_retries{0};
+  /// Idempotent consumer: lanes waiting for the store now (their partitions' commits
+  /// are held back until it answers).
+  std::atomic<std::int64_t> store_waiting{0};
 };
 
 } // namespace phoenix::kafka

@@ -18,6 +18,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/system_messages.hpp>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <map>
 #include <mutex>
@@ -185,6 +186,22 @@ protected:
       EXPECT_EQ(offsets.first, offsets.second) << "partition " << partition;
   }
 };
+
+// How often each line occurs in a file (consumer_node writes one event id per handling).
+inline std::map<std::string, int> count_lines(const std::string& path) {
+  std::map<std::string, int> out;
+  std::ifstream in{path};
+  for (std::string line; std::getline(in, line);)
+    ++out[line];
+  return out;
+}
+
+inline std::size_t total(const std::map<std::string, int>& counts) {
+  std::size_t n = 0;
+  for (auto& [line, count] : counts)
+    n += static_cast<std::size_t>(count);
+  return n;
+}
 
 inline kafka::handler_status record_done(seen_log& seen,
                                          const runtime::envelope_view& env) {

@@ -1,12 +1,15 @@
 // A minimal Phoenix node for process-level tests: consumes one topic in one group and
-// appends the id of every handled event to a file, until SIGTERM/SIGINT.
+// appends the id of every handled event to a file, until SIGTERM/SIGINT. With a store
+// path, the consumer is idempotent through a SQLite store there.
 //
 //   consumer_node <bootstrap | @client.properties> <topic> <group> <out-file> [delay-us]
+//                 [store-path]
 //
 // `@file`: the client settings (TLS included) from a KEY=VALUE file, as the system tier's
 // cluster.sh writes them.
 
 #include "phoenix/actors/kafka/group_consumer.hpp"
+#include "phoenix/persistence/store_actor.hpp"
 #include "phoenix/runtime/node_runner.hpp"
 #include "phoenix/testkit/kafka_cluster_fixture.hpp"
 
@@ -24,7 +27,7 @@ using namespace phoenix;
 int main(int argc, char** argv) {
   if (argc < 5) {
     std::cerr << "usage: consumer_node <bootstrap | @client.properties> <topic> <group> "
-                 "<out-file> [delay-us]\n";
+                 "<out-file> [delay-us] [store-path]\n";
     return 2;
   }
   runtime::block_termination_signals();
@@ -55,6 +58,14 @@ int main(int argc, char** argv) {
   auto stats = std::make_shared<kafka::consumer_stats>();
   runtime::supervisor_spec root;
   root.name = "node";
+  root.strategy = runtime::restart_strategy::rest_for_one;
+  if (argc > 6) {
+    persistence::store_config store;
+    store.path = argv[6];
+    persistence::store_link link;
+    root.children.push_back(persistence::store_child(store, link));
+    cfg.idempotency.store = link;
+  }
   root.children.push_back(kafka::group_consumer_child(
       "consumer", cfg, {topic},
       [out, delay](const runtime::envelope_view& env, const kafka::record_view&) {

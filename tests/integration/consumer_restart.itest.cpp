@@ -41,20 +41,8 @@ protected:
     return node;
   }
 
-  std::map<std::string, int> handled() {
-    std::map<std::string, int> out;
-    std::ifstream in{out_file};
-    for (std::string line; std::getline(in, line);)
-      ++out[line];
-    return out;
-  }
-
-  std::size_t lines() {
-    std::size_t n = 0;
-    for (auto& [id, count] : handled())
-      n += static_cast<std::size_t>(count);
-    return n;
-  }
+  std::map<std::string, int> handled() { return count_lines(out_file); }
+  std::size_t lines() { return total(handled()); }
 };
 
 TEST_F(consumer_restart_test, graceful_shutdown_commits_everything_handled) {

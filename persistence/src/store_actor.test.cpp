@@ -82,13 +82,14 @@ struct answer {
 
 class store_actor_test : public phoenix::testkit::actor_test {
 protected:
-  caf::actor spawn_store(store_actor_options opts = {}) {
+  caf::actor spawn_store(store_actor_options opts = {}, bool purge_timer = false) {
     store_config cfg;
     cfg.path = dir.file("actor");
     auto db = open_store(cfg);
     EXPECT_TRUE(db);
     opts.detached = false;
-    opts.purge_interval = 0ms;
+    if (!purge_timer)
+      opts.purge_interval = 0ms;
     opts.clock = [this] { return now; };
     stores_.push_back(spawn_store_actor(
         sys, std::make_unique<faulty_store>(std::move(*db), f), std::move(opts)));
@@ -303,6 +304,34 @@ TEST_F(store_actor_test,
   EXPECT_EQ(old->get_as<key_record>(0).state, key_state::absent);
   auto fresh = request(st, store_lookup_atom::value, idempotency_key{"new"});
   EXPECT_EQ(fresh->get_as<key_record>(0).state, key_state::completed);
+}
+
+TEST_F(store_actor_test, the_actor_purges_on_its_own_by_the_configured_retention_hours) {
+  phoenix::runtime::config_table section;
+  section["retention_hours"] = {std::int64_t{48}, 3};
+  auto cfg = store_config_from(section, "node.toml");
+  ASSERT_TRUE(cfg) << cfg.error().describe();
+  auto opts = actor_options(*cfg);
+  EXPECT_EQ(opts.retention, std::chrono::hours{48});
+  EXPECT_EQ(opts.purge_interval, std::chrono::hours{1});
+  auto st = spawn_store(opts, true);
+  send(st, store_request::complete({"old"}));
+  send(st, store_request::claim({"claimed-long-ago"}));
+  advance_time(500us);
+  now += std::chrono::hours{2};
+  send(st, store_request::complete({"newer"}));
+  advance_time(500us);
+  auto state = [&](const char* k) {
+    return request(st, store_lookup_atom::value, idempotency_key{k})
+        ->get_as<key_record>(0)
+        .state;
+  };
+  now += std::chrono::hours{47}; // "old" is 49 h old, "newer" 47 h
+  EXPECT_EQ(state("old"), key_state::completed) << "no purge before its timer";
+  advance_time(std::chrono::hours{1}); // the purge timer
+  EXPECT_EQ(state("old"), key_state::absent);
+  EXPECT_EQ(state("newer"), key_state::completed);
+  EXPECT_EQ(state("claimed-long-ago"), key_state::claimed) << "a live lease is not history";
 }
 
 TEST_F(store_actor_test, a_missing_saga_is_not_found_and_a_stored_one_comes_back) {

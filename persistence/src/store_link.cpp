@@ -1,13 +1,14 @@
 #include "phoenix/persistence/store_link.hpp"
 
 #include <atomic>
+#include <caf/actor_cast.hpp>
 #include <mutex>
 
 namespace phoenix::persistence {
 
 struct store_link::state {
   mutable std::mutex mtx;
-  caf::actor actor;
+  caf::actor_addr actor; // weak, as runtime::actor_slot: keeps no actor alive
   std::string reason = "store not started";
   std::atomic<bool> ready{false}; // read without the lock, by health probes
 };
@@ -16,7 +17,7 @@ store_link::store_link() : s_(std::make_shared<state>()) {}
 
 caf::actor store_link::actor() const {
   std::lock_guard<std::mutex> g{s_->mtx};
-  return s_->actor;
+  return caf::actor_cast<caf::actor>(s_->actor);
 }
 
 bool store_link::ready() const noexcept {
@@ -30,14 +31,14 @@ std::string store_link::reason() const {
 
 void store_link::attach(caf::actor store) {
   std::lock_guard<std::mutex> g{s_->mtx};
-  s_->actor = std::move(store);
+  s_->actor = store.address();
   s_->reason.clear();
   s_->ready.store(true, std::memory_order_release);
 }
 
 void store_link::report(const caf::actor_addr& source, bool up, std::string why) {
   std::lock_guard<std::mutex> g{s_->mtx};
-  if (!s_->actor || s_->actor.address() != source)
+  if (!s_->actor || s_->actor != source)
     return;
   s_->reason = up ? std::string{} : std::move(why);
   s_->ready.store(up, std::memory_order_release);
@@ -45,9 +46,9 @@ void store_link::report(const caf::actor_addr& source, bool up, std::string why)
 
 void store_link::detach(const caf::actor_addr& source, std::string why) {
   std::lock_guard<std::mutex> g{s_->mtx};
-  if (!s_->actor || s_->actor.address() != source)
+  if (!s_->actor || s_->actor != source)
     return;
-  s_->actor = nullptr;
+  s_->actor = caf::actor_addr{};
   s_->reason = std::move(why);
   s_->ready.store(false, std::memory_order_release);
 }

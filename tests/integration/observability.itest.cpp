@@ -68,6 +68,8 @@ TEST(phoenix_run_http, serves_health_ready_and_metrics) {
   auto body = nlohmann::json::parse(ready->body);
   EXPECT_EQ(body["ready"], true);
   EXPECT_EQ(body["checks"][0]["name"], "restarts");
+  EXPECT_EQ(body["checks"][1]["name"], "store");
+  EXPECT_EQ(body["checks"][1]["ok"], true) << ready->body;
   auto metrics = cli.Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);

@@ -99,6 +99,14 @@ public:
         family("phoenix_partition_pauses_total",
                "Partitions paused at their in-flight bound", counter),
         family("phoenix_assigned_partitions", "Partitions assigned to the consumer", gauge),
+        family("phoenix_records_duplicate_total",
+               "Records skipped because their idempotency key was already complete",
+               counter),
+        family("phoenix_store_retries_total",
+               "Store requests of the idempotent consumer that failed and were retried",
+               counter),
+        family("phoenix_store_waiting_lanes",
+               "Lanes waiting for the store, their partitions' commits held back", gauge),
     };
     std::lock_guard<std::mutex> guard{mtx_};
     for (auto& [consumer, stats] : consumers_)
@@ -163,6 +171,15 @@ private:
     auto a = labelled(labels);
     a.gauge.value = assigned;
     out[12].metric.push_back(a);
+    i = 13;
+    for (auto v : {s.duplicates.load(), s.store_retries.load()}) {
+      auto c = labelled(labels);
+      c.counter.value = static_cast<double>(v);
+      out[i++].metric.push_back(c);
+    }
+    auto w = labelled(labels);
+    w.gauge.value = static_cast<double>(s.store_waiting.load());
+    out[15].metric.push_back(w);
   }
 
   mutable std::mutex mtx_;

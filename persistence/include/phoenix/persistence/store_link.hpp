@@ -10,7 +10,8 @@ namespace phoenix::persistence {
 /// How the rest of a node finds its store actor, and whether the store takes writes:
 /// what the partition pipeline sends its claims to and what `/ready` reads. The store
 /// child updates it on every start, failed write, reconnect and stop. Copies share one
-/// state; every member is thread-safe.
+/// state; every member is thread-safe. Like `runtime::actor_slot` it refers to the actor
+/// weakly: it keeps no actor alive.
 ///
 /// Look the actor up on every use instead of keeping it: the supervisor restarts the
 /// store child, and a handle kept from before names a dead actor (a request to it fails

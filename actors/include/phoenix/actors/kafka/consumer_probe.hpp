@@ -20,6 +20,8 @@ namespace phoenix::kafka {
 /// - `phoenix_offset_commit_seconds` histogram (synchronous commits: revoke, stop),
 ///   `phoenix_offset_commits_total`, `phoenix_offset_commit_failures_total`,
 ///   `phoenix_partition_pauses_total`, `phoenix_assigned_partitions` per consumer
+/// - idempotent consumer, per consumer: `phoenix_records_duplicate_total`,
+///   `phoenix_store_retries_total`, `phoenix_store_waiting_lanes`
 /// Partition actor restarts are counted by the health monitor
 /// (`phoenix_actor_restarts_total{kind="partition"}`).
 class consumer_probe {

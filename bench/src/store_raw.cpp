@@ -1,8 +1,11 @@
 // The raw sides of `phoenix bench store`: what a careful programmer writes by hand on
 // sqlite3 and libpqxx to claim and complete keys in batches, with the statements the
-// store uses (so both sides do the same database work) and nothing else.
+// store uses (its key_sql.hpp headers, so both sides do the same database work) and
+// nothing else of Phoenix.
 
 #include "phoenix/persistence/errc.hpp"
+#include "postgres/key_sql.hpp"
+#include "sqlite/key_sql.hpp"
 #include "store_sides.hpp"
 
 #include <pqxx/pqxx>
@@ -24,19 +27,6 @@ constexpr std::int64_t lease_us = 5 * 60 * 1000 * 1000LL;
 
 // -- SQLite ---------------------------------------------------------------------------
 
-constexpr const char* sqlite_claim =
-    "INSERT INTO request_keys(key, state, claimed_at_us, lease_until_us, owner) "
-    "VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT(key) DO UPDATE SET "
-    "claimed_at_us = excluded.claimed_at_us, lease_until_us = excluded.lease_until_us, "
-    "owner = excluded.owner WHERE request_keys.state = 1 AND "
-    "(request_keys.lease_until_us <= excluded.claimed_at_us OR "
-    "(excluded.owner <> '' AND request_keys.owner = excluded.owner))";
-constexpr const char* sqlite_state = "SELECT state FROM request_keys WHERE key = ?1";
-constexpr const char* sqlite_complete =
-    "INSERT INTO request_keys(key, state, claimed_at_us, lease_until_us, completed_at_us) "
-    "VALUES (?1, 2, ?2, ?2, ?2) ON CONFLICT(key) DO UPDATE SET state = 2, "
-    "completed_at_us = excluded.completed_at_us WHERE request_keys.state <> 2";
-
 struct sqlite_failure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -55,9 +45,9 @@ public:
     sqlite3_busy_timeout(db_, 5000);
     exec("PRAGMA journal_mode = WAL");
     exec("PRAGMA synchronous = " + cfg.synchronous);
-    claim_ = prepare(sqlite_claim);
-    state_ = prepare(sqlite_state);
-    complete_ = prepare(sqlite_complete);
+    claim_ = prepare(persistence::sqlite::key_sql::claim_sql);
+    state_ = prepare(persistence::sqlite::key_sql::state_sql);
+    complete_ = prepare(persistence::sqlite::key_sql::complete_sql);
     begin_ = prepare("BEGIN IMMEDIATE");
     commit_ = prepare("COMMIT");
   }
@@ -126,29 +116,6 @@ private:
 
 // -- PostgreSQL -----------------------------------------------------------------------
 
-constexpr const char* pg_claim = R"sql(
-WITH input AS (
-  SELECT k, l, w, o FROM unnest($1::text[], $2::int8[], $4::text[])
-    WITH ORDINALITY AS t(k, l, w, o)),
-ins AS (
-  INSERT INTO sys.request_keys AS r (key, state, claimed_at_us, lease_until_us, owner)
-  SELECT k, 1, $3, l, w FROM input ORDER BY k
-  ON CONFLICT (key) DO UPDATE SET claimed_at_us = excluded.claimed_at_us,
-    lease_until_us = excluded.lease_until_us, owner = excluded.owner
-  WHERE r.state = 1 AND (r.lease_until_us <= excluded.claimed_at_us
-    OR (excluded.owner <> '' AND r.owner = excluded.owner))
-  RETURNING r.key)
-SELECT ins.key IS NOT NULL, r.state FROM input
-  LEFT JOIN ins ON ins.key = input.k
-  LEFT JOIN sys.request_keys r ON r.key = input.k
-ORDER BY input.o)sql";
-
-constexpr const char* pg_complete = R"sql(
-INSERT INTO sys.request_keys AS r (key, state, claimed_at_us, lease_until_us, completed_at_us)
-SELECT k, 2, $2, $2, $2 FROM unnest($1::text[]) AS t(k) ORDER BY k
-ON CONFLICT (key) DO UPDATE SET state = 2, completed_at_us = excluded.completed_at_us
-WHERE r.state <> 2)sql";
-
 // `{"a","b"}`; bench keys hold no quotes or backslashes.
 std::string array_literal(const std::vector<std::string>& xs) {
   std::string out = "{";
@@ -182,8 +149,9 @@ void pg_transaction(pqxx::connection& c, const key_source& src, std::uint64_t fi
   const auto k = array_literal(keys);
   pqxx::work w{c};
   if (claim)
-    w.exec_params(pg_claim, k, int_array(leases), now, array_literal(owners));
-  w.exec_params(pg_complete, k, now);
+    w.exec_params(persistence::pg::key_sql::claim_sql, k, int_array(leases), now,
+                  array_literal(owners));
+  w.exec_params(persistence::pg::key_sql::complete_sql, k, now);
   w.commit();
 }
 

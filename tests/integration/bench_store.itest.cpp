@@ -3,14 +3,13 @@
 // documented shape and both sides wrote every key. Counts only: timings depend on the
 // machine and are not asserted.
 
+#include "cli_helpers.hpp"
 #include "phoenix/testkit/child_process.hpp"
 #include "testing/pg_temp.hpp"
 
 #include <cstdio>
-#include <fstream>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <unistd.h>
 
 using namespace std::chrono_literals;
@@ -26,15 +25,10 @@ std::string temp_path(const std::string& name) {
 }
 
 nlohmann::json read_json(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream text;
-  text << in.rdbuf();
-  return nlohmann::json::parse(text.str());
+  return nlohmann::json::parse(phoenix::itest::read_file(path));
 }
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using phoenix::itest::contains;
 
 TEST(phoenix_bench_store, both_backends_both_sides_write_every_key_and_the_report_says_so) {
   auto out = temp_path("bench-store");

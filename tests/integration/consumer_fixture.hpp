@@ -117,6 +117,19 @@ protected:
     return r ? *r : caf::actor{};
   }
 
+  // Starts a consumer with a handler that does nothing, as a start must fail: the result.
+  result<caf::actor> try_start(kafka::group_consumer_config cfg) {
+    runtime::supervisor_spec spec;
+    spec.name = "kafka";
+    spec.children.push_back(kafka::group_consumer_child(
+        "consumer", std::move(cfg), {topic},
+        [](const runtime::envelope_view&, const kafka::record_view&) {
+          return kafka::handler_status::done;
+        },
+        stats));
+    return runtime::start_supervisor(*sys, std::move(spec));
+  }
+
   // Ordered stop of the test's main consumer; returns its exit reason.
   caf::error stop() {
     auto reason = stop(root);

@@ -211,15 +211,7 @@ TEST_F(idempotent_consumer_test, two_consumer_groups_keep_their_own_keys) {
 TEST_F(idempotent_consumer_test, a_bad_scope_fails_the_start_naming_it) {
   auto cfg = idempotent_config();
   cfg.idempotency.scope = "a|b";
-  runtime::supervisor_spec spec;
-  spec.name = "kafka";
-  spec.children.push_back(kafka::group_consumer_child(
-      "consumer", cfg, {topic},
-      [](const runtime::envelope_view&, const kafka::record_view&) {
-        return kafka::handler_status::done;
-      },
-      stats));
-  auto r = runtime::start_supervisor(*sys, std::move(spec));
+  auto r = try_start(cfg);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("idempotency scope \"a|b\""), std::string::npos)
       << r.error().message();

@@ -135,15 +135,7 @@ TEST_F(group_consumer_test, commit_never_passes_a_record_still_in_the_handler) {
 TEST_F(group_consumer_test, missing_group_id_fails_the_start_naming_the_key) {
   auto cfg = config();
   cfg.properties.erase("group.id");
-  runtime::supervisor_spec spec;
-  spec.name = "kafka";
-  spec.children.push_back(kafka::group_consumer_child(
-      "consumer", cfg, {topic},
-      [](const runtime::envelope_view&, const kafka::record_view&) {
-        return kafka::handler_status::done;
-      },
-      stats));
-  auto r = runtime::start_supervisor(*sys, std::move(spec));
+  auto r = try_start(cfg);
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message().find("group.id"), std::string::npos) << r.error().message();
 }

@@ -1,6 +1,7 @@
 #include "postgres/pg_batch.hpp"
 
 #include "phoenix/persistence/errc.hpp"
+#include "postgres/key_sql.hpp"
 #include "postgres/pg_db.hpp"
 
 #include <algorithm>
@@ -12,31 +13,7 @@ namespace phoenix::persistence::pg {
 namespace {
 
 using detail::to_us;
-
-// Sorting by key inside a statement makes concurrent batches lock rows in one order,
-// which keeps two nodes' batches from deadlocking on shared keys.
-constexpr const char* claim_sql = R"sql(
-WITH input AS (
-  SELECT k, l, w, o FROM unnest($1::text[], $2::int8[], $4::text[])
-    WITH ORDINALITY AS t(k, l, w, o)),
-ins AS (
-  INSERT INTO sys.request_keys AS r (key, state, claimed_at_us, lease_until_us, owner)
-  SELECT k, 1, $3, l, w FROM input ORDER BY k
-  ON CONFLICT (key) DO UPDATE SET claimed_at_us = excluded.claimed_at_us,
-    lease_until_us = excluded.lease_until_us, owner = excluded.owner
-  WHERE r.state = 1 AND (r.lease_until_us <= excluded.claimed_at_us
-    OR (excluded.owner <> '' AND r.owner = excluded.owner))
-  RETURNING r.key)
-SELECT ins.key IS NOT NULL, r.state FROM input
-  LEFT JOIN ins ON ins.key = input.k
-  LEFT JOIN sys.request_keys r ON r.key = input.k
-ORDER BY input.o)sql";
-
-constexpr const char* complete_sql = R"sql(
-INSERT INTO sys.request_keys AS r (key, state, claimed_at_us, lease_until_us, completed_at_us)
-SELECT k, 2, $2, $2, $2 FROM unnest($1::text[]) AS t(k) ORDER BY k
-ON CONFLICT (key) DO UPDATE SET state = 2, completed_at_us = excluded.completed_at_us
-WHERE r.state <> 2)sql";
+using namespace key_sql;
 
 constexpr const char* release_sql =
     "DELETE FROM sys.request_keys WHERE state = 1 AND key = ANY($1::text[])";

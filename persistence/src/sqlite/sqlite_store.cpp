@@ -1,5 +1,6 @@
 #include "sqlite/sqlite_store.hpp"
 
+#include "sqlite/key_sql.hpp"
 #include "sqlite/sqlite_db.hpp"
 
 #include <algorithm>
@@ -12,20 +13,10 @@ using detail::db_failure;
 using detail::from_us;
 using detail::to_us;
 using sqlite::statement;
+using namespace sqlite::key_sql;
 
-// Statement texts double as keys of the statement cache.
-constexpr const char* claim_sql =
-    "INSERT INTO request_keys(key, state, claimed_at_us, lease_until_us, owner) "
-    "VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT(key) DO UPDATE SET "
-    "claimed_at_us = excluded.claimed_at_us, lease_until_us = excluded.lease_until_us, "
-    "owner = excluded.owner WHERE request_keys.state = 1 AND "
-    "(request_keys.lease_until_us <= excluded.claimed_at_us OR "
-    "(excluded.owner <> '' AND request_keys.owner = excluded.owner))";
-constexpr const char* state_sql = "SELECT state FROM request_keys WHERE key = ?1";
-constexpr const char* complete_sql =
-    "INSERT INTO request_keys(key, state, claimed_at_us, lease_until_us, completed_at_us) "
-    "VALUES (?1, 2, ?2, ?2, ?2) ON CONFLICT(key) DO UPDATE SET state = 2, "
-    "completed_at_us = excluded.completed_at_us WHERE request_keys.state <> 2";
+// Statement texts double as keys of the statement cache (the key statements are in
+// sqlite/key_sql.hpp, shared with `phoenix bench store`'s raw loop).
 constexpr const char* release_sql = "DELETE FROM request_keys WHERE key = ?1 AND state = 1";
 constexpr const char* trace_sql =
     "INSERT INTO message_traceability(key, topic, kafka_partition, kafka_offset, stage, "

@@ -1,0 +1,23 @@
+#pragma once
+
+// The statements that claim and complete idempotency keys in SQLite: the store's, and
+// the raw loop's of `phoenix bench store`, which must do the same database work.
+// Parameters: claim (key, now_us, lease_until_us, owner); state (key); complete (key,
+// now_us).
+
+namespace phoenix::persistence::sqlite::key_sql {
+
+inline constexpr const char* claim_sql =
+    "INSERT INTO request_keys(key, state, claimed_at_us, lease_until_us, owner) "
+    "VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT(key) DO UPDATE SET "
+    "claimed_at_us = excluded.claimed_at_us, lease_until_us = excluded.lease_until_us, "
+    "owner = excluded.owner WHERE request_keys.state = 1 AND "
+    "(request_keys.lease_until_us <= excluded.claimed_at_us OR "
+    "(excluded.owner <> '' AND request_keys.owner = excluded.owner))";
+inline constexpr const char* state_sql = "SELECT state FROM request_keys WHERE key = ?1";
+inline constexpr const char* complete_sql =
+    "INSERT INTO request_keys(key, state, claimed_at_us, lease_until_us, completed_at_us) "
+    "VALUES (?1, 2, ?2, ?2, ?2) ON CONFLICT(key) DO UPDATE SET state = 2, "
+    "completed_at_us = excluded.completed_at_us WHERE request_keys.state <> 2";
+
+} // namespace phoenix::persistence::sqlite::key_sql

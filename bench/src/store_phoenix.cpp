@@ -4,6 +4,7 @@
 
 #include "phoenix/persistence/store_actor.hpp"
 #include "phoenix/runtime/actor_error.hpp"
+#include "phoenix/runtime/node_runner.hpp"
 #include "store_sides.hpp"
 
 #include <caf/actor_system.hpp>
@@ -105,6 +106,7 @@ store_outcome run_phoenix_store(const persistence::store_config& cfg,
     return out;
   }
   caf::actor_system_config sys_cfg;
+  runtime::size_scheduler(sys_cfg); // as the node does
   caf::actor_system sys{sys_cfg};
   auto opts = persistence::actor_options(cfg);
   opts.batch_max = load.batch;

@@ -7,6 +7,7 @@
 
 #include "phoenix/runtime/actor_error.hpp"
 #include "phoenix/testkit/actor_test.hpp"
+#include "testing/one_winner.hpp"
 #include "testing/temp_dir.hpp"
 
 #include <caf/all.hpp>
@@ -370,40 +371,7 @@ TEST(store_actor_threads, two_store_actors_on_one_file_give_each_key_one_winner)
   temp_dir dir;
   store_config cfg;
   cfg.path = dir.file("shared");
-  caf::actor_system_config sys_cfg;
-  caf::actor_system sys{sys_cfg};
-  std::vector<caf::actor> stores;
-  for (int i = 0; i < 2; ++i) { // as two nodes sharing one database
-    auto st = start_store(sys, cfg);
-    ASSERT_TRUE(st) << st.error().describe();
-    stores.push_back(*st);
-  }
-  constexpr int threads = 4;
-  constexpr int keys = 100;
-  std::vector<int> wins(keys);
-  std::mutex mtx;
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      caf::scoped_actor self{sys};
-      for (int k = 0; k < keys; ++k)
-        self->request(stores[(t + k) % 2], 30s, store_apply_atom::value,
-                      store_request::claim({"k" + std::to_string(k)}))
-            .receive(
-                [&](reply& r) {
-                  if (r.claims.at(0) == claim_outcome::claimed) {
-                    std::lock_guard<std::mutex> g{mtx};
-                    ++wins[k];
-                  }
-                },
-                [&](caf::error& e) { ADD_FAILURE() << phoenix::runtime::describe(e); });
-    });
-  for (auto& th : pool)
-    th.join();
-  for (int k = 0; k < keys; ++k)
-    EXPECT_EQ(wins[k], 1) << "k" << k;
-  for (auto& st : stores)
-    caf::anon_send_exit(st, caf::exit_reason::user_shutdown);
+  phoenix::persistence::testing::expect_one_winner_per_key(cfg);
 }
 
 TEST(store_actor_threads, start_store_reports_what_failed) {

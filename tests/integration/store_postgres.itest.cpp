@@ -6,6 +6,7 @@
 #include "phoenix/persistence/store_actor.hpp"
 #include "phoenix/runtime/actor_error.hpp"
 #include "phoenix/testkit/child_process.hpp"
+#include "testing/one_winner.hpp"
 #include "testing/pg_temp.hpp"
 #include "testing/store_conformance.hpp"
 
@@ -94,34 +95,8 @@ TEST(store_postgres, a_batch_takes_one_statement_per_kind_not_one_per_row) {
 }
 
 TEST(store_postgres, store_actors_of_two_nodes_give_each_key_one_winner) {
-  auto cfg = pg_config(pg_temp::get().create_database());
-  caf::actor_system_config sys_cfg;
-  caf::actor_system sys{sys_cfg};
-  std::vector<caf::actor> stores;
-  for (int i = 0; i < 2; ++i) {
-    auto st = start_store(sys, cfg);
-    ASSERT_TRUE(st) << st.error().describe();
-    stores.push_back(*st);
-  }
-  constexpr int keys = 100;
-  std::vector<std::atomic<int>> wins(keys);
-  std::vector<std::thread> pool;
-  for (int t = 0; t < 4; ++t)
-    pool.emplace_back([&, t] {
-      caf::scoped_actor self{sys};
-      for (int k = 0; k < keys; ++k)
-        self->request(stores[(t + k) % 2], 30s, store_apply_atom::value,
-                      store_request::claim({"k" + std::to_string(k)}))
-            .receive(
-                [&](reply& r) { wins[k] += r.claims.at(0) == claim_outcome::claimed; },
-                [&](caf::error& e) { ADD_FAILURE() << phoenix::runtime::describe(e); });
-    });
-  for (auto& th : pool)
-    th.join();
-  for (int k = 0; k < keys; ++k)
-    EXPECT_EQ(wins[k], 1) << "k" << k;
-  for (auto& st : stores)
-    caf::anon_send_exit(st, caf::exit_reason::user_shutdown);
+  phoenix::persistence::testing::expect_one_winner_per_key(
+      pg_config(pg_temp::get().create_database()));
 }
 
 // Sends claim+complete requests through the store actor from a thread of its own.

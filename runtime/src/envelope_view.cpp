@@ -283,8 +283,9 @@ envelope envelope_view::to_envelope() const {
   env.content_type = std::string(content_type);
   env.time = owned(time);
   env.subject = owned(subject);
-  if (trace)
-    env.trace = trace->to_owned();
+  // Set either way: a new envelope starts with the context of the span open on this
+  // thread, and a decoded one carries the record's own.
+  env.trace = trace ? std::optional<trace_context>{trace->to_owned()} : std::nullopt;
   env.tenant_id = owned(tenant_id);
   env.idempotency_key = owned(idempotency_key);
   for_each_extension([&](const header_view& h) {

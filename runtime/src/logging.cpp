@@ -1,9 +1,12 @@
 #include "phoenix/runtime/logging.hpp"
 
+#include "phoenix/runtime/trace_context.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -30,7 +33,16 @@ public:
     line += "\",\"level\":\"";
     line.append(level.data(), level.size());
     line += "\",\"node\":\"" + node_ + "\",\"thread\":" + std::to_string(msg.thread_id) +
-            ",\"msg\":\"" + json_escape({msg.payload.data(), msg.payload.size()}) + "\"}\n";
+            ",\"msg\":\"" + json_escape({msg.payload.data(), msg.payload.size()}) + "\"";
+    // The span open on the logging thread (a record's handling): ids are hex digits.
+    if (auto ids = current_trace_ids(); !ids.trace_id.empty()) {
+      line += ",\"trace_id\":\"";
+      line += ids.trace_id;
+      line += "\",\"span_id\":\"";
+      line += ids.span_id;
+      line += '"';
+    }
+    line += "}\n";
     dest.append(line.data(), line.data() + line.size());
   }
 
@@ -42,6 +54,21 @@ public:
 
 private:
   std::string node_;
+};
+
+// `%*` in the text pattern: ` trace_id=.. span_id=..` while a span is open.
+class trace_flag final : public spdlog::custom_flag_formatter {
+public:
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string fields;
+    append_trace_fields(fields);
+    dest.append(fields.data(), fields.data() + fields.size());
+  }
+
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<trace_flag>();
+  }
 };
 
 } // namespace
@@ -79,16 +106,36 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
-void configure_logging(const log_config& cfg, const std::string& node_id) {
-  auto logger = spdlog::stderr_logger_mt("phoenix");
-  spdlog::drop("phoenix"); // keep the registry free for re-configuration in tests
+namespace {
+
+void install(std::shared_ptr<spdlog::logger> logger, const log_config& cfg,
+             const std::string& node_id) {
   if (cfg.format == log_format::json)
     logger->set_formatter(std::make_unique<json_formatter>(node_id));
-  else
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [" + node_id + "] %v");
+  else {
+    auto text = std::make_unique<spdlog::pattern_formatter>();
+    text->add_flag<trace_flag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [" +
+                                                node_id + "] %v%*");
+    logger->set_formatter(std::move(text));
+  }
   logger->set_level(static_cast<spdlog::level::level_enum>(cfg.level));
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);
+}
+
+} // namespace
+
+void configure_logging(const log_config& cfg, const std::string& node_id) {
+  // Made outside the registry, which set_default_logger updates, so that configuring
+  // again (tests do) replaces the logger instead of clashing with its name.
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  install(std::make_shared<spdlog::logger>("phoenix", std::move(sink)), cfg, node_id);
+}
+
+void configure_logging(const log_config& cfg, const std::string& node_id,
+                       std::ostream& out) {
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out, true);
+  install(std::make_shared<spdlog::logger>("phoenix", std::move(sink)), cfg, node_id);
 }
 
 } // namespace phoenix::runtime

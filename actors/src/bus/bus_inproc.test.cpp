@@ -133,6 +133,29 @@ TEST_F(bus_test, retries_and_crashes_follow_the_group_consumers_rules) {
   EXPECT_EQ(stats->handled.load(), 3u);
 }
 
+TEST_F(bus_test, events_made_by_a_function_subscriber_continue_the_trace_it_handles) {
+  auto b = make_bus();
+  auto made = std::make_shared<std::vector<std::optional<runtime::trace_context>>>();
+  kafka::record_handler fn = [made](const runtime::envelope_view&,
+                                    const kafka::record_view&) {
+    runtime::envelope out; // what the subscriber would publish next
+    made->push_back(out.trace);
+    return kafka::handler_status::done;
+  };
+  must_subscribe(b, {"audit", "f", fn});
+  auto traced = event("traced");
+  traced.trace = runtime::trace_context::parse(
+                     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+                     .value();
+  ASSERT_TRUE(publish(b, "audit", "k", traced)->value);
+  ASSERT_TRUE(publish(b, "audit", "k", event("plain"))->value);
+  ASSERT_EQ(made->size(), 2u);
+  ASSERT_TRUE((*made)[0]);
+  EXPECT_EQ((*made)[0]->trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_NE((*made)[0]->parent_id, "00f067aa0ba902b7");
+  EXPECT_FALSE((*made)[1]) << "no trace handled, none continued";
+}
+
 TEST_F(bus_test, subscriber_actor_that_exits_is_unsubscribed) {
   auto b = make_bus();
   auto [h, st] = spawn_holder("h");

@@ -26,6 +26,7 @@ caf::behavior handler_worker(caf::event_based_actor*, kafka::record_handler fn) 
           // In process the bus holds owning copies; the handler reads them as views.
           std::vector<runtime::header_view> extensions;
           auto view = runtime::view_of(env, extensions);
+          const runtime::trace_scope span{env.trace};
           return fn(view, kafka::record_view{pos.topic, pos.partition, pos.offset, {}});
         } catch (const std::exception& e) {
           return caf::make_error(caf::sec::runtime_error,

@@ -222,6 +222,10 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
                               m.partition,
                               m.offset,
                               {static_cast<const char*>(m.key), m.key ? m.key_len : 0}};
+        // What the handler produces and logs continues the record's trace.
+        const runtime::trace_scope span{env->trace ? env->trace->trace_id
+                                                   : std::string_view{},
+                                        env->trace ? env->trace->flags : std::uint8_t{0}};
         auto started = std::chrono::steady_clock::now();
         for (int attempt = 1;; ++attempt) {
           auto status = fn(*env, rec);

@@ -47,9 +47,24 @@ void on_queue_event(rd_kafka_t*, void* opaque) {
     caf::anon_send(dest, wake_atom::value);
 }
 
+// The record's headers, with `traceparent` from `rec.trace` when they have none.
+rd::headers_ptr headers_of(const outgoing_record& rec) {
+  auto out = rd::make_headers(rec.headers);
+  if (!rec.trace ||
+      std::any_of(rec.headers.begin(), rec.headers.end(),
+                  [](const runtime::header& h) { return h.key == "traceparent"; }))
+    return out;
+  if (!out)
+    out.reset(rd_kafka_headers_new(1));
+  auto value = rec.trace->to_header();
+  rd_kafka_header_add(out.get(), "traceparent", -1, value.data(),
+                      static_cast<ssize_t>(value.size()));
+  return out;
+}
+
 rd::error_ptr produce_one(rd_kafka_t& rk, const outgoing_record& rec, void* opaque) {
-  return rd::enqueue(rk, rec.topic, rec.key, rec.value, rd::make_headers(rec.headers),
-                     opaque, rec.partition.value_or(RD_KAFKA_PARTITION_UA));
+  return rd::enqueue(rk, rec.topic, rec.key, rec.value, headers_of(rec), opaque,
+                     rec.partition.value_or(RD_KAFKA_PARTITION_UA));
 }
 
 bool queue_full(const rd::error_ptr& err) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "phoenix/runtime/error.hpp"
+#include "phoenix/runtime/trace_context.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -55,29 +56,6 @@ inline bool operator!=(const header& a, const header& b) {
   return !(a == b);
 }
 
-/// W3C Trace Context carried in the `traceparent` header.
-struct trace_context {
-  std::string trace_id;  ///< 32 lowercase hex digits, not all zero.
-  std::string parent_id; ///< 16 lowercase hex digits, not all zero.
-  std::uint8_t flags = 0;
-
-  /// `00-<trace_id>-<parent_id>-<flags as 2 lowercase hex>`. Always writes version 00,
-  /// the only version this codec speaks.
-  std::string to_header() const;
-
-  /// Parses a traceparent value of exactly 55 characters. Any version but `ff` is
-  /// accepted and read with the version 00 layout, as the W3C spec asks of parsers.
-  ///
-  /// Errors: `envelope_errc::bad_traceparent` for a wrong length, a missing `-`,
-  /// uppercase or non-hex digits, version `ff`, or an all-zero trace or parent id.
-  static result<trace_context> parse(std::string_view text);
-};
-
-bool operator==(const trace_context& a, const trace_context& b);
-inline bool operator!=(const trace_context& a, const trace_context& b) {
-  return !(a == b);
-}
-
 /// A decoded CloudEvent. `extensions` holds every header the envelope does not map to a
 /// field (other `ce_*` attributes, unrelated application headers) in record order, so a
 /// consumer can re-publish the record without losing any of them.
@@ -89,7 +67,11 @@ struct envelope {
   std::string content_type = "application/json";
   std::optional<std::string> time;
   std::optional<std::string> subject;
-  std::optional<trace_context> trace;
+  /// The event's W3C trace context (`traceparent`). A new envelope made while a record
+  /// is being handled on this thread starts with the handling span's context (see
+  /// `trace_scope`), so an event published for a record continues its trace; decoding
+  /// sets it from the record.
+  std::optional<trace_context> trace = current_trace();
   std::optional<std::string> tenant_id;
   std::optional<std::string> idempotency_key;
   std::vector<header> extensions;

@@ -42,6 +42,10 @@ struct outgoing_record {
   std::vector<runtime::header> headers;
   /// Unset: librdkafka's partitioner picks one from the key.
   std::optional<std::int32_t> partition;
+  /// Sent as the `traceparent` header unless `headers` has one. Starts as the context of
+  /// the span open on the thread that makes the record (`runtime::trace_scope`), so a
+  /// record produced while handling another continues its trace.
+  std::optional<runtime::trace_context> trace = runtime::current_trace();
 };
 
 /// Where the brokers stored a record.

@@ -50,6 +50,9 @@ void add_run_command(CLI::App& app, int& exit_code) {
     opts.on_started = [health = svc->health](const caf::actor&) {
       health->set_tree_up(true);
     };
+    // Not ready from the signal on: traffic moves elsewhere while the tree drains.
+    auto running = svc->ready->add_flag("node", {true, "running"});
+    opts.on_stopping = [running] { running->set(false, "stopping"); };
     node_handles handles;
     auto kafka_children = bus_children(*cfg, cluster->has_value(), handles, *svc);
     exit_code = static_cast<int>(

@@ -68,6 +68,8 @@ node_exit run_node(caf::actor_system& sys, supervisor_spec root, node_run_option
       if (sig > 0 && signal_seen.exchange(sig) == 0) {
         spdlog::info("received {}, stopping (bound {} ms)",
                      sig == SIGINT ? "SIGINT" : "SIGTERM", opts.shutdown_timeout.count());
+        if (opts.on_stopping)
+          opts.on_stopping();
         caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
       }
     }

@@ -29,6 +29,10 @@ struct node_run_options {
   /// Called with the started root supervisor (e.g. to feed it work) before "node
   /// started" is logged; may be empty.
   std::function<void(const caf::actor& root)> on_started;
+  /// Called once when a SIGINT/SIGTERM arrives, before the tree is asked to stop (e.g. to
+  /// turn `/ready` false so that no new work is routed to a node on its way out); on the
+  /// signal-watching thread; may be empty.
+  std::function<void()> on_stopping;
 };
 
 /// Starts the root supervisor from `root`, then waits until it ends by itself or a

@@ -13,6 +13,9 @@ packages=(
   libcpp-httplib-dev libhiredis-dev libssl-dev
   clang-14 libclang-rt-14-dev clang-format-14
   kcat postgresql-15 postgresql-client-15
+  # Redis 7 for the cluster-wide tenant rate limits; tests start their own on free
+  # ports (deploy/redis/redis-temp.sh).
+  redis-server
   # promtool checks /metrics and deploy/prometheus in the tests (19 MB download, 96 MB
   # installed, ~10 s); the openssl command makes the TLS tests' certificates.
   prometheus openssl

@@ -23,6 +23,7 @@ consumer_actor::consumer_actor(caf::actor_config& cfg,
   // Checked by the start function (group_consumer_child) already.
   if (auto gate = make_gate_settings(cfg_))
     idempotency_ = *gate;
+  find_breakers();
 }
 
 caf::behavior consumer_actor::make_behavior() {

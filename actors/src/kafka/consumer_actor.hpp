@@ -52,6 +52,10 @@ private:
                     const caf::error& reason);
   void drain(const std::vector<topic_partition>& tps, clock::time_point deadline);
 
+  // consumer_breakers.cpp
+  void find_breakers();
+  void apply_breakers();
+
   // consumer_actor.cpp
   void store(const topic_partition& tp, partition_state& st);
   consumer_handle::commit_status commit(std::chrono::milliseconds retry_for);
@@ -79,6 +83,8 @@ private:
   bool stopping_ = false;
   bool rebalanced_ = false; // a rebalance callback ran (see final_commit)
   std::shared_ptr<const gate_settings> idempotency_; // null: not idempotent
+  // Topic to the breaker of its handler's downstream (only topics that have one).
+  std::map<std::string, std::shared_ptr<policies::circuit_breaker>> breakers_;
 };
 
 } // namespace phoenix::kafka

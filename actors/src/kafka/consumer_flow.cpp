@@ -16,6 +16,7 @@ void consumer_actor::poll_round() {
   if (stopping_)
     return;
   last_rkt_ = nullptr;
+  apply_breakers();
   // While a partition is paused, its lanes' progress (lane_done messages, served between
   // polls) is what resumes it: a poll blocking on an empty queue would hold that back
   // and let the lanes run dry.
@@ -112,7 +113,7 @@ void consumer_actor::flow_control(const topic_partition& tp, partition_state& st
       stats_->pauses.fetch_add(1, std::memory_order_relaxed);
     }
   } else if (st.paused && st.held.empty() && st.in_flight() <= st.bound() / 2) {
-    if (auto ok = rk_->pause(tp, false); !ok) {
+    if (auto ok = st.breaker_paused ? result<void>{} : rk_->pause(tp, false); !ok) {
       spdlog::warn("consumer: {}", ok.error().message());
     } else {
       st.paused = false;
@@ -144,7 +145,7 @@ void consumer_actor::start_lane(const topic_partition& tp, partition_state& st,
   auto h = handlers_.count(tp.topic) ? handlers_.at(tp.topic) : handlers_.begin()->second;
   lane.worker = spawn(lane_worker, caf::actor_cast<caf::actor>(this),
                       lane_id{st.id(), static_cast<std::uint32_t>(i)}, lane.channel,
-                      std::move(h), stats_, st.stats, idempotency_);
+                      std::move(h), stats_, st.stats, idempotency_, cfg_.admission);
   monitor(lane.worker);
 }
 

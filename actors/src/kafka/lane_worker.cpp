@@ -2,6 +2,7 @@
 
 #include "kafka/idempotency.hpp"
 #include "phoenix/runtime/actor_error.hpp"
+#include "policies/lane_guard.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -25,6 +26,7 @@ struct lane_context {
   std::shared_ptr<partition_stats> part;    // this partition's counters, for the metrics
   std::uint64_t reported = 0;               // `finished` when the consumer was last told
   std::unique_ptr<idempotency_gate> gate{}; // null: not idempotent
+  policies::lane_guard guard{};             // admits everything when no policy applies
 };
 
 std::string where(std::string_view topic, std::int32_t partition, std::int64_t offset) {
@@ -123,6 +125,18 @@ void guarded(self_ptr self, lane_context& ctx, F f) {
   }
 }
 
+// The record must wait for its tenant's token or its breaker: the lane lets go of the
+// batch and runs again after `wait` (one delayed message at a time).
+void wait_for_admission(self_ptr self, lane_context& ctx, policies::clock::duration wait) {
+  ctx.channel->release();
+  if (ctx.gate)
+    ctx.gate->flush(self);
+  report(self, ctx);
+  if (ctx.guard.schedule_wake())
+    self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(wait),
+                       guard_wake_atom::value);
+}
+
 // Sends one record to an actor handler (owning copies) and goes on on its answer.
 void ask_actor(self_ptr self, const std::shared_ptr<lane_context>& ctx,
                std::shared_ptr<runtime::envelope> env, record_position pos, int attempt,
@@ -131,6 +145,13 @@ void ask_actor(self_ptr self, const std::shared_ptr<lane_context>& ctx,
   self->request(ctx->h.actor(), ctx->h.timeout(), handle_atom::value, *env, pos)
       .then(
           [=](handler_status status) {
+            if (ctx->guard.hold_after(status)) { // its breaker opened: wait, then again
+              self->state.awaiting = false;
+              if (ctx->guard.schedule_wake())
+                self->delayed_send(self, std::chrono::milliseconds{1},
+                                   guard_wake_atom::value);
+              return;
+            }
             auto at = where(pos.topic, pos.partition, pos.offset);
             switch (settle(status, attempt, env->id, at, *ctx->stats, *ctx->part)) {
             case outcome::again:
@@ -149,6 +170,7 @@ void ask_actor(self_ptr self, const std::shared_ptr<lane_context>& ctx,
             guarded(self, *ctx, [&] { run(self, ctx); });
           },
           [=](caf::error& err) {
+            ctx->guard.failed();
             if (ctx->gate)
               ctx->gate->crashed(self);
             self->quit(caf::make_error(caf::sec::runtime_error,
@@ -208,6 +230,10 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
         ctx->part->undecodable.fetch_add(1, std::memory_order_relaxed);
         spdlog::warn("undecodable record {}: {}", where(topic, m.partition, m.offset),
                      env.error().message());
+      } else if (auto wait = ctx->guard.admit(m.offset, env->tenant_id);
+                 wait > policies::clock::duration::zero()) {
+        wait_for_admission(self, *ctx, wait);
+        return;
       } else if (ctx->h.actor()) {
         report(self, *ctx);
         ch.release();
@@ -229,6 +255,10 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
         auto started = std::chrono::steady_clock::now();
         for (int attempt = 1;; ++attempt) {
           auto status = fn(*env, rec);
+          if (ctx->guard.hold_after(status)) { // its breaker opened: wait, then again
+            wait_for_admission(self, *ctx, std::chrono::milliseconds{1});
+            return;
+          }
           if (status == handler_status::done) {
             ++handled.n;
             effect_done = true;
@@ -258,12 +288,15 @@ caf::behavior lane_worker(caf::stateful_actor<lane_state>* self, caf::actor cons
                           lane_id id, std::shared_ptr<lane_channel> channel, handler h,
                           std::shared_ptr<consumer_stats> stats,
                           std::shared_ptr<partition_stats> part,
-                          std::shared_ptr<const gate_settings> idempotency) {
+                          std::shared_ptr<const gate_settings> idempotency,
+                          std::shared_ptr<const policies::admission> admission) {
   runtime::crash_on_exception(self);
   self->state.headers.reserve(16);
   auto ctx = std::make_shared<lane_context>(
       lane_context{std::move(consumer), id, std::move(channel), std::move(h),
                    std::move(stats), std::move(part)});
+  if (admission)
+    ctx->guard = policies::lane_guard{admission.get(), ctx->h.downstream_name()};
   if (idempotency) {
     auto* c = ctx.get(); // the gate lives in the context: no cycle through these hooks
     ctx->gate = std::make_unique<idempotency_gate>(
@@ -280,6 +313,11 @@ caf::behavior lane_worker(caf::stateful_actor<lane_state>* self, caf::actor cons
   }
   return {
       [self, ctx](lane_wake_atom) {
+        if (!self->state.awaiting)
+          guarded(self, *ctx, [&] { run(self, ctx); });
+      },
+      [self, ctx](guard_wake_atom) {
+        ctx->guard.woken();
         if (!self->state.awaiting)
           guarded(self, *ctx, [&] { run(self, ctx); });
       },

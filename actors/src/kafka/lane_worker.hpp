@@ -7,6 +7,7 @@
 
 #include "kafka/lane_channel.hpp"
 #include "phoenix/actors/kafka/record.hpp"
+#include "phoenix/actors/policies/admission.hpp"
 
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
@@ -22,6 +23,10 @@ using lane_wake_atom = caf::atom_constant<caf::atom("lane_wake")>;
 /// Lane to consumer: the lane made progress (read it from the channel).
 /// `(lane_done_atom, partition id, lane index)`.
 using lane_done_atom = caf::atom_constant<caf::atom("lane_done")>;
+
+/// Lane to itself: a record that had to wait for its tenant's token or its downstream's
+/// breaker asks again.
+using guard_wake_atom = caf::atom_constant<caf::atom("guard_wake")>;
 
 struct lane_id {
   std::uint64_t partition = 0; ///< The consumer's id of the partition's state.
@@ -39,10 +44,13 @@ struct gate_settings;
 /// an actor handler that fails or does not answer in time, ends the lane with an error
 /// (a crash) for the consumer to restart it. With `idempotency` (not null), each batch's
 /// keys are claimed in the store first and completed after (kafka/idempotency.hpp).
+/// With `admission` (not null), each record first needs its tenant's token and its
+/// downstream breaker's permission (policies/lane_guard.hpp).
 caf::behavior lane_worker(caf::stateful_actor<lane_state>* self, caf::actor consumer,
                           lane_id id, std::shared_ptr<lane_channel> channel, handler h,
                           std::shared_ptr<consumer_stats> stats,
                           std::shared_ptr<partition_stats> part,
-                          std::shared_ptr<const gate_settings> idempotency);
+                          std::shared_ptr<const gate_settings> idempotency,
+                          std::shared_ptr<const policies::admission> admission = nullptr);
 
 } // namespace phoenix::kafka

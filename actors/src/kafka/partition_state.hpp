@@ -97,6 +97,9 @@ public:
 
   std::deque<rd::message_ptr> held; // polled while at the bound; dispatched when room comes
   bool paused = false;
+  /// Paused because the breaker of its handler's downstream is open
+  /// (consumer_breakers.cpp).
+  bool breaker_paused = false;
   std::shared_ptr<partition_stats> stats; // this partition's counters, for the metrics
 
 private:

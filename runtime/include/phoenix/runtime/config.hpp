@@ -1,6 +1,7 @@
 #pragma once
 
 #include "phoenix/runtime/error.hpp"
+#include "phoenix/runtime/guard_config.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -128,6 +129,10 @@ struct node_config {
   std::map<std::string, std::string> kafka;
   /// `[store]`: checked by `persistence::store_config_from` (keys, types and values).
   config_table store;
+  /// `[breaker."<downstream>"]`: circuit breakers by downstream name.
+  std::map<std::string, breaker_settings> breakers;
+  /// `[tenants]`: per-tenant rate limits (`enabled` when the section is present).
+  tenants_config tenants;
 
   /// True when no broker is configured and the embedded mock cluster is used.
   bool embedded_kafka() const { return kafka.count("bootstrap.servers") == 0; }

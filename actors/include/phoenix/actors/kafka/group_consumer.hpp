@@ -2,6 +2,7 @@
 
 #include "phoenix/actors/kafka/idempotency.hpp"
 #include "phoenix/actors/kafka/record.hpp"
+#include "phoenix/actors/policies/admission.hpp"
 #include "phoenix/observability/readiness.hpp"
 #include "phoenix/runtime/supervisor.hpp"
 
@@ -43,6 +44,10 @@ struct group_consumer_config {
   std::chrono::milliseconds shutdown_timeout{15000};
   /// Effects once per key through the store; off unless `idempotency.store` is set.
   idempotency_config idempotency;
+  /// Circuit breakers and tenant rate limits (the node's, shared by all its consumers);
+  /// null: every record is admitted at once. While the breaker of a handler's
+  /// downstream is open, the partitions of its topics are paused.
+  std::shared_ptr<const policies::admission> admission;
 
   /// Rebalance hooks for application code, called on the consumer's thread after
   /// Phoenix has started the assigned partitions' actors, or after it has drained and

@@ -92,7 +92,18 @@ public:
     return h;
   }
 
+  /// The same handler, calling the downstream `name` (a CRM, a payment service): its
+  /// circuit breaker (`[breaker."<name>"]`) admits the calls, and a `retry` answer counts
+  /// as a failure of that downstream. Handlers of several topics may share one.
+  handler downstream(std::string name) const {
+    handler h = *this;
+    h.downstream_ = std::move(name);
+    return h;
+  }
+
   const record_handler& function() const noexcept { return fn_; }
+  /// Empty: the handler names no downstream (no breaker).
+  const std::string& downstream_name() const noexcept { return downstream_; }
   const caf::actor& actor() const noexcept { return actor_; }
   std::chrono::milliseconds timeout() const noexcept { return timeout_; }
 
@@ -100,6 +111,7 @@ private:
   record_handler fn_;
   caf::actor actor_;
   std::chrono::milliseconds timeout_{0};
+  std::string downstream_;
 };
 
 /// Counters of one partition as a group consumer sees it, readable from any thread. The

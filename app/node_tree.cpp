@@ -2,6 +2,7 @@
 
 #include "phoenix/actors/kafka/producer_actor.hpp"
 #include "phoenix/actors/kafka/properties.hpp"
+#include "phoenix/actors/policies/redis_limiter.hpp"
 #include "phoenix/persistence/store_actor.hpp"
 #include "phoenix/runtime/logging.hpp"
 
@@ -49,6 +50,7 @@ std::vector<runtime::child_spec> bus_children(const runtime::node_config& cfg,
   bus.origin = cfg.origin;
   bus.consumer.properties = cfg.kafka;
   bus.consumer.origin = cfg.origin;
+  bus.consumer.admission = svc.admission;
   if (embedded) {
     // The mock cluster's group coordinator waits max.poll.interval.ms for rejoins.
     bus.consumer.properties.emplace("session.timeout.ms", "6000");
@@ -73,6 +75,9 @@ result<node_services> make_node_services(const runtime::node_config& cfg, bool s
     bool up = store.ready();
     return observability::check_state{up, up ? "takes writes" : store.reason()};
   });
+  svc.admission = policies::make_admission(cfg);
+  svc.guard = std::make_unique<policies::guard_probe>(*svc.metrics, svc.admission);
+  policies::add_readiness_checks(cfg, *svc.admission, *svc.ready);
   observability::expose_build_info(*svc.metrics,
                                    {{"librdkafka", kafka::librdkafka_version()}});
   if (serve && cfg.http.enabled) {
@@ -118,6 +123,11 @@ runtime::supervisor_spec node_tree(const runtime::node_config& cfg,
                    }};
   root.children.push_back(
       sub("store", runtime::restart_strategy::rest_for_one, {std::move(store_child)}));
+  if (svc.admission && svc.admission->tenants &&
+      cfg.tenants.backend == runtime::limit_backend::redis)
+    root.children.push_back(
+        policies::redis_limiter_child("rate-limiter", svc.admission->tenants,
+                                      policies::redis_limiter_config::from(cfg.tenants)));
   root.children.push_back(
       sub("kafka", runtime::restart_strategy::rest_for_one, std::move(kafka_children)));
   root.children.push_back(sub("sagas", runtime::restart_strategy::one_for_one, {}));

@@ -4,6 +4,8 @@
 #include "phoenix/actors/bus/bus_probe.hpp"
 #include "phoenix/actors/kafka/consumer_probe.hpp"
 #include "phoenix/actors/kafka/mock_cluster.hpp"
+#include "phoenix/actors/policies/admission.hpp"
+#include "phoenix/actors/policies/guard_probe.hpp"
 #include "phoenix/observability/health_monitor.hpp"
 #include "phoenix/observability/http_server.hpp"
 #include "phoenix/observability/metrics.hpp"
@@ -35,7 +37,11 @@ struct node_services {
   std::shared_ptr<observability::readiness> ready;
   std::shared_ptr<observability::health_state> health;
   std::shared_ptr<kafka::consumer_probe> consumers;
-  std::shared_ptr<bus::bus_probe> bus;              ///< Set by `bus_children`.
+  std::shared_ptr<bus::bus_probe> bus; ///< Set by `bus_children`.
+  /// Breakers and tenant rate limits (`[breaker."..."]`, `[tenants]`), for every
+  /// consumer of the node; the readiness checks `breaker:<name>` of required ones.
+  std::shared_ptr<policies::admission> admission;
+  std::unique_ptr<policies::guard_probe> guard;
   std::unique_ptr<observability::http_server> http; ///< Null when not serving.
   /// The store actor's current incarnation and whether it takes writes: handed to every
   /// consumer (idempotency), and the readiness check `store`.
@@ -67,7 +73,8 @@ std::vector<runtime::child_spec> bus_children(const runtime::node_config& cfg,
 /// others start), store (the store actor of `[store]`, attached to `svc.store` on every
 /// start), kafka (the given consumers), sagas (empty until sagas land). The store starts
 /// before the consumers and stops after them; a store that cannot open fails the start
-/// (exit code 2) with `file: [store] key: ...`.
+/// (exit code 2) with `file: [store] key: ...`. With `[tenants] backend = "redis"` the
+/// Redis limiter actor starts after the store, before the consumers.
 runtime::supervisor_spec node_tree(const runtime::node_config& cfg,
                                    const node_services& svc,
                                    std::vector<runtime::child_spec> kafka_children);

@@ -57,6 +57,7 @@ void consumer_actor::on_exit() {
     stop_lanes(st);
   parts_.clear();
   paused_ = 0;
+  stats_->breaker_paused.store(0, std::memory_order_relaxed);
   by_id_.clear();
 }
 
@@ -104,6 +105,8 @@ void consumer_actor::on_revoked(const std::vector<topic_partition>& tps, bool lo
     it->second.stats->assigned.store(false, std::memory_order_relaxed);
     it->second.stats->in_flight.store(0, std::memory_order_relaxed);
     paused_ -= it->second.paused ? 1 : 0;
+    if (it->second.breaker_paused)
+      stats_->breaker_paused.fetch_sub(1, std::memory_order_relaxed);
     by_id_.erase(it->second.id());
     parts_.erase(it);
   }

@@ -38,6 +38,7 @@ void consumer_actor::apply_breakers() {
       }
     }
     st.breaker_paused = blocked;
+    stats_->breaker_paused.fetch_add(blocked ? 1 : -1, std::memory_order_relaxed);
     spdlog::info("consumer: {} {} (breaker {} {})", to_string(tp),
                  blocked ? "paused" : "resumed", it->second->downstream(),
                  blocked ? "open" : "no longer open");

@@ -173,6 +173,8 @@ struct consumer_stats {
   std::atomic<std::uint64_t> handover_commit_failures{0};
   std::atomic<std::uint64_t> pauses{0};  ///< Partitions paused at their in-flight bound.
   std::atomic<std::uint64_t> resumes{0}; ///< Partitions resumed once drained.
+  /// Partitions paused now because the breaker of their handler's downstream is open.
+  std::atomic<std::int64_t> breaker_paused{0};
   std::atomic<std::uint64_t> max_in_flight{0}; ///< Most records in flight in one partition.
   /// Commits that failed, of librdkafka's commit timer (sent again with the next) and
   /// on revoke or stop.

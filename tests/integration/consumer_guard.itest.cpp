@@ -1,0 +1,163 @@
+// Circuit breaker and tenant rate limits on a group consumer, on the mock cluster: a
+// failing downstream opens its breaker and pauses its partitions (nothing consumed or
+// handled while open), and the breaker closes when the downstream is back, with every
+// record handled; a tenant at its limit waits in its own partition while another
+// tenant's records on the other partitions are all handled.
+
+#include "consumer_fixture.hpp"
+#include "phoenix/actors/policies/admission.hpp"
+
+#include <atomic>
+
+namespace phoenix::itest {
+namespace {
+
+// The breakers' clock, moved by the test (lanes and the consumer read it on their
+// threads).
+struct shared_clock {
+  std::shared_ptr<std::atomic<std::int64_t>> ns =
+      std::make_shared<std::atomic<std::int64_t>>(0);
+  policies::clock_fn fn() const {
+    return [ns = ns] {
+      return policies::clock::time_point{std::chrono::nanoseconds{ns->load()}};
+    };
+  }
+  void advance(std::chrono::milliseconds d) {
+    ns->fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+  }
+};
+
+class consumer_guard_test : public group_consumer_test {
+protected:
+  // Produces one event of `tenant` to `partition` (keys chosen so librdkafka's default
+  // partitioner puts them there).
+  void produce_to(kafka::producer& p, int partition, const std::string& id,
+                  const std::string& tenant) {
+    std::string key;
+    for (int i = 0;; ++i) {
+      key = id + "/" + std::to_string(i);
+      if (rd_kafka_msg_partitioner_consistent(nullptr, key.data(), key.size(), partitions,
+                                              nullptr, nullptr) == partition)
+        break;
+    }
+    runtime::envelope env;
+    env.id = id;
+    env.source = "/test";
+    env.type = "lead.detected";
+    env.tenant_id = tenant;
+    env.payload = "{}";
+    ASSERT_TRUE(p.produce(topic, key, env.payload, runtime::encode_headers(env)));
+  }
+
+  std::uint64_t consumed() const { return stats->consumed.load(); }
+};
+
+TEST_F(consumer_guard_test, a_failing_downstream_opens_the_breaker_pauses_and_recovers) {
+  shared_clock clock;
+  runtime::node_config node;
+  runtime::breaker_settings crm;
+  crm.consecutive_failures = 3;
+  crm.cool_down = std::chrono::milliseconds{1000};
+  node.breakers["crm"] = crm;
+  auto admission = policies::make_admission(node, clock.fn());
+  auto breaker = admission->breakers->of("crm");
+
+  std::atomic<bool> down{true};
+  std::atomic<int> calls{0};
+  auto log = seen;
+  kafka::handler h = [&, log](const runtime::envelope_view& env,
+                              const kafka::record_view&) {
+    ++calls;
+    if (down)
+      return kafka::handler_status::retry; // the CRM does not answer
+    return record_done(*log, env);
+  };
+  auto cfg = config();
+  cfg.admission = admission;
+  produce_events(0, 30);
+  start(h.downstream("crm"), cfg);
+
+  ASSERT_TRUE(
+      eventually([&] { return breaker->state() == policies::breaker_state::open; }));
+  ASSERT_TRUE(eventually([&] { return stats->breaker_paused.load() == partitions; }))
+      << "every partition feeding the downstream is paused";
+  EXPECT_EQ(calls.load(), 3) << "no call after the breaker opened";
+  auto consumed_at_open = consumed();
+
+  // While it is open: new records are not fetched and nothing reaches the handler.
+  produce_events(30, 30);
+  std::this_thread::sleep_for(1500ms); // an observation window, not a measured bound
+  EXPECT_EQ(consumed(), consumed_at_open);
+  EXPECT_EQ(calls.load(), 3);
+  EXPECT_EQ(stats->rejected.load(), 0u) << "nothing given up while the breaker is open";
+  EXPECT_EQ(breaker->state(), policies::breaker_state::open);
+
+  // The downstream is back and the cool-down passes: one probe, then everything.
+  down = false;
+  clock.advance(1000ms);
+  ASSERT_TRUE(eventually([&] { return seen->done_count() == 60; }))
+      << seen->done_count() << " of 60 handled";
+  EXPECT_EQ(breaker->state(), policies::breaker_state::closed);
+  EXPECT_EQ(breaker->transitions(policies::breaker_state::open), 1u);
+  EXPECT_EQ(breaker->transitions(policies::breaker_state::half_open), 1u);
+  EXPECT_EQ(breaker->transitions(policies::breaker_state::closed), 1u);
+  EXPECT_EQ(stats->rejected.load(), 0u);
+  EXPECT_EQ(stats->handled.load(), 60u);
+  EXPECT_EQ(stats->breaker_paused.load(), 0);
+  EXPECT_EQ(calls.load(), 3 + 60) << "three failed calls, then each record once";
+  ASSERT_TRUE(eventually([&] {
+    for (auto& [p, offsets] : committed_and_end())
+      if (offsets.first != offsets.second)
+        return false;
+    return true;
+  }));
+}
+
+TEST_F(consumer_guard_test, a_tenant_at_its_limit_does_not_hold_up_other_tenants) {
+  runtime::node_config node;
+  node.tenants.enabled = true;
+  node.tenants.default_limit = {100000, 100000};
+  node.tenants.limits["slow"] = {5, 1}; // 5 records a second, no burst
+  auto admission = policies::make_admission(node);
+
+  std::mutex mtx;
+  std::vector<std::string> order; // tenants in handling order
+  auto log = seen;
+  kafka::handler h = [&, log](const runtime::envelope_view& env,
+                              const kafka::record_view&) {
+    {
+      std::lock_guard<std::mutex> g{mtx};
+      order.emplace_back(*env.tenant_id);
+    }
+    return record_done(*log, env);
+  };
+  {
+    auto p = kafka::producer::create(client_properties(), "test");
+    ASSERT_TRUE(p.has_value());
+    for (int i = 0; i < 20; ++i) // the slow tenant: all on partition 0, first in the log
+      produce_to(*p, 0, "slow-" + std::to_string(i), "slow");
+    for (int i = 0; i < 60; ++i) // the other tenant: on partitions 1 and 2
+      produce_to(*p, 1 + i % 2, "fast-" + std::to_string(i), "fast");
+    ASSERT_TRUE(p->flush(10s));
+  }
+  auto cfg = config();
+  cfg.admission = admission;
+  start(h, cfg);
+
+  auto count = [&](const std::string& tenant) {
+    std::lock_guard<std::mutex> g{mtx};
+    return static_cast<int>(std::count(order.begin(), order.end(), tenant));
+  };
+  ASSERT_TRUE(eventually([&] { return count("fast") == 60; }));
+  EXPECT_LT(count("slow"), 20) << "the slow tenant is still waiting for tokens";
+  ASSERT_TRUE(eventually([&] { return count("slow") == 20; })) << "and gets through";
+  EXPECT_EQ(seen->done_count(), 80u);
+  std::map<std::string, std::uint64_t> throttled;
+  admission->tenants->for_each_tenant(
+      [&](const std::string& t, std::uint64_t n) { throttled[t] = n; });
+  EXPECT_EQ(throttled["fast"], 0u);
+  EXPECT_GE(throttled["slow"], 18u) << "all but the first record (burst 1) waited";
+}
+
+} // namespace
+} // namespace phoenix::itest

@@ -21,15 +21,10 @@ if [ -z "$cmd" ] || [ -z "$dir" ]; then
   exit 2
 fi
 
-# Descriptors a caller leaked to us (a test harness's pipes) must not live on in the
-# server, or the caller would wait for their end as long as the server runs. 255 is
-# bash's own handle on this script.
-for fd in /proc/$$/fd/*; do
-  fd=${fd##*/}
-  if [ "$fd" -gt 2 ] && [ "$fd" -lt 255 ]; then
-    eval "exec $fd>&-" 2>/dev/null || true
-  fi
-done
+temp_server_name=pg-temp
+# shellcheck source=../temp-server.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../temp-server.sh"
+close_leaked_fds
 
 as_server() {
   if [ "$(id -u)" -eq 0 ]; then
@@ -41,23 +36,6 @@ as_server() {
 
 running() {
   [ -f "$dir/data/PG_VERSION" ] && as_server "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1
-}
-
-port_free() {
-  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-pick_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
-    if port_free "$p"; then
-      echo "$p"
-      return 0
-    fi
-  done
-  echo "pg-temp: no free port found" >&2
-  return 1
 }
 
 print_dsn() {

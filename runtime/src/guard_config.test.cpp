@@ -16,6 +16,21 @@ std::pair<phoenix::runtime::errc, std::string> refused(const std::string& text) 
   return {static_cast<errc>(r.error().code().value()), r.error().message()};
 }
 
+struct bad_config {
+  const char* text;
+  errc code;
+  const char* message;
+};
+
+// Each text is refused with exactly its code and message.
+void expect_refused(const std::vector<bad_config>& cases) {
+  for (auto& b : cases) {
+    auto [code, message] = refused(b.text);
+    EXPECT_EQ(code, b.code) << b.text;
+    EXPECT_EQ(message, b.message) << b.text;
+  }
+}
+
 TEST(guard_config, reads_breakers_and_tenants) {
   auto r = parse_config(R"(
 [breaker."crm"]
@@ -71,97 +86,79 @@ TEST(guard_config, no_sections_mean_no_tenant_limits_and_no_breaker_settings) {
 }
 
 TEST(guard_config, every_bad_breaker_value_names_file_section_and_key) {
-  struct bad {
-    const char* text;
-    errc code;
-    const char* message;
-  };
-  for (auto& b : std::vector<bad>{
-           {"[breaker.crm]\nfailure_rate = 1.5", errc::config_bad_value,
-            "node.toml: [breaker.\"crm\"] failure_rate: expected 0 (off), or over 0 and at "
-            "most 1, got 1.5"},
-           {"[breaker.crm]\nconsecutive_failures = -1", errc::config_bad_value,
-            "node.toml: [breaker.\"crm\"] consecutive_failures: expected 0 (off) to "
-            "1000000, "
-            "got -1"},
-           {"[breaker.crm]\nconsecutive_failures = 0", errc::config_bad_value,
-            "node.toml: [breaker.\"crm\"] consecutive_failures: the breaker could never "
-            "open: "
-            "set consecutive_failures or failure_rate"},
-           {"[breaker.crm]\nwindow = 0", errc::config_bad_value,
-            "node.toml: [breaker.\"crm\"] window: expected 1 to 10000, got 0"},
-           {"[breaker.crm]\nwindow = 5\nmin_calls = 6", errc::config_bad_value,
-            "node.toml: [breaker.\"crm\"] min_calls: expected 1 to window (5), got 6"},
-           {"[breaker.crm]\ncool_down_ms = 0", errc::config_bad_value,
-            "node.toml: [breaker.\"crm\"] cool_down_ms: expected 1 to 86400000, got 0"},
-           {"[breaker.crm]\ncool_down_ms = \"5s\"", errc::config_wrong_type,
-            "node.toml: [breaker.\"crm\"] cool_down_ms: expected an integer (line 2)"},
-           {"[breaker.crm]\nrequired = 1", errc::config_wrong_type,
-            "node.toml: [breaker.\"crm\"] required: expected a boolean (line 2)"},
-           {"[breaker.crm]\ncooldown = 5", errc::config_unknown_key,
-            "node.toml: [breaker.\"crm\"] cooldown: unknown key (line 2)"},
-           {"[breaker]\ncrm = 5", errc::config_wrong_type,
-            "node.toml: [breaker.\"crm\"]: expected a table (line 2)"},
-       }) {
-    auto [code, message] = refused(b.text);
-    EXPECT_EQ(code, b.code) << b.text;
-    EXPECT_EQ(message, b.message) << b.text;
-  }
+  expect_refused({
+      {"[breaker.crm]\nfailure_rate = 1.5", errc::config_bad_value,
+       "node.toml: [breaker.\"crm\"] failure_rate: expected 0 (off), or over 0 and at "
+       "most 1, got 1.5"},
+      {"[breaker.crm]\nconsecutive_failures = -1", errc::config_bad_value,
+       "node.toml: [breaker.\"crm\"] consecutive_failures: expected 0 (off) to "
+       "1000000, "
+       "got -1"},
+      {"[breaker.crm]\nconsecutive_failures = 0", errc::config_bad_value,
+       "node.toml: [breaker.\"crm\"] consecutive_failures: the breaker could never "
+       "open: "
+       "set consecutive_failures or failure_rate"},
+      {"[breaker.crm]\nwindow = 0", errc::config_bad_value,
+       "node.toml: [breaker.\"crm\"] window: expected 1 to 10000, got 0"},
+      {"[breaker.crm]\nwindow = 5\nmin_calls = 6", errc::config_bad_value,
+       "node.toml: [breaker.\"crm\"] min_calls: expected 1 to window (5), got 6"},
+      {"[breaker.crm]\ncool_down_ms = 0", errc::config_bad_value,
+       "node.toml: [breaker.\"crm\"] cool_down_ms: expected 1 to 86400000, got 0"},
+      {"[breaker.crm]\ncool_down_ms = \"5s\"", errc::config_wrong_type,
+       "node.toml: [breaker.\"crm\"] cool_down_ms: expected an integer (line 2)"},
+      {"[breaker.crm]\nrequired = 1", errc::config_wrong_type,
+       "node.toml: [breaker.\"crm\"] required: expected a boolean (line 2)"},
+      {"[breaker.crm]\ncooldown = 5", errc::config_unknown_key,
+       "node.toml: [breaker.\"crm\"] cooldown: unknown key (line 2)"},
+      {"[breaker]\ncrm = 5", errc::config_wrong_type,
+       "node.toml: [breaker.\"crm\"]: expected a table (line 2)"},
+  });
 }
 
 TEST(guard_config, every_bad_tenants_value_names_file_section_and_key) {
-  struct bad {
-    const char* text;
-    errc code;
-    const char* message;
-  };
-  for (auto& b : std::vector<bad>{
-           {"[tenants]\nbackend = \"memcached\"", errc::config_bad_value,
-            "node.toml: [tenants] backend: expected \"local\" or \"redis\", got "
-            "\"memcached\""},
-           {"[tenants]\nredis = \"localhost\"", errc::config_bad_value,
-            "node.toml: [tenants] redis: expected host:port with a port from 1 to 65535, "
-            "got "
-            "\"localhost\""},
-           {"[tenants]\nredis = \":6379\"", errc::config_bad_value,
-            "node.toml: [tenants] redis: expected host:port with a port from 1 to 65535, "
-            "got "
-            "\":6379\""},
-           {"[tenants]\ndefault_rate = 0", errc::config_bad_value,
-            "node.toml: [tenants] default_rate: expected a number over 0 and at most 1e9, "
-            "got "
-            "0"},
-           {"[tenants]\ndefault_burst = 0.5", errc::config_bad_value,
-            "node.toml: [tenants] default_burst: expected a number from 1 to 1e9, got 0.5"},
-           {"[tenants]\nnodes = 0", errc::config_bad_value,
-            "node.toml: [tenants] nodes: expected 1 to 10000, got 0"},
-           {"[tenants]\nnodes = 2\nfallback_share = 0.5", errc::config_bad_value,
-            "node.toml: [tenants] fallback_share: give nodes or fallback_share, not both"},
-           {"[tenants]\nfallback_share = 1.5", errc::config_bad_value,
-            "node.toml: [tenants] fallback_share: expected over 0 and at most 1, got 1.5"},
-           {"[tenants]\ndefault_rate = \"fast\"", errc::config_wrong_type,
-            "node.toml: [tenants] default_rate: expected a number (line 2)"},
-           {"[tenants]\nlimit = 5", errc::config_unknown_key,
-            "node.toml: [tenants] limit: unknown key (line 2)"},
-           {"[tenants.limits.acme]\nrate = -3", errc::config_bad_value,
-            "node.toml: [tenants.limits.\"acme\"] rate: expected a number over 0 and at "
-            "most "
-            "1e9, got -3"},
-           {"[tenants.limits.acme]\nburst = 10", errc::config_bad_value,
-            "node.toml: [tenants.limits.\"acme\"] rate: missing"},
-           {"[tenants.limits.acme]\nrate = 5\nbursts = 10", errc::config_unknown_key,
-            "node.toml: [tenants.limits.\"acme\"] bursts: unknown key (line 3)"},
-           {"[tenants]\nlimits = 5", errc::config_wrong_type,
-            "node.toml: [tenants] limits: expected a table of tenants (line 2)"},
-           {"[tenants.limits]\nacme = 5", errc::config_wrong_type,
-            "node.toml: [tenants.limits.\"acme\"]: expected a table with rate and burst "
-            "(line "
-            "2)"},
-       }) {
-    auto [code, message] = refused(b.text);
-    EXPECT_EQ(code, b.code) << b.text;
-    EXPECT_EQ(message, b.message) << b.text;
-  }
+  expect_refused({
+      {"[tenants]\nbackend = \"memcached\"", errc::config_bad_value,
+       "node.toml: [tenants] backend: expected \"local\" or \"redis\", got "
+       "\"memcached\""},
+      {"[tenants]\nredis = \"localhost\"", errc::config_bad_value,
+       "node.toml: [tenants] redis: expected host:port with a port from 1 to 65535, "
+       "got "
+       "\"localhost\""},
+      {"[tenants]\nredis = \":6379\"", errc::config_bad_value,
+       "node.toml: [tenants] redis: expected host:port with a port from 1 to 65535, "
+       "got "
+       "\":6379\""},
+      {"[tenants]\ndefault_rate = 0", errc::config_bad_value,
+       "node.toml: [tenants] default_rate: expected a number over 0 and at most 1e9, "
+       "got "
+       "0"},
+      {"[tenants]\ndefault_burst = 0.5", errc::config_bad_value,
+       "node.toml: [tenants] default_burst: expected a number from 1 to 1e9, got 0.5"},
+      {"[tenants]\nnodes = 0", errc::config_bad_value,
+       "node.toml: [tenants] nodes: expected 1 to 10000, got 0"},
+      {"[tenants]\nnodes = 2\nfallback_share = 0.5", errc::config_bad_value,
+       "node.toml: [tenants] fallback_share: give nodes or fallback_share, not both"},
+      {"[tenants]\nfallback_share = 1.5", errc::config_bad_value,
+       "node.toml: [tenants] fallback_share: expected over 0 and at most 1, got 1.5"},
+      {"[tenants]\ndefault_rate = \"fast\"", errc::config_wrong_type,
+       "node.toml: [tenants] default_rate: expected a number (line 2)"},
+      {"[tenants]\nlimit = 5", errc::config_unknown_key,
+       "node.toml: [tenants] limit: unknown key (line 2)"},
+      {"[tenants.limits.acme]\nrate = -3", errc::config_bad_value,
+       "node.toml: [tenants.limits.\"acme\"] rate: expected a number over 0 and at "
+       "most "
+       "1e9, got -3"},
+      {"[tenants.limits.acme]\nburst = 10", errc::config_bad_value,
+       "node.toml: [tenants.limits.\"acme\"] rate: missing"},
+      {"[tenants.limits.acme]\nrate = 5\nbursts = 10", errc::config_unknown_key,
+       "node.toml: [tenants.limits.\"acme\"] bursts: unknown key (line 3)"},
+      {"[tenants]\nlimits = 5", errc::config_wrong_type,
+       "node.toml: [tenants] limits: expected a table of tenants (line 2)"},
+      {"[tenants.limits]\nacme = 5", errc::config_wrong_type,
+       "node.toml: [tenants.limits.\"acme\"]: expected a table with rate and burst "
+       "(line "
+       "2)"},
+  });
 }
 
 TEST(guard_config, validate_checks_settings_made_in_code_with_the_same_rules) {

@@ -1,21 +1,16 @@
 #include "phoenix/actors/policies/admission.hpp"
 
 #include "phoenix/actors/policies/guard_probe.hpp"
+#include "policies/virtual_clock.hpp"
 
 #include <gtest/gtest.h>
 
 using namespace phoenix;
 using namespace phoenix::policies;
 using namespace std::chrono_literals;
+using phoenix::policies::testing::virtual_clock;
 
 namespace {
-
-struct virtual_clock {
-  std::shared_ptr<clock::time_point> now = std::make_shared<clock::time_point>();
-  clock_fn fn() const {
-    return [t = now] { return *t; };
-  }
-};
 
 runtime::node_config two_breakers() {
   runtime::node_config cfg;

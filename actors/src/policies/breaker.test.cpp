@@ -1,21 +1,15 @@
 #include "phoenix/actors/policies/breaker.hpp"
 
+#include "policies/virtual_clock.hpp"
+
 #include <gtest/gtest.h>
 
 using namespace phoenix;
 using namespace phoenix::policies;
 using namespace std::chrono_literals;
+using phoenix::policies::testing::virtual_clock;
 
 namespace {
-
-// Virtual time: the breaker reads the clock only through this.
-struct virtual_clock {
-  std::shared_ptr<clock::time_point> now = std::make_shared<clock::time_point>();
-  clock_fn fn() const {
-    return [t = now] { return *t; };
-  }
-  void advance(clock::duration d) { *now += d; }
-};
 
 runtime::breaker_settings by_count(int n, std::chrono::milliseconds cool_down = 1000ms) {
   runtime::breaker_settings s;

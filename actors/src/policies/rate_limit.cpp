@@ -108,6 +108,8 @@ void tenant_limiter::waited(clock::duration waited) {
 void tenant_limiter::set_remote(std::function<void(const std::string&)> ask) {
   std::lock_guard<std::mutex> guard{mtx_};
   remote_ = std::move(ask);
+  for (auto& [name, st] : tenants_)
+    st->asked = false; // asked of an actor that is gone (restarted): ask the new one
 }
 
 double tenant_limiter::lease_size(const std::string& tenant) const {

@@ -1,20 +1,15 @@
 #include "phoenix/actors/policies/rate_limit.hpp"
 
+#include "policies/virtual_clock.hpp"
+
 #include <gtest/gtest.h>
 
 using namespace phoenix;
 using namespace phoenix::policies;
 using namespace std::chrono_literals;
+using phoenix::policies::testing::virtual_clock;
 
 namespace {
-
-struct virtual_clock {
-  std::shared_ptr<clock::time_point> now = std::make_shared<clock::time_point>();
-  clock_fn fn() const {
-    return [t = now] { return *t; };
-  }
-  void advance(clock::duration d) { *now += d; }
-};
 
 int take_all(token_bucket& b, clock::time_point now) {
   int n = 0;

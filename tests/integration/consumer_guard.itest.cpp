@@ -27,6 +27,12 @@ struct shared_clock {
   }
 };
 
+// The CRM as a handler sees it: down (every call fails) or up; calls counted.
+struct crm_state {
+  std::atomic<bool> down{true};
+  std::atomic<int> calls{0};
+};
+
 class consumer_guard_test : public group_consumer_test {
 protected:
   // Produces one event of `tenant` to `partition` (keys chosen so librdkafka's default
@@ -50,28 +56,18 @@ protected:
   }
 
   std::uint64_t consumed() const { return stats->consumed.load(); }
+
+  void breaker_scenario(kafka::handler h, crm_state& crm, const shared_clock& clock,
+                        std::shared_ptr<policies::admission> admission);
 };
 
-TEST_F(consumer_guard_test, a_failing_downstream_opens_the_breaker_pauses_and_recovers) {
-  shared_clock clock;
-  runtime::node_config node;
-  runtime::breaker_settings crm;
-  crm.consecutive_failures = 3;
-  crm.cool_down = std::chrono::milliseconds{1000};
-  node.breakers["crm"] = crm;
-  auto admission = policies::make_admission(node, clock.fn());
+// The scenario of the breaker tests, for a function or an actor handler `h`.
+void consumer_guard_test::breaker_scenario(kafka::handler h, crm_state& crm,
+                                           const shared_clock& clock,
+                                           std::shared_ptr<policies::admission> admission) {
   auto breaker = admission->breakers->of("crm");
-
-  std::atomic<bool> down{true};
-  std::atomic<int> calls{0};
-  auto log = seen;
-  kafka::handler h = [&, log](const runtime::envelope_view& env,
-                              const kafka::record_view&) {
-    ++calls;
-    if (down)
-      return kafka::handler_status::retry; // the CRM does not answer
-    return record_done(*log, env);
-  };
+  auto& calls = crm.calls;
+  auto& down = crm.down;
   auto cfg = config();
   cfg.admission = admission;
   produce_events(0, 30);
@@ -111,6 +107,47 @@ TEST_F(consumer_guard_test, a_failing_downstream_opens_the_breaker_pauses_and_re
         return false;
     return true;
   }));
+}
+
+std::shared_ptr<policies::admission> crm_breaker(const shared_clock& clock) {
+  runtime::node_config node;
+  runtime::breaker_settings crm;
+  crm.consecutive_failures = 3;
+  crm.cool_down = std::chrono::milliseconds{1000};
+  node.breakers["crm"] = crm;
+  return policies::make_admission(node, clock.fn());
+}
+
+TEST_F(consumer_guard_test, a_failing_downstream_opens_the_breaker_pauses_and_recovers) {
+  shared_clock clock;
+  auto crm = std::make_shared<crm_state>();
+  auto log = seen;
+  kafka::handler h = [crm, log](const runtime::envelope_view& env,
+                                const kafka::record_view&) {
+    ++crm->calls;
+    if (crm->down)
+      return kafka::handler_status::retry; // the CRM does not answer
+    return record_done(*log, env);
+  };
+  breaker_scenario(h, *crm, clock, crm_breaker(clock));
+}
+
+TEST_F(consumer_guard_test, an_actor_handler_opens_and_closes_the_breaker_the_same_way) {
+  shared_clock clock;
+  auto crm = std::make_shared<crm_state>();
+  auto log = seen;
+  auto actor = sys->spawn([crm, log](caf::event_based_actor*) -> caf::behavior {
+    return {[crm, log](kafka::handle_atom, const runtime::envelope& env,
+                       const kafka::record_position&) {
+      ++crm->calls;
+      if (crm->down)
+        return kafka::handler_status::retry;
+      log->add(env.id, true);
+      return kafka::handler_status::done;
+    }};
+  });
+  breaker_scenario(kafka::handler::from_actor(actor, 5s), *crm, clock, crm_breaker(clock));
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(consumer_guard_test, a_tenant_at_its_limit_does_not_hold_up_other_tenants) {

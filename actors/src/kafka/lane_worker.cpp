@@ -119,6 +119,7 @@ void guarded(self_ptr self, lane_context& ctx, F f) {
   try {
     f();
   } catch (...) {
+    ctx.guard.failed(); // a handler that threw: a failed call of its downstream
     if (ctx.gate)
       ctx.gate->crashed(self);
     throw;

@@ -8,6 +8,7 @@
 #include "phoenix/actors/policies/admission.hpp"
 
 #include <atomic>
+#include <caf/event_based_actor.hpp>
 
 namespace phoenix::itest {
 namespace {
@@ -22,7 +23,7 @@ struct shared_clock {
       return policies::clock::time_point{std::chrono::nanoseconds{ns->load()}};
     };
   }
-  void advance(std::chrono::milliseconds d) {
+  void advance(std::chrono::milliseconds d) const {
     ns->fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
   }
 };
@@ -57,13 +58,13 @@ protected:
 
   std::uint64_t consumed() const { return stats->consumed.load(); }
 
-  void breaker_scenario(kafka::handler h, crm_state& crm, const shared_clock& clock,
+  void breaker_scenario(kafka::handler h, crm_state& crm, shared_clock& clock,
                         std::shared_ptr<policies::admission> admission);
 };
 
 // The scenario of the breaker tests, for a function or an actor handler `h`.
 void consumer_guard_test::breaker_scenario(kafka::handler h, crm_state& crm,
-                                           const shared_clock& clock,
+                                           shared_clock& clock,
                                            std::shared_ptr<policies::admission> admission) {
   auto breaker = admission->breakers->of("crm");
   auto& calls = crm.calls;
@@ -109,7 +110,7 @@ void consumer_guard_test::breaker_scenario(kafka::handler h, crm_state& crm,
   }));
 }
 
-std::shared_ptr<policies::admission> crm_breaker(const shared_clock& clock) {
+std::shared_ptr<policies::admission> crm_breaker(shared_clock& clock) {
   runtime::node_config node;
   runtime::breaker_settings crm;
   crm.consecutive_failures = 3;

@@ -142,12 +142,6 @@ caf::behavior redis_limiter(self_ptr self, std::shared_ptr<tenant_limiter> limit
     lost(self, ok.error().message());
   else
     st.limiter->set_fallback(false);
-  // A weak handle: the limiter outlives this actor and must not keep it alive.
-  st.limiter->set_remote(
-      [weak = caf::weak_actor_ptr{self->ctrl()}](const std::string& tenant) {
-        if (auto a = caf::actor_cast<caf::actor>(weak.lock()))
-          caf::anon_send(a, lease_atom::value, tenant);
-      });
   return {
       [self](lease_atom, const std::string& tenant) { lease(self, tenant); },
       [self](reconnect_atom) {
@@ -172,7 +166,16 @@ caf::behavior redis_limiter(self_ptr self, std::shared_ptr<tenant_limiter> limit
 caf::actor spawn_redis_limiter(caf::actor_system& sys,
                                std::shared_ptr<tenant_limiter> limiter,
                                redis_limiter_config cfg) {
-  return sys.spawn<caf::detached>(redis_limiter, std::move(limiter), std::move(cfg));
+  auto actor = sys.spawn<caf::detached>(redis_limiter, limiter, std::move(cfg));
+  // Set before this returns, so no lane takes a token from a local bucket meanwhile;
+  // leases asked before the actor has connected wait in its mailbox. A weak handle: the
+  // limiter outlives the actor and must not keep it alive.
+  caf::weak_actor_ptr weak{caf::actor_cast<caf::actor_control_block*>(actor)};
+  limiter->set_remote([weak](const std::string& tenant) {
+    if (auto a = caf::actor_cast<caf::actor>(weak.lock()))
+      caf::anon_send(a, lease_atom::value, tenant);
+  });
+  return actor;
 }
 
 runtime::child_spec redis_limiter_child(std::string id,

@@ -78,14 +78,18 @@ void consumer_guard_test::breaker_scenario(kafka::handler h, crm_state& crm,
       eventually([&] { return breaker->state() == policies::breaker_state::open; }));
   ASSERT_TRUE(eventually([&] { return stats->breaker_paused.load() == partitions; }))
       << "every partition feeding the downstream is paused";
-  EXPECT_EQ(calls.load(), 3) << "no call after the breaker opened";
+  // The third failure opens it; a lane admitted just before may finish its call (one
+  // lane per partition, so at most one call each), none starts after.
+  auto calls_at_open = calls.load();
+  EXPECT_GE(calls_at_open, 3);
+  EXPECT_LE(calls_at_open, 3 + partitions - 1);
   auto consumed_at_open = consumed();
 
   // While it is open: new records are not fetched and nothing reaches the handler.
   produce_events(30, 30);
   std::this_thread::sleep_for(1500ms); // an observation window, not a measured bound
   EXPECT_EQ(consumed(), consumed_at_open);
-  EXPECT_EQ(calls.load(), 3);
+  EXPECT_EQ(calls.load(), calls_at_open);
   EXPECT_EQ(stats->rejected.load(), 0u) << "nothing given up while the breaker is open";
   EXPECT_EQ(breaker->state(), policies::breaker_state::open);
 
@@ -101,7 +105,7 @@ void consumer_guard_test::breaker_scenario(kafka::handler h, crm_state& crm,
   EXPECT_EQ(stats->rejected.load(), 0u);
   EXPECT_EQ(stats->handled.load(), 60u);
   EXPECT_EQ(stats->breaker_paused.load(), 0);
-  EXPECT_EQ(calls.load(), 3 + 60) << "three failed calls, then each record once";
+  EXPECT_EQ(calls.load(), calls_at_open + 60) << "the failed calls, then each record once";
   ASSERT_TRUE(eventually([&] {
     for (auto& [p, offsets] : committed_and_end())
       if (offsets.first != offsets.second)

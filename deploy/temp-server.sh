@@ -1,6 +1,34 @@
 # shellcheck shell=bash
 # What the throwaway test servers (postgres/pg-temp.sh, redis/redis-temp.sh) share:
-# sourced, not run. `temp_server_name` names the caller in messages.
+# sourced, not run. The caller sets `temp_server_name` (for messages), sources this,
+# calls `temp_server_args "$@"`, defines `start` and `stop`, and ends with
+# `temp_server_run`.
+
+# Sets `cmd` and `dir` from `start|stop|destroy DIR`, or exits 2 with the usage.
+temp_server_args() {
+  cmd=${1:-}
+  dir=${2:-}
+  if [ -z "$cmd" ] || [ -z "$dir" ]; then
+    echo "usage: $0 start|stop|destroy DIR" >&2
+    exit 2
+  fi
+}
+
+# Runs `cmd`: start, stop, or destroy (stop, then delete DIR).
+temp_server_run() {
+  case "$cmd" in
+  start) start ;;
+  stop) stop ;;
+  destroy)
+    stop
+    rm -rf "$dir"
+    ;;
+  *)
+    echo "usage: $0 start|stop|destroy DIR" >&2
+    exit 2
+    ;;
+  esac
+}
 
 # Descriptors a caller leaked to us (a test harness's pipes) must not live on in the
 # server, or the caller would wait for their end as long as the server runs. 255 is

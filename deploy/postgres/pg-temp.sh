@@ -14,16 +14,10 @@
 set -euo pipefail
 
 bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
-cmd=${1:-}
-dir=${2:-}
-if [ -z "$cmd" ] || [ -z "$dir" ]; then
-  echo "usage: $0 start|stop|destroy DIR" >&2
-  exit 2
-fi
-
 temp_server_name=pg-temp
 # shellcheck source=../temp-server.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../temp-server.sh"
+temp_server_args "$@"
 close_leaked_fds
 
 as_server() {
@@ -80,15 +74,4 @@ stop() {
   fi
 }
 
-case "$cmd" in
-start) start ;;
-stop) stop ;;
-destroy)
-  stop
-  rm -rf "$dir"
-  ;;
-*)
-  echo "usage: $0 start|stop|destroy DIR" >&2
-  exit 2
-  ;;
-esac
+temp_server_run

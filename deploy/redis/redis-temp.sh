@@ -13,16 +13,10 @@ set -euo pipefail
 
 server=${REDIS_SERVER:-/usr/bin/redis-server}
 cli=${REDIS_CLI:-/usr/bin/redis-cli}
-cmd=${1:-}
-dir=${2:-}
-if [ -z "$cmd" ] || [ -z "$dir" ]; then
-  echo "usage: $0 start|stop|destroy DIR" >&2
-  exit 2
-fi
-
 temp_server_name=redis-temp
 # shellcheck source=../temp-server.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../temp-server.sh"
+temp_server_args "$@"
 close_leaked_fds
 
 running() {
@@ -71,15 +65,4 @@ stop() {
   fi
 }
 
-case "$cmd" in
-start) start ;;
-stop) stop ;;
-destroy)
-  stop
-  rm -rf "$dir"
-  ;;
-*)
-  echo "usage: $0 start|stop|destroy DIR" >&2
-  exit 2
-  ;;
-esac
+temp_server_run

@@ -5,6 +5,7 @@
 // tenant's records on the other partitions are all handled.
 
 #include "consumer_fixture.hpp"
+#include "phoenix/actors/kafka/consumer_probe.hpp"
 #include "phoenix/actors/policies/admission.hpp"
 
 #include <atomic>
@@ -78,6 +79,12 @@ void consumer_guard_test::breaker_scenario(kafka::handler h, crm_state& crm,
       eventually([&] { return breaker->state() == policies::breaker_state::open; }));
   ASSERT_TRUE(eventually([&] { return stats->breaker_paused.load() == partitions; }))
       << "every partition feeding the downstream is paused";
+  observability::metrics_registry metrics;
+  kafka::consumer_probe probe{metrics};
+  probe.add("orders", stats);
+  EXPECT_NE(
+      metrics.render().find("phoenix_breaker_paused_partitions{consumer=\"orders\"} 3"),
+      std::string::npos);
   // The third failure opens it; a lane admitted just before may finish its call (one
   // lane per partition, so at most one call each), none starts after.
   auto calls_at_open = calls.load();

@@ -72,6 +72,10 @@ public:
                counter),
         family("phoenix_store_waiting_lanes",
                "Lanes waiting for the store, their partitions' commits held back", gauge),
+        family(
+            "phoenix_breaker_paused_partitions",
+            "Partitions paused because the breaker of their handler's downstream is open",
+            gauge),
     };
     std::lock_guard<std::mutex> guard{mtx_};
     for (auto& [consumer, stats] : consumers_)
@@ -145,6 +149,9 @@ private:
     auto w = labelled(labels);
     w.gauge.value = static_cast<double>(s.store_waiting.load());
     out[15].metric.push_back(w);
+    auto b = labelled(labels);
+    b.gauge.value = static_cast<double>(s.breaker_paused.load());
+    out[16].metric.push_back(b);
   }
 
   mutable std::mutex mtx_;

@@ -22,6 +22,8 @@ namespace phoenix::kafka {
 ///   `phoenix_partition_pauses_total`, `phoenix_assigned_partitions` per consumer
 /// - idempotent consumer, per consumer: `phoenix_records_duplicate_total`,
 ///   `phoenix_store_retries_total`, `phoenix_store_waiting_lanes`
+/// - `phoenix_breaker_paused_partitions` per consumer: paused while the breaker of their
+///   handler's downstream is open
 /// Partition actor restarts are counted by the health monitor
 /// (`phoenix_actor_restarts_total{kind="partition"}`).
 class consumer_probe {

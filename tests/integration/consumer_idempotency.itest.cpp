@@ -78,6 +78,17 @@ protected:
                  [](caf::error& e) { ADD_FAILURE() << runtime::describe(e); });
     return out;
   }
+
+  // Nothing committed is left claimed: the key of every event lead-0.. ends complete, or
+  // (the one given up) released.
+  void expect_keys(int events, int given_up = -1) {
+    for (int i = 0; i < events; ++i) {
+      auto key = runtime::idempotency_key_from_event("/test", "lead-" + std::to_string(i));
+      EXPECT_EQ(key_state(group, key), i == given_up ? persistence::key_state::absent
+                                                     : persistence::key_state::completed)
+          << "lead-" << i;
+    }
+  }
 };
 
 // Effects per idempotency key, counted only when the handler finishes.
@@ -179,6 +190,74 @@ TEST_F(idempotent_consumer_test, a_key_claimed_by_a_crashed_run_is_processed_aga
   // the store on its way out: its successor finds those keys complete.
   std::printf("skipped after crashes: %llu\n",
               static_cast<unsigned long long>(stats->duplicates.load()));
+}
+
+TEST_F(idempotent_consumer_test,
+       a_lane_crashing_while_the_store_is_down_keeps_its_completions) {
+  constexpr int events = 90;
+  produce_events(0, events);
+  auto cfg = idempotent_config();
+  cfg.idempotency.retry_min = 20ms;
+  cfg.idempotency.retry_max = 200ms;
+  auto crashed = std::make_shared<std::atomic<bool>>(false);
+  start(
+      [this, crashed, old = store, link = link](const runtime::envelope_view& env,
+                                                const kafka::record_view&) {
+        // Halfway through its batch, the store goes away and then the lane crashes: the
+        // completions of the records it finished before are not written yet.
+        if (env.id == "lead-45" && !crashed->exchange(true)) {
+          caf::anon_send_exit(old, caf::exit_reason::user_shutdown);
+          for (int i = 0; i < 5000 && link.actor(); ++i)
+            std::this_thread::sleep_for(1ms);
+          throw std::runtime_error("injected crash on lead-45 with the store down");
+        }
+        return record_done(*seen, env);
+      },
+      cfg);
+  ASSERT_TRUE(eventually([&] { return crashed->load() && stats->restarts.load() > 0; }));
+  ASSERT_TRUE(eventually([&] { return stats->store_waiting.load() > 0; }))
+      << "no lane noticed the outage";
+  ASSERT_FALSE(link.actor());
+  auto st = persistence::start_store(*sys, store_cfg, link); // the store comes back
+  ASSERT_TRUE(st) << st.error().describe();
+  store = *st;
+  ASSERT_TRUE(eventually([&] { return seen->done_count() == events; }))
+      << "handled " << seen->done_count();
+  ASSERT_TRUE(eventually([&] {
+    auto c = committed_and_end();
+    return std::all_of(c.begin(), c.end(),
+                       [](auto& p) { return p.second.first == p.second.second; });
+  }));
+  EXPECT_TRUE(runtime::is_normal_exit(stop()));
+  EXPECT_EQ(stats->restarts.load(), 1u);
+  for (auto& [id, calls] : seen->calls)
+    EXPECT_EQ(calls, 1) << id << " ran " << calls << " times to completion";
+  expect_keys(events);
+}
+
+TEST_F(idempotent_consumer_test, a_record_given_up_after_crashes_has_its_key_released) {
+  constexpr int events = 40;
+  produce_events(0, events);
+  auto cfg = idempotent_config();
+  start(
+      [this](const runtime::envelope_view& env, const kafka::record_view&) {
+        if (env.id == "lead-17")
+          throw std::runtime_error("injected crash on lead-17, every time");
+        return record_done(*seen, env);
+      },
+      cfg);
+  ASSERT_TRUE(eventually([&] { return seen->done_count() == events - 1; }))
+      << "handled " << seen->done_count();
+  ASSERT_TRUE(eventually([&] {
+    auto c = committed_and_end();
+    return std::all_of(c.begin(), c.end(),
+                       [](auto& p) { return p.second.first == p.second.second; });
+  })) << "the given-up record was not committed";
+  EXPECT_TRUE(runtime::is_normal_exit(stop()));
+  EXPECT_EQ(stats->restarts.load(), static_cast<std::uint64_t>(cfg.max_crashes_per_record));
+  EXPECT_EQ(stats->rejected.load(), 1u);
+  EXPECT_EQ(seen->calls.count("lead-17"), 0u);
+  expect_keys(events, 17);
 }
 
 TEST_F(idempotent_consumer_test, two_consumer_groups_keep_their_own_keys) {

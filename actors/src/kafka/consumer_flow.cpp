@@ -201,8 +201,7 @@ void consumer_actor::restart_lane(const topic_partition& tp, partition_state& st
                     lane.crashes);
       stats_->rejected.fetch_add(1, std::memory_order_relaxed);
       st.stats->rejected.fetch_add(1, std::memory_order_relaxed);
-      ch.last.store(at, std::memory_order_release); // the lane is down: no race
-      ch.finished.fetch_add(1, std::memory_order_release);
+      ch.give_up(at); // the lane is down: no race
       st.refresh();
       store(tp, st);
     }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <caf/event_based_actor.hpp>
 #include <spdlog/spdlog.h>
+#include <variant>
 
 namespace phoenix::kafka {
 namespace {
@@ -38,10 +39,26 @@ make_gate_settings(const group_consumer_config& cfg) {
 }
 
 idempotency_gate::idempotency_gate(std::shared_ptr<const gate_settings> settings,
-                                   std::uint32_t lane,
+                                   lane_channel& channel, std::uint32_t lane,
                                    std::shared_ptr<consumer_stats> stats, hooks h)
-    : settings_(std::move(settings)), lane_(lane), stats_(std::move(stats)),
-      hooks_(std::move(h)) {}
+    : settings_(std::move(settings)), channel_(channel), lane_(lane),
+      stats_(std::move(stats)), hooks_(std::move(h)) {
+  channel_.gated.store(true, std::memory_order_release);
+  // A crashed predecessor's completions: sent before anything of this gate, and the
+  // records they finish become committable with them.
+  ops_ = std::move(channel_.unsent.ops);
+  finished_ = std::move(channel_.unsent.finished);
+  channel_.unsent = {};
+}
+
+std::string idempotency_gate::key_of(rd_kafka_message_t& m, std::string_view topic) {
+  headers_.clear();
+  rd::for_each_header(m, [&](std::string_view name, std::string_view value) {
+    headers_.push_back({name, value});
+  });
+  return runtime::idempotency_key_of(headers_.data(), headers_.size(), topic, m.partition,
+                                     m.offset);
+}
 
 std::string idempotency_gate::scoped(const std::string& key) const {
   std::string out;
@@ -67,16 +84,21 @@ bool idempotency_gate::ready(caf::event_based_actor* self, const lane_batch& bat
   if (owner_.empty()) // who holds a claim: the partition's next run takes its keys back
     owner_ = settings_->scope + "/" + std::string(topic) + "/" +
              std::to_string(m0.partition) + "/" + std::to_string(lane_);
+  const auto given_up = channel_.given_up.load(std::memory_order_acquire);
   for (const auto& msg : batch.records) {
     auto& m = *msg;
+    if (m.offset == given_up) {
+      // It crashed its lanes until the consumer gave it up: its key, which a lane of
+      // this owner claimed, is released (a later delivery may try again), and the record
+      // becomes committable once that is durable.
+      ops_.emplace_back(persistence::release_op{{scoped(key_of(m, topic))}});
+      finished_.push_back(m.offset);
+      channel_.given_up.store(-1, std::memory_order_release);
+      continue;
+    }
     if (m.offset <= done_upto)
       continue; // finished before a restart
-    headers_.clear();
-    rd::for_each_header(m, [&](std::string_view name, std::string_view value) {
-      headers_.push_back({name, value});
-    });
-    records_[m.offset] = entry{runtime::idempotency_key_of(headers_.data(), headers_.size(),
-                                                           topic, m.partition, m.offset)};
+    records_[m.offset] = entry{key_of(m, topic)};
     to_claim_.push_back(m.offset);
     ++unanswered_;
   }
@@ -267,15 +289,19 @@ void idempotency_gate::on_tick(caf::event_based_actor* self) {
 }
 
 void idempotency_gate::crashed(caf::event_based_actor* self) {
-  if (ops_.empty())
+  auto& left = channel_.unsent;
+  left = {};
+  if (in_flight_ || failing_) // its answer (or its retry) is lost with this lane
+    for (auto& op : request_.ops)
+      if (!std::holds_alternative<persistence::claim_op>(op))
+        left.ops.push_back(op);
+  left.ops.insert(left.ops.end(), ops_.begin(), ops_.end());
+  left.finished = finished_;
+  if (left.ops.empty())
     return;
-  auto store = settings_->cfg.store->actor();
-  if (!store)
-    return;
-  persistence::store_request last_words;
-  last_words.ops = std::move(ops_);
-  ops_.clear();
-  self->send(store, persistence::store_apply_atom::value, std::move(last_words));
+  if (auto store = settings_->cfg.store->actor())
+    self->send(store, persistence::store_apply_atom::value,
+               persistence::store_request{left.ops});
 }
 
 } // namespace phoenix::kafka

@@ -59,12 +59,15 @@ public:
     std::function<void(std::int64_t)> durable;
   };
 
-  idempotency_gate(std::shared_ptr<const gate_settings> settings, std::uint32_t lane,
-                   std::shared_ptr<consumer_stats> stats, hooks h);
+  /// Takes over what a crashed predecessor on `channel` left unsent (lane_channel::unsent):
+  /// it goes out first, with the gate's first request.
+  idempotency_gate(std::shared_ptr<const gate_settings> settings, lane_channel& channel,
+                   std::uint32_t lane, std::shared_ptr<consumer_stats> stats, hooks h);
 
   /// True once the claims of `batch` (the lane's oldest) are answered. Before that, claims
   /// them (once: its records above `done_upto`) and returns false; the gate resumes the
-  /// lane when the answers are in.
+  /// lane when the answers are in. A record of it the consumer gave up
+  /// (lane_channel::given_up) has its key released.
   bool ready(caf::event_based_actor* self, const lane_batch& batch, std::int64_t done_upto);
 
   /// For the record at `offset`, which the lane is about to run (in offset order).
@@ -86,8 +89,9 @@ public:
   /// `gate_tick_atom` arrived.
   void on_tick(caf::event_based_actor* self);
 
-  /// The lane is crashing: sends the completions not yet sent, unanswered, so that the
-  /// restarted lane finds those keys complete instead of running them again.
+  /// The lane is crashing: leaves the completions and releases not yet durable in the
+  /// channel, for the next lane's gate to send first, and sends them now too (unanswered,
+  /// in case no lane follows: the consumer is stopping).
   void crashed(caf::event_based_actor* self);
 
 private:
@@ -106,8 +110,10 @@ private:
   void on_failure(caf::event_based_actor* self, const std::string& why);
   void tick_after(caf::event_based_actor* self, std::chrono::milliseconds delay);
   std::string scoped(const std::string& key) const;
+  std::string key_of(rd_kafka_message_t& m, std::string_view topic);
 
   std::shared_ptr<const gate_settings> settings_;
+  lane_channel& channel_;
   std::uint32_t lane_;
   std::string owner_; // scope/topic/partition/lane, set with the first batch
   std::shared_ptr<consumer_stats> stats_;

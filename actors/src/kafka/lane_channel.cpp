@@ -42,6 +42,16 @@ void lane_channel::finish() {
   // `done` is destroyed after the guard: the records are destroyed outside the lock.
 }
 
+void lane_channel::give_up(std::int64_t offset) {
+  if (gated.load(std::memory_order_acquire)) {
+    given_up.store(offset, std::memory_order_release);
+    handled.store(offset, std::memory_order_release); // the next lane skips it
+  } else {
+    last.store(offset, std::memory_order_release);
+  }
+  finished.fetch_add(1, std::memory_order_release);
+}
+
 void lane_channel::release() {
   std::deque<lane_batch> dropped;
   std::lock_guard<std::mutex> guard{mtx_};

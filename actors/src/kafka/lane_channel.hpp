@@ -6,6 +6,7 @@
 // first one not finished.
 
 #include "kafka/rdkafka.hpp"
+#include "phoenix/persistence/types.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -70,6 +71,29 @@ public:
   /// consumer's record is handled (and counted in `finished`) at once, but committable
   /// (`last`) only once its completion is durable. A restarted lane skips up to both.
   std::atomic<std::int64_t> handled{-1};
+
+  // -- idempotent consumer (kafka/idempotency.hpp) --------------------------------------
+
+  /// What a crashed lane's gate had not made durable yet: its completions and releases,
+  /// and the offsets they make committable, in order. The crashing lane leaves them here;
+  /// its successor's gate takes them and sends them first. Only lanes touch it, one after
+  /// the other (the consumer starts the next lane after the crashed one is down).
+  struct unsent_work {
+    std::vector<persistence::store_op> ops;
+    std::vector<std::int64_t> finished;
+  };
+  unsent_work unsent;
+
+  /// Set by the gate of an idempotent lane: a record is committable only once its key's
+  /// completion or release is durable, which the gate decides, not the consumer.
+  std::atomic<bool> gated{false};
+  /// A record the consumer gave up (it crashed its lane too often), whose key the next
+  /// lane's gate releases before it becomes committable; -1: none.
+  std::atomic<std::int64_t> given_up{-1};
+
+  /// The consumer gives up the record at `offset` while no lane runs: it counts as
+  /// finished; without a gate it is committable at once, with one once its key is released.
+  void give_up(std::int64_t offset);
 
 private:
   mutable std::mutex mtx_;

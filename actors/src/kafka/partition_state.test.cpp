@@ -63,6 +63,22 @@ TEST(partition_state, a_record_handled_but_not_yet_durable_is_not_drained) {
   EXPECT_TRUE(st.drained());
 }
 
+TEST(partition_state, a_record_given_up_is_committable_at_once_only_without_a_gate) {
+  for (bool gated : {false, true}) {
+    partition_state st{1, 1, 100};
+    st.dispatched(0, 5);
+    auto& ch = *st.lanes()[0].channel;
+    ch.gated = gated;
+    ch.give_up(5);
+    st.refresh();
+    EXPECT_EQ(st.in_flight(), 0u) << gated;
+    EXPECT_EQ(ch.given_up.load(), gated ? 5 : -1);
+    // With a gate, the next lane's gate releases its key first, then sets `last`.
+    EXPECT_EQ(st.commit_due(), gated ? -1 : 6) << gated;
+    EXPECT_EQ(std::max(ch.last.load(), ch.handled.load()), 5) << "the next lane skips it";
+  }
+}
+
 TEST(partition_state, gaps_in_offsets_do_not_hold_the_watermark) {
   for (std::size_t lanes : {1u, 2u}) {
     partition_state st{1, lanes, 100};

@@ -45,6 +45,7 @@ public:
     sqlite3_busy_timeout(db_, 5000);
     exec("PRAGMA journal_mode = WAL");
     exec("PRAGMA synchronous = " + cfg.synchronous);
+    exec(persistence::sqlite::key_sql::tuning_sql); // the store's settings
     claim_ = prepare(persistence::sqlite::key_sql::claim_sql);
     state_ = prepare(persistence::sqlite::key_sql::state_sql);
     complete_ = prepare(persistence::sqlite::key_sql::complete_sql);

@@ -90,6 +90,7 @@ public:
       throw db_failure{make_store_error(store_errc::store_unavailable,
                                         "'" + cfg_.path + "': cannot switch to WAL mode")};
     sqlite::exec(raw, "PRAGMA synchronous = " + cfg_.synchronous);
+    sqlite::exec(raw, tuning_sql);
     sqlite::migrate(raw);
   }
 

@@ -81,7 +81,8 @@ std::string command_line(const bench_store_options& o) {
     cmd << " --batch " << b;
   cmd << " --existing " << o.run.existing << " --keys " << o.run.keys << " --max-seconds "
       << o.max_seconds << " --rounds " << o.run.rounds << " --synchronous "
-      << o.run.synchronous << " --key-order " << o.run.key_order;
+      << o.run.synchronous << " --key-order " << o.run.key_order << " --keys-per-request "
+      << o.run.keys_per_request;
   if (!o.run.sqlite_path.empty())
     cmd << " --sqlite-path " << o.run.sqlite_path;
   if (!o.run.postgres_dsn.empty())
@@ -149,6 +150,11 @@ void add_bench_store(CLI::App& bench, int& exit_code) {
                    "random (UUIDv4-like ids) or sequential (time-ordered ids)")
       ->capture_default_str()
       ->check(CLI::IsMember({"random", "sequential"}));
+  store
+      ->add_option("--keys-per-request", opt->run.keys_per_request,
+                   "Keys in one request to the store actor (the pipeline: a lane batch)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
   store->add_option("--sqlite-path", opt->run.sqlite_path,
                     "SQLite file (default: one in a temporary directory)");
   store->add_option("--postgres", opt->run.postgres_dsn,

@@ -52,7 +52,8 @@ store_measure measure(const persistence::store_config& cfg, std::size_t batch,
     store_load load{batch,
                     opts.keys,
                     opts.max_time,
-                    {bench_key_prefix, ++seed, opts.key_order == "sequential"}};
+                    {bench_key_prefix, ++seed, opts.key_order == "sequential"},
+                    std::min(opts.keys_per_request, batch)};
     auto raw =
         cfg.backend == "sqlite" ? run_raw_sqlite(cfg, load) : run_raw_postgres(cfg, load);
     log_side(m, round, "raw", raw);
@@ -114,6 +115,8 @@ result<store_report> run_store(const store_options& opts) {
   for (auto b : opts.batches)
     if (b < 1 || b > 100000)
       return invalid("--batch sizes must be within 1..100000, got " + std::to_string(b));
+  if (opts.keys_per_request < 1 || opts.keys_per_request > 100000)
+    return invalid("--keys-per-request must be within 1..100000");
   if (opts.key_order != "random" && opts.key_order != "sequential")
     return invalid("--key-order must be random or sequential");
   for (auto& b : opts.backends)
@@ -127,6 +130,7 @@ result<store_report> run_store(const store_options& opts) {
   report.rounds = opts.rounds;
   report.synchronous = opts.synchronous;
   report.key_order = opts.key_order;
+  report.keys_per_request = opts.keys_per_request;
   report.cores = std::thread::hardware_concurrency();
 
   scratch_dir dir;

@@ -1,6 +1,6 @@
-// The Phoenix side of `phoenix bench store`: the group-commit store actor, fed one
-// claim+complete request per key, with enough requests outstanding that its batches
-// fill up to `batch_max`.
+// The Phoenix side of `phoenix bench store`: the group-commit store actor, fed requests
+// of `per_request` keys (each key claimed and completed), with enough requests
+// outstanding that its batches fill up to `batch_max`.
 
 #include "phoenix/persistence/store_actor.hpp"
 #include "phoenix/runtime/actor_error.hpp"
@@ -52,16 +52,23 @@ private:
   }
 
   void send_next() {
-    persistence::idempotency_key k{load_.source.key(sent_++)};
+    // As a lane's request: the claims of its keys, then their completions (in the
+    // pipeline those of the batch before).
+    const auto n = std::min<std::uint64_t>(load_.per_request, load_.keys - sent_);
+    persistence::store_request req;
+    req.ops.reserve(2 * n);
+    for (std::uint64_t i = 0; i < n; ++i)
+      req.ops.emplace_back(persistence::claim_op{{load_.source.key(sent_ + i)}});
+    for (std::uint64_t i = 0; i < n; ++i)
+      req.ops.emplace_back(persistence::complete_op{{load_.source.key(sent_ + i)}});
+    sent_ += n;
     ++outstanding_;
     // No timeout: the store actor answers every request (a timer per request would
     // measure the actor clock, not the store).
-    request(store_, caf::infinite, persistence::store_apply_atom::value,
-            persistence::store_request{
-                {persistence::claim_op{k}, persistence::complete_op{std::move(k)}}})
+    request(store_, caf::infinite, persistence::store_apply_atom::value, std::move(req))
         .then(
-            [this](persistence::reply&) {
-              ++acked_;
+            [this, n](persistence::reply&) {
+              acked_ += n;
               answered();
             },
             [this](caf::error& err) {
@@ -109,7 +116,8 @@ store_outcome run_phoenix_store(const persistence::store_config& cfg,
   runtime::size_scheduler(sys_cfg); // as the node does
   caf::actor_system sys{sys_cfg};
   auto opts = persistence::actor_options(cfg);
-  opts.batch_max = load.batch;
+  const auto per_request = std::max<std::size_t>(1, load.per_request);
+  opts.batch_max = (load.batch + per_request - 1) / per_request;
   // The window bounds the wait for a batch at low load. Here the load is high and the
   // batch size is what is measured, so the window must not cut batches short.
   opts.batch_window = std::chrono::milliseconds{20};
@@ -120,7 +128,7 @@ store_outcome run_phoenix_store(const persistence::store_config& cfg,
   auto future = promise.get_future();
   const auto start = clock::now();
   const auto cpu = process_cpu_seconds();
-  sys.spawn<driver>(store, load, std::max<std::size_t>(64, 2 * load.batch),
+  sys.spawn<driver>(store, load, std::max<std::size_t>(64, 2 * opts.batch_max),
                     std::move(promise));
   auto r = future.get();
   out.result.cpu_seconds = process_cpu_seconds() - cpu;

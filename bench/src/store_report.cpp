@@ -81,6 +81,7 @@ std::string to_json(const store_report& report) {
       {"rounds", report.rounds},
       {"synchronous", report.synchronous},
       {"key_order", report.key_order},
+      {"keys_per_request", report.keys_per_request},
       {"measures", std::move(measures)},
       {"skipped", report.skipped},
       {"goals",

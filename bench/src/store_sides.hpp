@@ -38,12 +38,14 @@ struct store_outcome {
 };
 
 /// How much one side writes: `keys` keys, `batch` per transaction, stopping at the
-/// first batch boundary after `max_time`.
+/// first batch boundary after `max_time`; the Phoenix side sends `per_request` keys in
+/// one request (at most `batch`).
 struct store_load {
   std::size_t batch = 1;
   std::uint64_t keys = 0;
   std::chrono::milliseconds max_time{0};
   key_source source;
+  std::size_t per_request = 1;
 };
 
 /// Claims and completes keys with sqlite3 directly: BEGIN IMMEDIATE, per key the
@@ -56,8 +58,9 @@ store_outcome run_raw_sqlite(const persistence::store_config& cfg, const store_l
 store_outcome run_raw_postgres(const persistence::store_config& cfg,
                                const store_load& load);
 
-/// The store actor (`batch_max` = load.batch) on a store opened from `cfg`, fed one
-/// claim+complete request per key by a driver actor keeping 2 x batch outstanding.
+/// The store actor (`batch_max` = load.batch / load.per_request, rounded up) on a store
+/// opened from `cfg`, fed requests of `per_request` keys (claims, then completions) by a
+/// driver actor keeping 2 x batch_max requests (at least 64) outstanding.
 store_outcome run_phoenix_store(const persistence::store_config& cfg,
                                 const store_load& load);
 

@@ -48,6 +48,7 @@ TEST(phoenix_bench_store, both_backends_both_sides_write_every_key_and_the_repor
   EXPECT_EQ(doc["keys"], 300);
   EXPECT_EQ(doc["rounds"], 2);
   EXPECT_EQ(doc["key_order"], "random");
+  EXPECT_EQ(doc["keys_per_request"], 1);
   EXPECT_TRUE(doc["skipped"].empty()) << doc["skipped"];
   ASSERT_EQ(doc["measures"].size(), 4u);
   std::vector<std::pair<std::string, int>> expected{
@@ -83,14 +84,22 @@ TEST(phoenix_bench_store, both_backends_both_sides_write_every_key_and_the_repor
 TEST(phoenix_bench_store, without_a_postgres_dsn_postgres_is_skipped_and_said_so) {
   auto out = temp_path("bench-store-sqlite");
   auto r = run_process({PHOENIX_BIN, "bench", "store", "--existing", "100", "--keys", "50",
-                        "--batch", "5", "--rounds", "1", "--key-order", "sequential",
-                        "--out", out},
+                        "--batch", "5", "--batch", "20", "--rounds", "1", "--key-order",
+                        "sequential", "--keys-per-request", "10", "--out", out},
                        300s);
   ASSERT_EQ(r.code, 0) << r.err;
   auto doc = read_json(out);
-  ASSERT_EQ(doc["measures"].size(), 1u);
+  ASSERT_EQ(doc["measures"].size(), 2u);
   EXPECT_EQ(doc["measures"][0]["backend"], "sqlite");
   EXPECT_EQ(doc["key_order"], "sequential");
+  EXPECT_EQ(doc["keys_per_request"], 10);
+  for (auto& m : doc["measures"]) // requests of 10 keys (5 at batch 5): every key written
+    for (auto& round : m["rounds"]) {
+      EXPECT_EQ(round["raw_keys"], 50) << m.dump();
+      EXPECT_EQ(round["phoenix_keys"], 50) << m.dump();
+      EXPECT_LE(round["phoenix_keys_per_transaction"].get<double>(),
+                m["batch"].get<double>());
+    }
   ASSERT_EQ(doc["skipped"].size(), 1u);
   EXPECT_TRUE(contains(doc["skipped"][0].get<std::string>(), "postgres")) << doc["skipped"];
   EXPECT_TRUE(contains(r.out, "store: skipped postgres")) << r.out;
@@ -101,6 +110,7 @@ TEST(phoenix_bench_store, bad_arguments_exit_2_naming_them) {
   for (auto args : std::vector<std::vector<std::string>>{{"--batch", "0"},
                                                          {"--backend", "mysql"},
                                                          {"--keys", "0"},
+                                                         {"--keys-per-request", "0"},
                                                          {"--key-order", "x"}}) {
     std::vector<std::string> cmd{PHOENIX_BIN, "bench", "store"};
     cmd.insert(cmd.end(), args.begin(), args.end());

@@ -33,6 +33,9 @@ struct store_options {
   /// Key order: "random" (UUIDv4-like ids: every key lands on another B-tree page) or
   /// "sequential" (time-ordered ids such as ULIDs or counters: keys append).
   std::string key_order = "random";
+  /// Keys per request to the store actor (at most the batch size): 1 is one request per
+  /// key; the partition pipeline sends one request per lane batch (all its keys).
+  std::size_t keys_per_request = 1;
 };
 
 /// One backend at one batch size: raw and Phoenix side by side, per round.
@@ -58,6 +61,7 @@ struct store_report {
   int rounds = 0;
   std::string synchronous;
   std::string key_order;
+  std::size_t keys_per_request = 1;
   std::vector<store_measure> measures;
   std::vector<std::string> skipped; ///< "postgres: no --postgres DSN given", ...
   double goal_ratio = 0.8;          ///< Phoenix / raw at every measure; information only.
@@ -77,10 +81,11 @@ struct store_report {
 ///   statements: per transaction of `batch` keys, SQLite runs claim and complete per
 ///   key through prepared statements; PostgreSQL sends one claim and one complete
 ///   statement over arrays of all the batch's keys.
-/// - Phoenix: the group-commit store actor (`spawn_store_actor`, `batch_max` = batch)
-///   fed one request per key (claim + complete) by an actor that keeps 2 x batch (at
-///   least 64) requests outstanding, so the actor's batches fill; its window is 20 ms,
-///   so that batch_max, not the window, ends a batch.
+/// - Phoenix: the group-commit store actor (`spawn_store_actor`, `batch_max` = batch /
+///   keys_per_request) fed requests of `keys_per_request` keys (a claim and a
+///   completion each) by an actor that keeps 2 x batch_max (at least 64) requests
+///   outstanding, so the actor's batches fill; its window is 20 ms, so that batch_max,
+///   not the window, ends a batch.
 ///
 /// Progress goes to the log (stderr).
 ///
@@ -90,7 +95,7 @@ struct store_report {
 result<store_report> run_store(const store_options& opts);
 
 /// The report as JSON: `{"scenario":"store","existing_keys":..,"keys":..,
-/// "max_seconds":..,"rounds":..,"synchronous":"normal","key_order":"random","measures":[{"backend":"sqlite",
+/// "max_seconds":..,"rounds":..,"synchronous":"normal","key_order":"random","keys_per_request":1,"measures":[{"backend":"sqlite",
 /// "batch":100,"rounds":[{"raw_keys_per_s":..,"phoenix_keys_per_s":..,"ratio":..,
 /// "raw_keys":..,"raw_seconds":..,"raw_cpu_seconds":..,"phoenix_keys":..,
 /// "phoenix_seconds":..,"phoenix_cpu_seconds":..,"phoenix_keys_per_transaction":..}],

@@ -12,6 +12,7 @@
 #include "phoenix/runtime/actor_error.hpp"
 #include "phoenix/testkit/kafka_cluster_fixture.hpp"
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
@@ -193,6 +194,13 @@ protected:
   }
 
   void expect_all_committed() { expect_all_committed_for(group); }
+
+  /// True once every partition's committed offset is its end.
+  bool all_committed() {
+    auto c = committed_and_end();
+    return std::all_of(c.begin(), c.end(),
+                       [](auto& p) { return p.second.first == p.second.second; });
+  }
 
   void expect_all_committed_for(const std::string& of_group) {
     for (auto& [partition, offsets] : committed_and_end(of_group))

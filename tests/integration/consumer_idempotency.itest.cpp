@@ -176,11 +176,7 @@ TEST_F(idempotent_consumer_test, a_key_claimed_by_a_crashed_run_is_processed_aga
       idempotent_config());
   ASSERT_TRUE(eventually([&] { return stats->handled == 120; }))
       << "handled " << stats->handled;
-  ASSERT_TRUE(eventually([&] {
-    auto c = committed_and_end();
-    return std::all_of(c.begin(), c.end(),
-                       [](auto& p) { return p.second.first == p.second.second; });
-  }));
+  ASSERT_TRUE(eventually([&] { return all_committed(); }));
   EXPECT_TRUE(runtime::is_normal_exit(stop()));
   EXPECT_EQ(stats->restarts.load(), 12u);
   EXPECT_EQ(seen->done_count(), 120u);
@@ -223,11 +219,7 @@ TEST_F(idempotent_consumer_test,
   store = *st;
   ASSERT_TRUE(eventually([&] { return seen->done_count() == events; }))
       << "handled " << seen->done_count();
-  ASSERT_TRUE(eventually([&] {
-    auto c = committed_and_end();
-    return std::all_of(c.begin(), c.end(),
-                       [](auto& p) { return p.second.first == p.second.second; });
-  }));
+  ASSERT_TRUE(eventually([&] { return all_committed(); }));
   EXPECT_TRUE(runtime::is_normal_exit(stop()));
   EXPECT_EQ(stats->restarts.load(), 1u);
   for (auto& [id, calls] : seen->calls)
@@ -248,11 +240,8 @@ TEST_F(idempotent_consumer_test, a_record_given_up_after_crashes_has_its_key_rel
       cfg);
   ASSERT_TRUE(eventually([&] { return seen->done_count() == events - 1; }))
       << "handled " << seen->done_count();
-  ASSERT_TRUE(eventually([&] {
-    auto c = committed_and_end();
-    return std::all_of(c.begin(), c.end(),
-                       [](auto& p) { return p.second.first == p.second.second; });
-  })) << "the given-up record was not committed";
+  ASSERT_TRUE(eventually([&] { return all_committed(); }))
+      << "the given-up record was not committed";
   EXPECT_TRUE(runtime::is_normal_exit(stop()));
   EXPECT_EQ(stats->restarts.load(), static_cast<std::uint64_t>(cfg.max_crashes_per_record));
   EXPECT_EQ(stats->rejected.load(), 1u);

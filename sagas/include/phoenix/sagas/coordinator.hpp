@@ -1,0 +1,81 @@
+#pragma once
+
+#include "phoenix/persistence/store_link.hpp"
+#include "phoenix/persistence/types.hpp"
+#include "phoenix/sagas/definition.hpp"
+#include "phoenix/sagas/wire.hpp"
+
+#include <atomic>
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace phoenix::sagas {
+
+// The coordinator's protocol.
+
+/// (saga_start_atom, std::string id, std::string data, std::string topic,
+/// std::int32_t partition) -> bool: true once the new saga is durable and its first
+/// commands are in the outbox; false if a saga with that id exists (a duplicate start).
+/// `topic`/`partition` say where the saga's events arrive, for recovery.
+using saga_start_atom = caf::atom_constant<caf::atom("sg_start")>;
+/// (saga_reply_atom, saga_reply) -> bool: true once the transition it caused is durable
+/// (or it changed nothing), false if no saga of this type has that id.
+using saga_reply_atom = caf::atom_constant<caf::atom("sg_reply")>;
+/// (saga_recover_atom, std::string topic, std::int32_t partition) -> std::uint64_t:
+/// loads the partition's unfinished sagas and resumes them (commands sent again with
+/// the same ids, timers armed from their stored due times); answers how many.
+using saga_recover_atom = caf::atom_constant<caf::atom("sg_recov")>;
+/// (saga_revoke_atom, std::string topic, std::int32_t partition) -> std::uint64_t:
+/// forgets the partition's sagas (their state is durable); answers how many.
+using saga_revoke_atom = caf::atom_constant<caf::atom("sg_revoke")>;
+/// (saga_count_atom) -> std::uint64_t: sagas held in memory (in flight on this node).
+using saga_count_atom = caf::atom_constant<caf::atom("sg_count")>;
+
+/// Counters of one coordinator (or of all, when shared), read by metrics and the demo.
+struct saga_stats {
+  std::atomic<std::uint64_t> started{0};
+  std::atomic<std::uint64_t> completed{0};
+  std::atomic<std::uint64_t> compensated{0};
+  std::atomic<std::uint64_t> compensation_failed{0};
+  std::atomic<std::int64_t> in_flight{0};     ///< Held in memory, not finished.
+  std::atomic<std::uint64_t> transitions{0};  ///< Durable writes.
+  std::atomic<std::uint64_t> store_retries{0};
+  std::atomic<std::uint64_t> conflicts{0};    ///< Writes refused: another owner wrote.
+  std::atomic<std::uint64_t> mailbox_depth{0}; ///< Sampled at each transition.
+};
+
+struct coordinator_options {
+  persistence::store_link store;
+  /// Told (relay_kick_atom) after each write that put commands in the outbox.
+  caf::actor relay;
+  /// Wall clock for the stored times (timeouts survive restarts as due times); the test
+  /// kit passes virtual time.
+  std::function<persistence::time_point()> clock = [] {
+    return std::chrono::system_clock::now();
+  };
+  std::shared_ptr<saga_stats> stats = std::make_shared<saga_stats>();
+  /// Wait before writing again after the store failed.
+  std::chrono::milliseconds store_retry{100};
+};
+
+/// The coordinator of one saga type: holds its in-flight sagas as compact state (an idle
+/// saga costs its `saga_state`, no actor), routes replies and timers to them, writes
+/// each transition with its outgoing commands in one store request (group-committed
+/// with other sagas' transitions by the store actor) and only then acts on it: kicks the
+/// relay, makes local calls, arms the next timer. One transition per saga is in flight
+/// at a time; events that arrive meanwhile wait in order. A reply for a saga it does not
+/// hold is looked up in the store first (it may have been started before a restart).
+caf::actor spawn_coordinator(caf::actor_system& sys, saga_definition def,
+                             coordinator_options opts);
+
+} // namespace phoenix::sagas
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(phoenix::sagas::saga_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(phoenix::sagas::outcome)

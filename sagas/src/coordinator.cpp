@@ -283,7 +283,8 @@ private:
     if (first)
       ++opts_.stats->started;
     if (!w->fx.commands.empty() && opts_.relay)
-      send(opts_.relay, relay_kick_atom::value);
+      if (auto relay = opts_.relay())
+        send(relay, relay_kick_atom::value);
     for (auto& rp : w->rps)
       rp.deliver(true);
     if (is_final(in.st.status)) {

@@ -101,7 +101,6 @@ runtime::envelope command_envelope(const command& c) {
   env.id = c.command_id;
   env.source = source_of(c.saga_type);
   env.type = c.saga_type + "." + c.step + "." + to_string(c.kind);
-  env.idempotency_key = c.command_id;
   env.payload = c.data;
   env.extensions = {{saga_id_header, c.saga_id},
                     {saga_type_header, c.saga_type},
@@ -121,7 +120,9 @@ result<command> read_command(const runtime::envelope& ev) {
 
 runtime::envelope make_reply(const command& c, const outcome& o) {
   runtime::envelope env;
-  env.id = c.command_id + "/reply";
+  // One id per attempt: a consumer's idempotency gate must not take the reply to a
+  // retry for a duplicate of the failed attempt's.
+  env.id = c.command_id + "/reply/" + std::to_string(c.attempt);
   env.source = source_of(c.saga_type) + "/participant";
   env.type = c.saga_type + ".reply";
   env.content_type = "text/plain";

@@ -34,6 +34,11 @@ caf::actor spawn_participants(caf::actor_system& sys, std::shared_ptr<participan
         caf::anon_send(coordinator, saga_reply_atom::value,
                    saga_reply{cmd->saga_id, cmd->step, cmd->kind, o});
       };
+      if (log->serve) {
+        if (auto o = log->serve(*cmd))
+          reply(*o);
+        return report;
+      }
       // The participant's dedupe: a command id it applied is answered again, not redone.
       if (log->applied_ids.count(cmd->command_id)) {
         ++log->duplicates;

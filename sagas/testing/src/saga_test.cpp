@@ -60,7 +60,7 @@ void saga_test::spawn_coordinator_and_friends() {
   relay_ = spawn_outbox_relay(sys, std::move(ro));
   coordinator_options co;
   co.store = link_;
-  co.relay = relay_;
+  co.relay = [relay = relay_] { return relay; };
   co.clock = [this] { return now(); };
   co.stats = stats_;
   coordinator_ = spawn_coordinator(sys, *def_, std::move(co));

@@ -53,8 +53,9 @@ struct saga_stats {
 
 struct coordinator_options {
   persistence::store_link store;
-  /// Told (relay_kick_atom) after each write that put commands in the outbox.
-  caf::actor relay;
+  /// Told (relay_kick_atom) after each write that put commands in the outbox; looked
+  /// up on every write, so a restarted relay is found. May return a null actor.
+  std::function<caf::actor()> relay;
   /// Wall clock for the stored times (timeouts survive restarts as due times); the test
   /// kit passes virtual time.
   std::function<persistence::time_point()> clock = [] {

@@ -30,9 +30,10 @@ struct saga_reply {
   sagas::outcome outcome;
 };
 
-/// The envelope of `c`: `ce_id` and `idempotency-key` are the command id (so the
-/// idempotent consumer, or the participant itself, applies it once), the payload is the
-/// saga's input.
+/// The envelope of `c`: `ce_id` is the command id, the payload is the saga's input.
+/// A participant applies a command id once and answers every delivery of it (a resend
+/// after a restart must be answered again, from what it remembers), so its consumer
+/// runs without the idempotency gate, which would swallow the resend.
 runtime::envelope command_envelope(const command& c);
 
 /// Errors: errc::bad_message when a saga header is missing or wrong.

@@ -4,6 +4,8 @@
 
 #include <caf/fwd.hpp>
 #include <deque>
+#include <functional>
+#include <optional>
 #include <map>
 #include <memory>
 #include <set>
@@ -54,8 +56,11 @@ struct participant_log {
   /// Commands delivered again after they were applied, answered from memory.
   std::size_t duplicates = 0;
   std::map<std::pair<std::string, command_kind>, script> scripts;
-  /// How a participant dedupes: the command ids it applied and the outcome it replied.
+  /// How a participant dedupes: the command ids it applied.
   std::set<std::string> applied_ids;
+  /// When set, real participant code answers instead of the scripts (and dedupes
+  /// itself); nullopt: no reply.
+  std::function<std::optional<outcome>(const command&)> serve;
 };
 
 /// An actor speaking the producer's protocol (`kafka::produce_atom`) that stands for the

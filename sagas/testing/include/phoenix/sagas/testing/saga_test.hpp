@@ -47,6 +47,11 @@ protected:
   /// The script of `step`'s participant for commands of `kind`.
   script& on(const std::string& step, command_kind kind = command_kind::action);
 
+  /// Lets real participant code answer the commands instead of the scripts.
+  void serve_with(std::function<std::optional<outcome>(const command&)> f) {
+    log_->serve = std::move(f);
+  }
+
   /// Moves virtual time forward and runs what falls due.
   void advance(std::chrono::milliseconds d);
 

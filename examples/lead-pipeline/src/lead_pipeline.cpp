@@ -1,0 +1,124 @@
+#include "phoenix/lead_pipeline/lead_pipeline.hpp"
+
+#include "phoenix/sagas/wire.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace phoenix::lead_pipeline {
+namespace {
+
+struct lead {
+  std::int64_t number = -1;
+  std::string tenant;
+};
+
+lead parse(const std::string& data) {
+  lead out;
+  auto j = nlohmann::json::parse(data, nullptr, false);
+  if (j.is_object()) {
+    if (auto n = j.find("lead"); n != j.end() && n->is_number_integer())
+      out.number = n->get<std::int64_t>();
+    if (auto t = j.find("tenant"); t != j.end() && t->is_string())
+      out.tenant = t->get<std::string>();
+  }
+  return out;
+}
+
+bool hits(std::int64_t n, std::uint32_t every, std::int64_t offset) {
+  return every > 0 && n >= 0 && n % every == offset % every;
+}
+
+} // namespace
+
+result<sagas::saga_definition> lead_saga(const options& opts) {
+  using sagas::action;
+  const auto& t = opts.topics;
+  sagas::step_options timed{opts.step_timeout};
+  return sagas::saga_builder{"lead"}
+      .reply_topic(t.replies)
+      .step({"reserve_quota", action::command(t.quota), action::command(t.quota), timed})
+      .step({"enrich", action::command(t.enrich), std::nullopt, timed})
+      .step({"score", action::command(t.score), std::nullopt, timed})
+      .step({"notify_crm", action::command(t.crm), action::command(t.crm), timed})
+      .build();
+}
+
+std::optional<sagas::saga_start> start_of(const runtime::envelope& ev) {
+  return sagas::saga_start{ev.id, ev.payload};
+}
+
+participants::participants(options opts) : opts_(std::move(opts)) {}
+
+std::optional<sagas::outcome> participants::handle(const sagas::command& c) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (auto i = done_.find(c.command_id); i != done_.end()) {
+    ++duplicates_;
+    return i->second; // applied before: answer again, do not apply again
+  }
+  auto l = parse(c.data);
+  const auto& f = opts_.failures;
+  bool undo = c.kind == sagas::command_kind::compensate;
+  auto apply = [&](sagas::outcome o) {
+    done_.emplace(c.command_id, o);
+    ++applied_[c.command_id];
+    return o;
+  };
+  if (c.step == "reserve_quota") {
+    if (undo) {
+      --quota_[l.tenant];
+      return apply(sagas::outcome::success());
+    }
+    // A refusal is not remembered: a retry may find quota.
+    if (hits(l.number, f.quota_exhausted_every, 1))
+      return sagas::outcome::failure("tenant " + l.tenant + ": quota exhausted");
+    ++quota_[l.tenant];
+    return apply(sagas::outcome::success());
+  }
+  if (c.step == "score" && hits(l.number, f.score_fails_every, 3))
+    return sagas::outcome::failure("scoring model unavailable");
+  if (c.step == "notify_crm") {
+    if (undo) {
+      notified_.erase(c.saga_id);
+      return apply(sagas::outcome::success());
+    }
+    notified_.insert(c.saga_id);
+    auto o = apply(sagas::outcome::success());
+    if (hits(l.number, f.crm_silent_every, 7))
+      return std::nullopt; // applied, acknowledgement lost
+    return o;
+  }
+  return apply(sagas::outcome::success()); // enrich, score
+}
+
+kafka::record_handler participants::handler(publish_fn publish) {
+  return [this, publish](const runtime::envelope_view& ev, const kafka::record_view&) {
+    auto c = sagas::read_command(ev);
+    if (!c)
+      return kafka::handler_status::rejected;
+    if (auto o = handle(*c))
+      publish(c->reply_topic, c->saga_id, sagas::make_reply(*c, *o));
+    return kafka::handler_status::done;
+  };
+}
+
+std::map<std::string, int> participants::applied() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return applied_;
+}
+
+std::size_t participants::duplicates() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return duplicates_;
+}
+
+std::map<std::string, int> participants::quota() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return quota_;
+}
+
+std::set<std::string> participants::notified() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return notified_;
+}
+
+} // namespace phoenix::lead_pipeline

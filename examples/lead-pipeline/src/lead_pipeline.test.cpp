@@ -1,0 +1,107 @@
+// The lead saga with the saga test kit: scripted participants for each failure, and the
+// pipeline's real participants (quota, CRM) for the balances they leave behind.
+
+#include "phoenix/lead_pipeline/lead_pipeline.hpp"
+#include "phoenix/sagas/testing/saga_test.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace phoenix;
+using namespace phoenix::sagas;
+using namespace std::chrono_literals;
+using strings = std::vector<std::string>;
+
+std::string lead(int n, const std::string& tenant = "t1") {
+  return R"({"lead":)" + std::to_string(n) + R"(,"tenant":")" + tenant + R"("})";
+}
+
+class lead_saga_test : public sagas::testing::saga_test {
+protected:
+  lead_saga_test() {
+    opts.step_timeout = 2s;
+    use(lead_pipeline::lead_saga(opts));
+  }
+  lead_pipeline::options opts;
+};
+
+TEST_F(lead_saga_test, a_lead_goes_through_every_step) {
+  ASSERT_TRUE(start("lead-1", lead(1)));
+  EXPECT_EQ(status("lead-1"), saga_status::completed);
+  EXPECT_EQ(log().applied, (strings{"reserve_quota/action", "enrich/action", "score/action",
+                                    "notify_crm/action"}));
+}
+
+TEST_F(lead_saga_test, failed_scoring_releases_the_quota) {
+  on("score").fail("model down");
+  ASSERT_TRUE(start("lead-1", lead(1)));
+  EXPECT_EQ(status("lead-1"), saga_status::compensated);
+  EXPECT_EQ(log().applied, (strings{"reserve_quota/action", "enrich/action",
+                                    "reserve_quota/compensate"}));
+}
+
+TEST_F(lead_saga_test, an_unacknowledged_notification_is_retracted_after_the_timeout) {
+  on("notify_crm").lose_reply();
+  ASSERT_TRUE(start("lead-1", lead(1)));
+  advance(2s);
+  EXPECT_EQ(status("lead-1"), saga_status::compensated);
+  EXPECT_EQ(log().applied,
+            (strings{"reserve_quota/action", "enrich/action", "score/action",
+                     "notify_crm/action", "notify_crm/compensate", "reserve_quota/compensate"}));
+}
+
+TEST_F(lead_saga_test, real_participants_leave_balanced_quota_and_no_stray_notification) {
+  opts.failures = {5, 4, 6}; // quota exhausted, score fails, CRM silent: by lead number
+  auto real = std::make_shared<lead_pipeline::participants>(opts);
+  serve_with([real](const command& c) { return real->handle(c); });
+  for (int n = 0; n < 40; ++n)
+    ASSERT_TRUE(start("lead-" + std::to_string(n), lead(n, n % 2 ? "t1" : "t2")));
+  advance(2s);
+  int completed = 0;
+  for (int n = 0; n < 40; ++n) {
+    auto s = status("lead-" + std::to_string(n));
+    ASSERT_TRUE(s == saga_status::completed || s == saga_status::compensated) << n;
+    completed += s == saga_status::completed;
+  }
+  // Quota is held exactly by the completed leads, and only they are in the CRM.
+  int held = 0;
+  for (const auto& [tenant, q] : real->quota())
+    held += q;
+  EXPECT_EQ(held, completed);
+  EXPECT_EQ(static_cast<int>(real->notified().size()), completed);
+  EXPECT_GT(completed, 0);
+  EXPECT_LT(completed, 40);
+  for (const auto& [id, times] : real->applied())
+    EXPECT_EQ(times, 1) << id;
+}
+
+TEST(lead_participants, answer_a_resent_command_without_applying_it_again) {
+  lead_pipeline::participants p{{}};
+  command c;
+  c.saga_id = "lead-1";
+  c.step = "reserve_quota";
+  c.command_id = make_command_id(c.saga_id, c.step, command_kind::action);
+  c.data = lead(1);
+  ASSERT_TRUE(p.handle(c)->ok);
+  ASSERT_TRUE(p.handle(c)->ok);
+  EXPECT_EQ(p.quota().at("t1"), 1);
+  EXPECT_EQ(p.duplicates(), 1u);
+  EXPECT_EQ(p.applied().at("lead-1/reserve_quota/action"), 1);
+}
+
+TEST(lead_participants, a_command_that_is_no_command_is_rejected) {
+  lead_pipeline::participants p{{}};
+  auto h = p.handler([](const std::string&, const std::string&, const runtime::envelope&) {
+    ADD_FAILURE() << "nothing to publish";
+  });
+  runtime::envelope env;
+  env.id = "x";
+  env.source = "/t";
+  env.type = "t";
+  std::vector<runtime::header_view> storage;
+  auto view = runtime::view_of(env, storage);
+  EXPECT_EQ(h(view, kafka::record_view{}), kafka::handler_status::rejected);
+}
+
+} // namespace

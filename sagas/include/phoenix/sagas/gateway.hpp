@@ -1,0 +1,41 @@
+#pragma once
+
+#include "phoenix/actors/kafka/group_consumer.hpp"
+#include "phoenix/runtime/envelope.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace phoenix::sagas {
+
+/// What starts a saga: its id (the event's Kafka key, so the saga's events share a
+/// partition) and its input. nullopt: the event starts no saga.
+struct saga_start {
+  std::string id;
+  std::string data;
+};
+using start_fn = std::function<std::optional<saga_start>(const runtime::envelope&)>;
+
+/// An actor handler (`kafka::handler::from_actor`) that connects a coordinator to a
+/// group consumer: records of `reply_topic` are replies, any other topic's records
+/// start sagas through `start`. It answers the consumer `done` only once the
+/// coordinator stored what the record caused, so a committed offset never loses a
+/// start or a reply; a duplicate start or a stale reply is `done` too. An undecodable
+/// reply is `rejected`; a store that does not answer, or no coordinator (looked up per
+/// record, as the supervisor may have restarted it), makes it `retry`.
+caf::actor spawn_gateway(caf::actor_system& sys, std::function<caf::actor()> coordinator,
+                         std::string reply_topic, start_fn start);
+
+/// Adds to `cfg`'s rebalance hooks: on assignment of a partition of `start_topic` the
+/// coordinator recovers that partition's unfinished sagas; on revoke it forgets them.
+/// The start topic and the reply topic need the same partition count (both keyed by
+/// saga id), so one member owns a saga's start and its replies.
+void connect_rebalance(kafka::group_consumer_config& cfg,
+                       std::function<caf::actor()> coordinator,
+                       std::string start_topic);
+
+} // namespace phoenix::sagas

@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "demo_sagas.hpp"
 #include "node_tree.hpp"
 #include "phoenix/actors/kafka/group_consumer.hpp"
 #include "phoenix/actors/kafka/producer.hpp"
@@ -31,6 +32,8 @@ struct demo_options {
   std::int64_t crash_every = 0;
   std::string topic = "lead.detected";
   bool serve = false;
+  lead_pipeline::failures failures{20, 10, 50};
+  std::int64_t step_timeout_ms = 5000;
 };
 
 // What the sample handler saw; shared between the partition actors and the reporter.
@@ -115,8 +118,16 @@ int run_demo(const demo_options& opt) {
     }
     cfg->store["path"] = {std::string{store_dir.get()} + "/demo.db", 0};
   }
+  lead_pipeline_node pipeline;
+  pipeline.options.topics.lead_detected = opt.topic;
+  pipeline.options.failures = opt.failures;
+  pipeline.options.step_timeout = std::chrono::milliseconds{opt.step_timeout_ms};
+  pipeline.participants = std::make_shared<lead_pipeline::participants>(pipeline.options);
   if (*cluster) {
-    if (auto ok = (*cluster)->create_topic(opt.topic, cfg->embedded.partitions); !ok) {
+    auto ok = (*cluster)->create_topic(opt.topic, cfg->embedded.partitions);
+    if (ok)
+      ok = create_pipeline_topics(**cluster, pipeline.options, cfg->embedded.partitions);
+    if (!ok) {
       std::cerr << "phoenix: " << ok.error().describe() << '\n';
       return 2;
     }
@@ -155,6 +166,11 @@ int run_demo(const demo_options& opt) {
   caf::actor_system_config sys_cfg;
   runtime::size_scheduler(sys_cfg);
   caf::actor_system sys{sys_cfg};
+  auto kafka_children = pipeline_kafka_children(sys, pipeline, *cfg, consumer_cfg);
+  kafka_children.insert(kafka_children.begin() + 1, consumer); // after the producer
+  auto sagas_done = [&] {
+    return pipeline.finished() >= static_cast<std::uint64_t>(opt.events);
+  };
   std::atomic<bool> node_ended{false};
   std::atomic<bool> produced_all{false};
   std::thread feeder;
@@ -166,8 +182,9 @@ int run_demo(const demo_options& opt) {
     feeder = std::thread{[&, root] {
       std::mt19937_64 rng{42};
       auto report = [&](std::int64_t produced) {
-        spdlog::info("demo: produced {}/{}, processed {}/{}", produced, opt.events,
-                     distinct(*state), opt.events);
+        spdlog::info("demo: produced {}/{}, processed {}/{}, sagas finished {}/{}",
+                     produced, opt.events, distinct(*state), opt.events,
+                     pipeline.finished(), opt.events);
       };
       auto last_report = std::chrono::steady_clock::now();
       for (std::int64_t i = 0; i < opt.events && !node_ended; ++i) {
@@ -188,12 +205,13 @@ int run_demo(const demo_options& opt) {
         spdlog::error("demo: {}", ok.error().message());
       produced_all = true;
       // Wait for every event, or give up after 30 s without progress.
-      auto last_count = distinct(*state);
+      auto last_count = distinct(*state) + pipeline.finished();
       auto last_progress = std::chrono::steady_clock::now();
-      while (!node_ended && distinct(*state) < static_cast<std::size_t>(opt.events)) {
+      while (!node_ended &&
+             (distinct(*state) < static_cast<std::size_t>(opt.events) || !sagas_done())) {
         std::this_thread::sleep_for(std::chrono::milliseconds{100});
         auto now = std::chrono::steady_clock::now();
-        if (auto c = distinct(*state); c != last_count) {
+        if (auto c = distinct(*state) + pipeline.finished(); c != last_count) {
           last_count = c;
           last_progress = now;
         } else if (now - last_progress > std::chrono::seconds{30}) {
@@ -213,7 +231,10 @@ int run_demo(const demo_options& opt) {
         caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     }};
   };
-  auto ended = runtime::run_node(sys, node_tree(*cfg, *svc, {consumer}), run_opts);
+  auto ended = runtime::run_node(sys,
+                                 node_tree(*cfg, *svc, std::move(kafka_children),
+                                           pipeline_saga_children(pipeline, svc->store)),
+                                 run_opts);
   svc->health->set_tree_up(false);
   node_ended = true;
   if (feeder.joinable())
@@ -232,13 +253,16 @@ int run_demo(const demo_options& opt) {
       {"rejected", stats->rejected.load()},
       {"restarts", stats->restarts.load()},
       {"commits", stats->commits.load()},
+      {"sagas_completed", pipeline.stats->completed.load()},
+      {"sagas_compensated", pipeline.stats->compensated.load()},
+      {"sagas_failed", pipeline.stats->compensation_failed.load()},
       {"seconds", std::round(seconds * 1000) / 1000},
       {"events_per_second", seconds > 0 ? std::round(processed / seconds) : 0},
   };
   std::cout << summary.dump() << std::endl;
   if (ended != runtime::node_exit::stopped)
     return static_cast<int>(ended);
-  return processed == opt.events && produced_all ? 0 : 1;
+  return processed == opt.events && produced_all && sagas_done() ? 0 : 1;
 }
 
 } // namespace
@@ -248,9 +272,10 @@ void add_demo_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "demo",
       "Run a node on the embedded default (in-process mock Kafka cluster), produce\n"
-      "N lead events as CloudEvents, handle them under supervision, and print one\n"
-      "JSON summary line on stdout. Progress goes to stderr. Exit code 0 when every\n"
-      "event was processed.");
+      "N lead events as CloudEvents, handle them under supervision, run the lead\n"
+      "saga (examples/lead-pipeline) for each, and print one JSON summary line on\n"
+      "stdout. Progress goes to stderr. Exit code 0 when every event was processed\n"
+      "and every saga finished.");
   cmd->add_option("-n,--events", opt->events, "Events to produce and process")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{100000000}));
@@ -260,6 +285,22 @@ void add_demo_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--topic", opt->topic, "Input topic")->capture_default_str();
+  cmd->add_option("--quota-exhausted-every", opt->failures.quota_exhausted_every,
+                  "Lead saga: reserving quota fails for every K-th lead (0: never)")
+      ->capture_default_str();
+  cmd->add_option(
+         "--score-fails-every", opt->failures.score_fails_every,
+         "Lead saga: scoring fails for every K-th lead, releasing its quota (0: never)")
+      ->capture_default_str();
+  cmd->add_option(
+         "--crm-silent-every", opt->failures.crm_silent_every,
+         "Lead saga: the CRM never acknowledges every K-th lead, whose notification "
+         "is retracted after the step timeout (0: never)")
+      ->capture_default_str();
+  cmd->add_option("--step-timeout-ms", opt->step_timeout_ms,
+                  "Lead saga: timeout of each step")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{3600000}));
   cmd->add_option("-c,--config", opt->config, "Node config file (TOML)")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--serve", opt->serve,

@@ -92,7 +92,8 @@ result<node_services> make_node_services(const runtime::node_config& cfg, bool s
 
 runtime::supervisor_spec node_tree(const runtime::node_config& cfg,
                                    const node_services& svc,
-                                   std::vector<runtime::child_spec> kafka_children) {
+                                   std::vector<runtime::child_spec> kafka_children,
+                                   std::vector<runtime::child_spec> saga_children) {
   auto sub = [&](std::string name, runtime::restart_strategy s,
                  std::vector<runtime::child_spec> children) {
     runtime::supervisor_spec spec;
@@ -129,8 +130,9 @@ runtime::supervisor_spec node_tree(const runtime::node_config& cfg,
         policies::redis_limiter_child("rate-limiter", svc.admission->tenants,
                                       policies::redis_limiter_config::from(cfg.tenants)));
   root.children.push_back(
+      sub("sagas", runtime::restart_strategy::one_for_one, std::move(saga_children)));
+  root.children.push_back(
       sub("kafka", runtime::restart_strategy::rest_for_one, std::move(kafka_children)));
-  root.children.push_back(sub("sagas", runtime::restart_strategy::one_for_one, {}));
   return root;
 }
 

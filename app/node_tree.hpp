@@ -71,12 +71,15 @@ std::vector<runtime::child_spec> bus_children(const runtime::node_config& cfg,
 
 /// The node's supervision tree (DESIGN.md §4): health monitor (first, so it hears the
 /// others start), store (the store actor of `[store]`, attached to `svc.store` on every
-/// start), kafka (the given consumers), sagas (empty until sagas land). The store starts
-/// before the consumers and stops after them; a store that cannot open fails the start
-/// (exit code 2) with `file: [store] key: ...`. With `[tenants] backend = "redis"` the
-/// Redis limiter actor starts after the store, before the consumers.
+/// start), sagas (coordinators and outbox relay), kafka (the given consumers). The store
+/// starts before the others and stops after them; a store that cannot open fails the
+/// start (exit code 2) with `file: [store] key: ...`. Sagas start before the consumers
+/// that feed them and stop after those drained, so no start or reply meets a stopped
+/// coordinator. With `[tenants] backend = "redis"` the Redis limiter actor starts after
+/// the store, before the consumers.
 runtime::supervisor_spec node_tree(const runtime::node_config& cfg,
                                    const node_services& svc,
-                                   std::vector<runtime::child_spec> kafka_children);
+                                   std::vector<runtime::child_spec> kafka_children,
+                                   std::vector<runtime::child_spec> saga_children = {});
 
 } // namespace phoenix::app

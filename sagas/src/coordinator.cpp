@@ -50,7 +50,9 @@ public:
       : caf::event_based_actor(cfg), def_(std::move(def)), opts_(std::move(opts)),
         machine_(def_) {}
 
-  ~coordinator() override { opts_.stats->in_flight -= static_cast<std::int64_t>(map_.size()); }
+  ~coordinator() override {
+    opts_.stats->in_flight -= static_cast<std::int64_t>(map_.size());
+  }
 
   caf::behavior make_behavior() override {
     runtime::crash_on_exception(this);
@@ -61,7 +63,8 @@ public:
             return false;
           auto rp = make_response_promise<bool>();
           detail::effects fx;
-          auto st = machine_.start(id, std::move(data), std::move(topic), partition, now(), fx);
+          auto st =
+              machine_.start(id, std::move(data), std::move(topic), partition, now(), fx);
           auto& in = insert(id);
           in.st = std::move(st);
           write(in, std::move(fx), std::move(rp));
@@ -76,8 +79,7 @@ public:
           dispatch(r.saga_id, std::move(ev), true);
           return caf::delegated<bool>{};
         },
-        [this](local_atom, const std::string& id, int step, command_kind kind,
-               outcome& o) {
+        [this](local_atom, const std::string& id, int step, command_kind kind, outcome& o) {
           dispatch(id, event{event::type::outcome, step, kind, std::move(o), 0, {}}, false);
         },
         [this](timer_atom, const std::string& id, std::int64_t token) {
@@ -85,10 +87,8 @@ public:
                    false);
         },
         [this](retry_atom, const std::string& id) { send_write(id); },
-        [this](saga_recover_atom, std::string& topic,
-               std::int32_t partition) -> caf::result<std::uint64_t> {
-          return recover(std::move(topic), partition);
-        },
+        [this](saga_recover_atom, std::string& topic, std::int32_t partition)
+            -> caf::result<std::uint64_t> { return recover(std::move(topic), partition); },
         [this](saga_revoke_atom, const std::string& topic,
                std::int32_t partition) -> std::uint64_t {
           std::uint64_t n = 0;
@@ -237,7 +237,8 @@ private:
       retry_later(id);
       return;
     }
-    request(store, caf::infinite, persistence::store_apply_atom::value, i->second.write->req)
+    request(store, caf::infinite, persistence::store_apply_atom::value,
+            i->second.write->req)
         .then([this, id](persistence::reply& r) { written(id, r.saga_versions.at(0)); },
               [this, id](caf::error& e) {
                 if (persistence::is_store_error(e, store_errc::conflict)) {

@@ -63,8 +63,7 @@ saga_builder& saga_builder::compensation_retry(retry_policy p) {
 
 result<saga_definition> saga_builder::build() const {
   auto fail = [this](const std::string& what) -> result<saga_definition> {
-    return make_saga_error(errc::invalid_definition,
-                           "saga '" + def_.type + "': " + what);
+    return make_saga_error(errc::invalid_definition, "saga '" + def_.type + "': " + what);
   };
   if (def_.type.empty())
     return fail("the saga type needs a name");

@@ -2,6 +2,7 @@
 // message that says what is wrong.
 
 #include "phoenix/sagas/definition.hpp"
+
 #include "phoenix/sagas/errc.hpp"
 #include "phoenix/sagas/state.hpp"
 
@@ -21,14 +22,15 @@ std::string error_of(const saga_builder& b) {
 }
 
 TEST(saga_definition, groups_steps_into_stages_in_declaration_order) {
-  auto def = saga_builder{"lead"}
-                 .reply_topic("lead.replies")
-                 .step({"reserve", action::command("quota.commands"),
-                        action::command("quota.commands")})
-                 .parallel({{"enrich", action::command("enrich.commands")},
-                            {"geo", action::call([](const command&) { return outcome{}; })}})
-                 .step({"notify", action::command("crm.commands")})
-                 .build();
+  auto def =
+      saga_builder{"lead"}
+          .reply_topic("lead.replies")
+          .step({"reserve", action::command("quota.commands"),
+                 action::command("quota.commands")})
+          .parallel({{"enrich", action::command("enrich.commands")},
+                     {"geo", action::call([](const command&) { return outcome{}; })}})
+          .step({"notify", action::command("crm.commands")})
+          .build();
   ASSERT_TRUE(def.has_value()) << def.error().message();
   EXPECT_EQ(def->stages, 3);
   ASSERT_EQ(def->steps.size(), 4u);
@@ -65,11 +67,13 @@ TEST(saga_definition, refuses_invalid_declarations_with_a_clear_error) {
             "saga 's': step 'a': negative timeout");
   step_options no_attempts;
   no_attempts.retry.attempts = 0;
-  EXPECT_EQ(error_of(saga_builder{"s"}.reply_topic("r").step({"a", cmd, std::nullopt,
-                                                              no_attempts})),
+  EXPECT_EQ(error_of(saga_builder{"s"}.reply_topic("r").step(
+                {"a", cmd, std::nullopt, no_attempts})),
             "saga 's': step 'a': retry attempts must be at least 1");
-  EXPECT_EQ(error_of(saga_builder{"s"}.reply_topic("r").step({"a", cmd}).compensation_retry(
-                {0, {}, {}})),
+  EXPECT_EQ(error_of(saga_builder{"s"}
+                         .reply_topic("r")
+                         .step({"a", cmd})
+                         .compensation_retry({0, {}, {}})),
             "saga 's': compensation_retry: attempts must be at least 1");
 }
 

@@ -52,12 +52,12 @@ caf::behavior gateway(caf::event_based_actor* self, std::function<caf::actor()> 
 
 caf::actor spawn_gateway(caf::actor_system& sys, std::function<caf::actor()> coordinator,
                          std::string reply_topic, start_fn start) {
-  return sys.spawn(gateway, std::move(coordinator), std::move(reply_topic), std::move(start));
+  return sys.spawn(gateway, std::move(coordinator), std::move(reply_topic),
+                   std::move(start));
 }
 
 void connect_rebalance(kafka::group_consumer_config& cfg,
-                       std::function<caf::actor()> coordinator,
-                       std::string start_topic) {
+                       std::function<caf::actor()> coordinator, std::string start_topic) {
   auto assigned = std::move(cfg.on_assigned);
   cfg.on_assigned = [=](const std::vector<kafka::topic_partition>& tps) {
     if (assigned)

@@ -53,8 +53,8 @@ void machine::start_stage(saga_state& s, micros now, effects& fx) const {
   }
 }
 
-void machine::fail_attempt(saga_state& s, int step, command_kind kind, const std::string& why,
-                           micros now, effects&) const {
+void machine::fail_attempt(saga_state& s, int step, command_kind kind,
+                           const std::string& why, micros now, effects&) const {
   auto& st = s.steps[static_cast<std::size_t>(step)];
   const auto& decl = def_.steps[static_cast<std::size_t>(step)].decl;
   s.last_error = decl.name + ": " + why;
@@ -86,8 +86,7 @@ void machine::on_outcome(saga_state& s, int step, command_kind kind, const outco
     return;
   fx.changed = true;
   if (o.ok) {
-    st.status =
-        kind == command_kind::action ? step_status::done : step_status::compensated;
+    st.status = kind == command_kind::action ? step_status::done : step_status::compensated;
     st.at = now;
   } else {
     fail_attempt(s, step, kind, o.error.empty() ? "failed" : o.error, now, fx);

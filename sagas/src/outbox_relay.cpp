@@ -52,7 +52,8 @@ private:
             static_cast<std::uint64_t>(opts_.batch))
         .then([this, producer](persistence::outbox_list& rows) { publish(producer, rows); },
               [this](caf::error& e) {
-                spdlog::warn("outbox relay: cannot read the outbox: {}", runtime::describe(e));
+                spdlog::warn("outbox relay: cannot read the outbox: {}",
+                             runtime::describe(e));
                 busy_ = false;
               });
   }

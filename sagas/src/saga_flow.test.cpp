@@ -16,7 +16,10 @@ using strings = std::vector<std::string>;
 phoenix::result<saga_definition> three_steps(std::chrono::milliseconds timeout = 0ms) {
   return saga_builder{"order"}
       .reply_topic("order.replies")
-      .step({"reserve", action::command("quota.cmd"), action::command("quota.cmd"), {timeout}})
+      .step({"reserve",
+             action::command("quota.cmd"),
+             action::command("quota.cmd"),
+             {timeout}})
       .step({"enrich", action::command("enrich.cmd"), std::nullopt, {timeout}})
       .step({"notify", action::command("crm.cmd"), action::command("crm.cmd"), {timeout}})
       .compensation_retry({3, 100ms, 1s})
@@ -73,7 +76,8 @@ TEST_F(saga_flow, a_step_without_compensation_is_skipped_when_undoing) {
   on("notify").fail("crm down");
   ASSERT_TRUE(start("o-1"));
   EXPECT_EQ(status("o-1"), saga_status::compensated);
-  EXPECT_EQ(log().applied, (strings{"reserve/action", "enrich/action", "reserve/compensate"}));
+  EXPECT_EQ(log().applied,
+            (strings{"reserve/action", "enrich/action", "reserve/compensate"}));
   auto s = saga("o-1");
   EXPECT_EQ(s->steps[1].status, step_status::compensated);
   EXPECT_EQ(s->steps[2].status, step_status::failed);
@@ -94,7 +98,8 @@ TEST_F(saga_flow, a_timed_out_step_is_compensated_with_the_completed_ones) {
   EXPECT_EQ(saga("o-1")->last_error, "notify: timed out");
 }
 
-TEST_F(saga_flow, a_failing_compensation_is_retried_with_backoff_then_ends_in_compensation_failed) {
+TEST_F(saga_flow,
+       a_failing_compensation_is_retried_with_backoff_then_ends_in_compensation_failed) {
   use(three_steps());
   on("enrich").fail("enricher down");
   on("reserve", command_kind::compensate).always_fail("quota service down");
@@ -118,8 +123,8 @@ TEST_F(saga_flow, a_failing_compensation_is_retried_with_backoff_then_ends_in_co
 TEST_F(saga_flow, a_step_with_a_retry_policy_is_sent_again_with_the_same_command_id) {
   use(saga_builder{"order"}
           .reply_topic("order.replies")
-          .step({"reserve", action::command("quota.cmd"), std::nullopt,
-                 {0ms, {3, 50ms, 1s}}})
+          .step(
+              {"reserve", action::command("quota.cmd"), std::nullopt, {0ms, {3, 50ms, 1s}}})
           .build());
   on("reserve").fail("busy").fail("busy");
   ASSERT_TRUE(start("o-1"));
@@ -127,7 +132,8 @@ TEST_F(saga_flow, a_step_with_a_retry_policy_is_sent_again_with_the_same_command
   EXPECT_EQ(status("o-1"), saga_status::running);
   advance(100ms);
   EXPECT_EQ(status("o-1"), saga_status::completed);
-  EXPECT_EQ(log().delivered, (strings{"reserve/action", "reserve/action", "reserve/action"}));
+  EXPECT_EQ(log().delivered,
+            (strings{"reserve/action", "reserve/action", "reserve/action"}));
   EXPECT_EQ(log().applied, (strings{"reserve/action"}));
   EXPECT_EQ(log().applied_ids, (std::set<std::string>{"o-1/reserve/action"}));
 }
@@ -136,12 +142,13 @@ TEST_F(saga_flow, a_parallel_group_joins_before_the_next_step_and_a_local_call_r
   int geo_calls = 0;
   use(saga_builder{"order"}
           .reply_topic("order.replies")
-          .parallel({{"enrich", action::command("enrich.cmd"), action::command("enrich.cmd")},
-                     {"geo", action::call([&geo_calls](const command& c) {
-                        ++geo_calls;
-                        EXPECT_EQ(c.command_id, "o-1/geo/action");
-                        return outcome::success();
-                      })}})
+          .parallel(
+              {{"enrich", action::command("enrich.cmd"), action::command("enrich.cmd")},
+               {"geo", action::call([&geo_calls](const command& c) {
+                  ++geo_calls;
+                  EXPECT_EQ(c.command_id, "o-1/geo/action");
+                  return outcome::success();
+                })}})
           .step({"notify", action::command("crm.cmd")})
           .build());
   ASSERT_TRUE(start("o-1"));
@@ -154,8 +161,9 @@ TEST_F(saga_flow, a_failure_in_a_parallel_group_undoes_its_completed_sibling) {
   use(saga_builder{"order"}
           .reply_topic("order.replies")
           .step({"reserve", action::command("quota.cmd"), action::command("quota.cmd")})
-          .parallel({{"enrich", action::command("enrich.cmd"), action::command("enrich.cmd")},
-                     {"score", action::command("score.cmd")}})
+          .parallel(
+              {{"enrich", action::command("enrich.cmd"), action::command("enrich.cmd")},
+               {"score", action::command("score.cmd")}})
           .step({"notify", action::command("crm.cmd")})
           .build());
   on("score").fail("model down");
@@ -165,15 +173,16 @@ TEST_F(saga_flow, a_failure_in_a_parallel_group_undoes_its_completed_sibling) {
                                     "reserve/compensate"}));
 }
 
-TEST_F(saga_flow, a_crashed_coordinator_resumes_from_the_store_and_participants_apply_once) {
+TEST_F(saga_flow,
+       a_crashed_coordinator_resumes_from_the_store_and_participants_apply_once) {
   use(three_steps(10s));
   on("enrich").silent(); // the saga waits for enrich when the coordinator dies
   ASSERT_TRUE(start("o-1"));
   EXPECT_EQ(status("o-1"), saga_status::running);
   EXPECT_EQ(restart(), 1u); // resends enrich under the same command id
   EXPECT_EQ(status("o-1"), saga_status::completed);
-  EXPECT_EQ(log().delivered, (strings{"reserve/action", "enrich/action", "enrich/action",
-                                      "notify/action"}));
+  EXPECT_EQ(log().delivered,
+            (strings{"reserve/action", "enrich/action", "enrich/action", "notify/action"}));
   EXPECT_EQ(log().applied, (strings{"reserve/action", "enrich/action", "notify/action"}));
 }
 

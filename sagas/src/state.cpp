@@ -10,9 +10,8 @@ namespace {
 constexpr const char* saga_names[] = {"running", "compensating", "completed", "compensated",
                                       "compensation_failed"};
 constexpr const char* step_names[] = {
-    "pending",      "running",           "retry_wait",  "done",
-    "failed",       "timed_out",         "compensating", "compensation_wait",
-    "compensated",  "compensation_failed"};
+    "pending",   "running",      "retry_wait",        "done",        "failed",
+    "timed_out", "compensating", "compensation_wait", "compensated", "compensation_failed"};
 constexpr std::uint8_t format_version = 1;
 
 // A compact binary layout: an idle saga's row is read at every recovery and written at
@@ -92,12 +91,14 @@ bool is_final(saga_status s) noexcept {
 }
 
 micros to_micros(persistence::time_point t) noexcept {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch())
+      .count();
 }
 
 persistence::time_point from_micros(micros us) noexcept {
-  return persistence::time_point{std::chrono::duration_cast<persistence::time_point::duration>(
-      std::chrono::microseconds{us})};
+  return persistence::time_point{
+      std::chrono::duration_cast<persistence::time_point::duration>(
+          std::chrono::microseconds{us})};
 }
 
 persistence::saga_record to_record(const saga_state& s) {

@@ -34,8 +34,9 @@ result<command_kind> kind_from(const std::string& text) {
     return command_kind::action;
   if (text == "compensate")
     return command_kind::compensate;
-  return make_saga_error(errc::bad_message, "saga-kind '" + text + "' is neither action "
-                                            "nor compensate");
+  return make_saga_error(errc::bad_message, "saga-kind '" + text +
+                                                "' is neither action "
+                                                "nor compensate");
 }
 
 template <class Env>
@@ -60,15 +61,16 @@ result<command> read_command_of(const Env& ev) {
   if (auto a = hs.find(saga_attempt_header); a != hs.end())
     c.attempt = static_cast<std::uint32_t>(std::strtoul(a->second.c_str(), nullptr, 10));
   if (c.command_id != make_command_id(c.saga_id, c.step, c.kind))
-    return make_saga_error(errc::bad_message,
-                           "command id '" + c.command_id + "' does not match its saga headers");
+    return make_saga_error(errc::bad_message, "command id '" + c.command_id +
+                                                  "' does not match its saga headers");
   return c;
 }
 
 template <class Env>
 result<saga_reply> read_reply_of(const Env& ev) {
   auto hs = saga_headers(ev);
-  for (auto name : {saga_id_header, saga_step_header, saga_kind_header, saga_outcome_header})
+  for (auto name :
+       {saga_id_header, saga_step_header, saga_kind_header, saga_outcome_header})
     if (hs.find(name) == hs.end())
       return make_saga_error(errc::bad_message,
                              std::string{"reply without the "} + name + " header");
@@ -81,8 +83,9 @@ result<saga_reply> read_reply_of(const Env& ev) {
   r.kind = *kind;
   auto& o = hs[saga_outcome_header];
   if (o != "ok" && o != "failed")
-    return make_saga_error(errc::bad_message, "saga-outcome '" + o + "' is neither ok nor "
-                                              "failed");
+    return make_saga_error(errc::bad_message, "saga-outcome '" + o +
+                                                  "' is neither ok nor "
+                                                  "failed");
   r.outcome.ok = o == "ok";
   if (!r.outcome.ok)
     r.outcome.error = std::string{ev.payload};

@@ -32,6 +32,12 @@ TEST(phoenix_demo, processes_every_event_and_prints_one_json_summary_line) {
   EXPECT_EQ(summary["processed"], 500);
   EXPECT_EQ(summary["duplicates"], 0);
   EXPECT_EQ(summary["undecodable"], 0);
+  // The lead saga per event, with the default failure injection by lead number: quota
+  // exhausted for every 20th (25), scoring failed for every 10th (50), the CRM silent
+  // for every 50th (10, retracted after the timeout).
+  EXPECT_EQ(summary["sagas_completed"], 415);
+  EXPECT_EQ(summary["sagas_compensated"], 85);
+  EXPECT_EQ(summary["sagas_failed"], 0);
   EXPECT_TRUE(contains(r.err, "processed")) << "progress goes to stderr";
 }
 

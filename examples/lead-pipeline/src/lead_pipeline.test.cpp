@@ -2,6 +2,7 @@
 // pipeline's real participants (quota, CRM) for the balances they leave behind.
 
 #include "phoenix/lead_pipeline/lead_pipeline.hpp"
+
 #include "phoenix/sagas/testing/saga_test.hpp"
 
 #include <gtest/gtest.h>
@@ -37,8 +38,8 @@ TEST_F(lead_saga_test, failed_scoring_releases_the_quota) {
   on("score").fail("model down");
   ASSERT_TRUE(start("lead-1", lead(1)));
   EXPECT_EQ(status("lead-1"), saga_status::compensated);
-  EXPECT_EQ(log().applied, (strings{"reserve_quota/action", "enrich/action",
-                                    "reserve_quota/compensate"}));
+  EXPECT_EQ(log().applied,
+            (strings{"reserve_quota/action", "enrich/action", "reserve_quota/compensate"}));
 }
 
 TEST_F(lead_saga_test, an_unacknowledged_notification_is_retracted_after_the_timeout) {
@@ -46,9 +47,9 @@ TEST_F(lead_saga_test, an_unacknowledged_notification_is_retracted_after_the_tim
   ASSERT_TRUE(start("lead-1", lead(1)));
   advance(2s);
   EXPECT_EQ(status("lead-1"), saga_status::compensated);
-  EXPECT_EQ(log().applied,
-            (strings{"reserve_quota/action", "enrich/action", "score/action",
-                     "notify_crm/action", "notify_crm/compensate", "reserve_quota/compensate"}));
+  EXPECT_EQ(log().applied, (strings{"reserve_quota/action", "enrich/action", "score/action",
+                                    "notify_crm/action", "notify_crm/compensate",
+                                    "reserve_quota/compensate"}));
 }
 
 TEST_F(lead_saga_test, real_participants_leave_balanced_quota_and_no_stray_notification) {

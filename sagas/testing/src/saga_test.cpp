@@ -70,7 +70,8 @@ void saga_test::spawn_coordinator_and_friends() {
 }
 
 bool saga_test::start(const std::string& id, std::string data) {
-  auto res = request(coordinator_, saga_start_atom::value, id, std::move(data), topic, partition);
+  auto res =
+      request(coordinator_, saga_start_atom::value, id, std::move(data), topic, partition);
   run();
   if (!res || !res->match_elements<bool>())
     return false;

@@ -44,10 +44,10 @@ struct saga_stats {
   std::atomic<std::uint64_t> completed{0};
   std::atomic<std::uint64_t> compensated{0};
   std::atomic<std::uint64_t> compensation_failed{0};
-  std::atomic<std::int64_t> in_flight{0};     ///< Held in memory, not finished.
-  std::atomic<std::uint64_t> transitions{0};  ///< Durable writes.
+  std::atomic<std::int64_t> in_flight{0};    ///< Held in memory, not finished.
+  std::atomic<std::uint64_t> transitions{0}; ///< Durable writes.
   std::atomic<std::uint64_t> store_retries{0};
-  std::atomic<std::uint64_t> conflicts{0};    ///< Writes refused: another owner wrote.
+  std::atomic<std::uint64_t> conflicts{0};     ///< Writes refused: another owner wrote.
   std::atomic<std::uint64_t> mailbox_depth{0}; ///< Sampled at each transition.
 };
 

@@ -12,10 +12,11 @@ namespace phoenix::sagas {
 /// Failures of the sagas module. Values start at 200 so that they stay distinct from
 /// runtime::errc and persistence::store_errc inside CAF's "phoenix" error category.
 enum class errc {
-  invalid_definition = 200, ///< A saga declaration cannot be registered; the message says why.
-  unknown_saga,             ///< No saga with that id (or not of this type).
-  bad_message,              ///< A command, reply or stored state cannot be decoded.
-  duplicate_saga,           ///< A saga with that id was already started.
+  invalid_definition =
+      200,        ///< A saga declaration cannot be registered; the message says why.
+  unknown_saga,   ///< No saga with that id (or not of this type).
+  bad_message,    ///< A command, reply or stored state cannot be decoded.
+  duplicate_saga, ///< A saga with that id was already started.
 };
 
 const std::error_category& sagas_category() noexcept;

@@ -35,7 +35,6 @@ caf::actor spawn_gateway(caf::actor_system& sys, std::function<caf::actor()> coo
 /// The start topic and the reply topic need the same partition count (both keyed by
 /// saga id), so one member owns a saga's start and its replies.
 void connect_rebalance(kafka::group_consumer_config& cfg,
-                       std::function<caf::actor()> coordinator,
-                       std::string start_topic);
+                       std::function<caf::actor()> coordinator, std::string start_topic);
 
 } // namespace phoenix::sagas

@@ -29,8 +29,8 @@ struct relay_options {
   /// `(kafka::produce_atom, kafka::outgoing_record) -> kafka::delivery_report`.
   /// Looked up on every round, so a restarted producer is found.
   std::function<caf::actor()> producer;
-  std::size_t batch = 1000;                    ///< Rows per round.
-  std::chrono::milliseconds interval{1000};    ///< Rounds also run this often.
+  std::size_t batch = 1000;                 ///< Rows per round.
+  std::chrono::milliseconds interval{1000}; ///< Rounds also run this often.
   std::chrono::milliseconds publish_timeout{30000};
   std::shared_ptr<relay_stats> stats = std::make_shared<relay_stats>();
 };

@@ -5,9 +5,9 @@
 #include <caf/fwd.hpp>
 #include <deque>
 #include <functional>
-#include <optional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -24,7 +24,9 @@ struct answer {
 class script {
 public:
   script& ok() { return add({answer::kind::ok, {}}); }
-  script& fail(std::string why = "failed") { return add({answer::kind::fail, std::move(why)}); }
+  script& fail(std::string why = "failed") {
+    return add({answer::kind::fail, std::move(why)});
+  }
   /// No reply at all: the step's timeout decides.
   script& silent() { return add({answer::kind::silent, {}}); }
   /// Applies the command, but its reply is lost (as in a crash before it was sent).

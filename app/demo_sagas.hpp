@@ -1,0 +1,57 @@
+#pragma once
+
+#include "phoenix/actors/kafka/group_consumer.hpp"
+#include "phoenix/actors/kafka/mock_cluster.hpp"
+#include "phoenix/lead_pipeline/lead_pipeline.hpp"
+#include "phoenix/persistence/store_link.hpp"
+#include "phoenix/runtime/actor_slot.hpp"
+#include "phoenix/runtime/config.hpp"
+#include "phoenix/runtime/supervisor.hpp"
+#include "phoenix/sagas/coordinator.hpp"
+#include "phoenix/sagas/outbox_relay.hpp"
+
+#include <caf/fwd.hpp>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace phoenix::app {
+
+/// The lead pipeline as a node runs it (DESIGN.md §9): its coordinator and outbox relay
+/// (the sagas supervisor's children), the producer they and the participants send with,
+/// and two consumers: the saga's (lead.detected and the replies, through the gateway)
+/// and the participants' (the command topics).
+struct lead_pipeline_node {
+  lead_pipeline::options options;
+  std::shared_ptr<sagas::saga_stats> stats = std::make_shared<sagas::saga_stats>();
+  std::shared_ptr<sagas::relay_stats> relay_stats = std::make_shared<sagas::relay_stats>();
+  std::shared_ptr<lead_pipeline::participants> participants;
+  std::shared_ptr<runtime::actor_slot> coordinator =
+      std::make_shared<runtime::actor_slot>();
+  std::shared_ptr<runtime::actor_slot> relay = std::make_shared<runtime::actor_slot>();
+  std::shared_ptr<runtime::actor_slot> producer = std::make_shared<runtime::actor_slot>();
+
+  /// Sagas that reached a final state.
+  std::uint64_t finished() const {
+    return stats->completed + stats->compensated + stats->compensation_failed;
+  }
+};
+
+/// Creates the command and reply topics on the embedded cluster with `partitions` each
+/// (as many as lead.detected, so a lead's replies share its partition number).
+result<void> create_pipeline_topics(kafka::mock_cluster& cluster,
+                                    const lead_pipeline::options& opts, int partitions);
+
+/// The sagas supervisor's children: relay, then coordinator.
+std::vector<runtime::child_spec>
+pipeline_saga_children(lead_pipeline_node& node, const persistence::store_link& store);
+
+/// The kafka supervisor's children: the producer, the saga consumer (group
+/// `<group>-sagas`) and the participants' consumer (`<group>-participants`). `consumer`
+/// is the template (properties, origin, store link); `sys` runs the gateway actor.
+std::vector<runtime::child_spec>
+pipeline_kafka_children(caf::actor_system& sys, lead_pipeline_node& node,
+                        const runtime::node_config& cfg,
+                        const kafka::group_consumer_config& consumer);
+
+} // namespace phoenix::app

@@ -1,8 +1,8 @@
 #include "commands.hpp"
-#include "demo_sagas.hpp"
 #include "node_tree.hpp"
 #include "phoenix/actors/kafka/group_consumer.hpp"
 #include "phoenix/actors/kafka/producer.hpp"
+#include "phoenix/lead_pipeline/node.hpp"
 #include "phoenix/runtime/node_runner.hpp"
 
 #include <CLI/CLI.hpp>
@@ -118,7 +118,7 @@ int run_demo(const demo_options& opt) {
     }
     cfg->store["path"] = {std::string{store_dir.get()} + "/demo.db", 0};
   }
-  lead_pipeline_node pipeline;
+  lead_pipeline::lead_pipeline_node pipeline;
   pipeline.options.topics.lead_detected = opt.topic;
   pipeline.options.failures = opt.failures;
   pipeline.options.step_timeout = std::chrono::milliseconds{opt.step_timeout_ms};
@@ -126,7 +126,8 @@ int run_demo(const demo_options& opt) {
   if (*cluster) {
     auto ok = (*cluster)->create_topic(opt.topic, cfg->embedded.partitions);
     if (ok)
-      ok = create_pipeline_topics(**cluster, pipeline.options, cfg->embedded.partitions);
+      ok = lead_pipeline::create_pipeline_topics(**cluster, pipeline.options,
+                                                 cfg->embedded.partitions);
     if (!ok) {
       std::cerr << "phoenix: " << ok.error().describe() << '\n';
       return 2;
@@ -166,7 +167,7 @@ int run_demo(const demo_options& opt) {
   caf::actor_system_config sys_cfg;
   runtime::size_scheduler(sys_cfg);
   caf::actor_system sys{sys_cfg};
-  auto kafka_children = pipeline_kafka_children(sys, pipeline, *cfg, consumer_cfg);
+  auto kafka_children = lead_pipeline::pipeline_kafka_children(sys, pipeline, consumer_cfg);
   kafka_children.insert(kafka_children.begin() + 1, consumer); // after the producer
   auto sagas_done = [&] {
     return pipeline.finished() >= static_cast<std::uint64_t>(opt.events);
@@ -231,11 +232,13 @@ int run_demo(const demo_options& opt) {
         caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     }};
   };
-  auto ended = runtime::run_node(sys,
-                                 node_tree(*cfg, *svc, std::move(kafka_children),
-                                           pipeline_saga_children(pipeline, svc->store)),
-                                 run_opts);
+  auto ended = runtime::run_node(
+      sys,
+      node_tree(*cfg, *svc, std::move(kafka_children),
+                lead_pipeline::pipeline_saga_children(pipeline, svc->store)),
+      run_opts);
   svc->health->set_tree_up(false);
+  lead_pipeline::stop_gateway(pipeline);
   node_ended = true;
   if (feeder.joinable())
     feeder.join();

@@ -1,11 +1,11 @@
-#include "demo_sagas.hpp"
+#include "phoenix/lead_pipeline/node.hpp"
 
 #include "phoenix/actors/kafka/producer_actor.hpp"
 #include "phoenix/sagas/gateway.hpp"
 
 #include <caf/all.hpp>
 
-namespace phoenix::app {
+namespace phoenix::lead_pipeline {
 
 result<void> create_pipeline_topics(kafka::mock_cluster& cluster,
                                     const lead_pipeline::options& opts, int partitions) {
@@ -44,14 +44,38 @@ pipeline_saga_children(lead_pipeline_node& node, const persistence::store_link& 
           runtime::track(std::move(coordinator), node.coordinator)};
 }
 
+void stop_gateway(lead_pipeline_node& node) {
+  if (node.gateway)
+    caf::anon_send_exit(node.gateway, caf::exit_reason::user_shutdown);
+  node.gateway = nullptr;
+}
+
+runtime::child_spec participants_child(participants& p, const topics& t,
+                                       const kafka::group_consumer_config& consumer,
+                                       publish_fn publish) {
+  // Participants answer every delivery of a command (resends included), so their
+  // consumer runs without the idempotency gate.
+  auto cfg = consumer;
+  cfg.properties["group.id"] = consumer.properties.at("group.id") + "-participants";
+  cfg.idempotency = {};
+  cfg.key_concurrency = 4;
+  std::map<std::string, kafka::handler> handlers;
+  for (const auto& topic : t.commands())
+    handlers.emplace(topic, p.handler(publish));
+  return kafka::group_consumer_child("consumer:participants", cfg, std::move(handlers),
+                                     std::make_shared<kafka::consumer_stats>());
+}
+
 std::vector<runtime::child_spec>
 pipeline_kafka_children(caf::actor_system& sys, lead_pipeline_node& node,
-                        const runtime::node_config& cfg,
                         const kafka::group_consumer_config& consumer) {
   const auto& t = node.options.topics;
   kafka::producer_config pcfg;
-  pcfg.properties = cfg.kafka;
-  pcfg.origin = cfg.origin;
+  pcfg.properties = consumer.properties;
+  pcfg.properties.erase("group.id");
+  pcfg.properties.erase("session.timeout.ms");
+  pcfg.properties.erase("max.poll.interval.ms");
+  pcfg.origin = consumer.origin;
   std::vector<runtime::child_spec> out;
   out.push_back(runtime::track(kafka::producer_child("producer", pcfg), node.producer));
 
@@ -60,19 +84,14 @@ pipeline_kafka_children(caf::actor_system& sys, lead_pipeline_node& node,
   saga_cfg.properties["group.id"] = consumer.properties.at("group.id") + "-sagas";
   saga_cfg.key_concurrency = 16; // each lane waits for its record's durable transition
   sagas::connect_rebalance(saga_cfg, coordinator, t.lead_detected);
-  auto gateway = sagas::spawn_gateway(sys, coordinator, t.replies, lead_pipeline::start_of);
-  auto via_gateway = kafka::handler::from_actor(gateway, std::chrono::seconds{30});
+  node.gateway = sagas::spawn_gateway(sys, coordinator, t.replies, start_of);
+  auto via_gateway = kafka::handler::from_actor(node.gateway, std::chrono::seconds{30});
   out.push_back(kafka::group_consumer_child(
       "consumer:sagas", saga_cfg,
       {{t.lead_detected, via_gateway}, {t.replies, via_gateway}},
       std::make_shared<kafka::consumer_stats>()));
-
-  // Participants answer every delivery of a command (resends included), so their
-  // consumer runs without the idempotency gate.
-  auto part_cfg = consumer;
-  part_cfg.properties["group.id"] = consumer.properties.at("group.id") + "-participants";
-  part_cfg.idempotency = {};
-  part_cfg.key_concurrency = 4;
+  if (!node.participants)
+    return out;
   auto publish = [p = node.producer](const std::string& topic, const std::string& key,
                                      const runtime::envelope& env) {
     if (auto producer = p->get())
@@ -80,13 +99,8 @@ pipeline_kafka_children(caf::actor_system& sys, lead_pipeline_node& node,
                      kafka::outgoing_record{topic, key, env.payload,
                                             runtime::encode_headers(env), std::nullopt});
   };
-  std::map<std::string, kafka::handler> handlers;
-  for (const auto& topic : t.commands())
-    handlers.emplace(topic, node.participants->handler(publish));
-  out.push_back(kafka::group_consumer_child("consumer:participants", part_cfg,
-                                            std::move(handlers),
-                                            std::make_shared<kafka::consumer_stats>()));
+  out.push_back(participants_child(*node.participants, t, consumer, publish));
   return out;
 }
 
-} // namespace phoenix::app
+} // namespace phoenix::lead_pipeline

@@ -5,17 +5,17 @@
 #include "phoenix/lead_pipeline/lead_pipeline.hpp"
 #include "phoenix/persistence/store_link.hpp"
 #include "phoenix/runtime/actor_slot.hpp"
-#include "phoenix/runtime/config.hpp"
 #include "phoenix/runtime/supervisor.hpp"
 #include "phoenix/sagas/coordinator.hpp"
 #include "phoenix/sagas/outbox_relay.hpp"
 
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 #include <memory>
 #include <optional>
 #include <vector>
 
-namespace phoenix::app {
+namespace phoenix::lead_pipeline {
 
 /// The lead pipeline as a node runs it (DESIGN.md §9): its coordinator and outbox relay
 /// (the sagas supervisor's children), the producer they and the participants send with,
@@ -25,11 +25,16 @@ struct lead_pipeline_node {
   lead_pipeline::options options;
   std::shared_ptr<sagas::saga_stats> stats = std::make_shared<sagas::saga_stats>();
   std::shared_ptr<sagas::relay_stats> relay_stats = std::make_shared<sagas::relay_stats>();
+  /// The participants, when this node runs them (the demo); null: they run elsewhere.
   std::shared_ptr<lead_pipeline::participants> participants;
   std::shared_ptr<runtime::actor_slot> coordinator =
       std::make_shared<runtime::actor_slot>();
   std::shared_ptr<runtime::actor_slot> relay = std::make_shared<runtime::actor_slot>();
   std::shared_ptr<runtime::actor_slot> producer = std::make_shared<runtime::actor_slot>();
+  /// The saga consumer's handler actor, outside the supervision tree (the consumer's
+  /// handler names it before the tree starts): stop it once the node stopped
+  /// (`stop_gateway`), or the actor system waits for it forever.
+  caf::actor gateway;
 
   /// Sagas that reached a final state.
   std::uint64_t finished() const {
@@ -46,12 +51,21 @@ result<void> create_pipeline_topics(kafka::mock_cluster& cluster,
 std::vector<runtime::child_spec>
 pipeline_saga_children(lead_pipeline_node& node, const persistence::store_link& store);
 
-/// The kafka supervisor's children: the producer, the saga consumer (group
-/// `<group>-sagas`) and the participants' consumer (`<group>-participants`). `consumer`
-/// is the template (properties, origin, store link); `sys` runs the gateway actor.
+/// The kafka supervisor's children: the producer (properties from `consumer`), the saga
+/// consumer (group `<group>-sagas`) and, with `node.participants`, the participants'
+/// consumer (`<group>-participants`). `consumer` is the template (properties with
+/// `group.id`, origin, store link); `sys` runs the gateway actor.
 std::vector<runtime::child_spec>
 pipeline_kafka_children(caf::actor_system& sys, lead_pipeline_node& node,
-                        const runtime::node_config& cfg,
                         const kafka::group_consumer_config& consumer);
 
-} // namespace phoenix::app
+/// Stops `node.gateway`; call after the node's tree stopped.
+void stop_gateway(lead_pipeline_node& node);
+
+/// The participants' consumer alone (group `<group>-participants`), for running them
+/// apart from the saga's node; replies go out through `publish`.
+runtime::child_spec participants_child(participants& p, const topics& t,
+                                       const kafka::group_consumer_config& consumer,
+                                       publish_fn publish);
+
+} // namespace phoenix::lead_pipeline

@@ -1,0 +1,62 @@
+// A node that runs the lead saga (coordinator, outbox relay, saga consumer) without its
+// participants, for the saga kill -9 tests: the participants run in the test process,
+// so that what they applied survives the node.
+//
+//   saga_node <bootstrap> <store-path> <group> <step-timeout-ms>
+
+#include "phoenix/lead_pipeline/node.hpp"
+#include "phoenix/persistence/store_actor.hpp"
+#include "phoenix/runtime/node_runner.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <iostream>
+
+using namespace phoenix;
+
+int main(int argc, char** argv) {
+  if (argc < 5) {
+    std::cerr << "usage: saga_node <bootstrap> <store-path> <group> <step-timeout-ms>\n";
+    return 2;
+  }
+  runtime::block_termination_signals();
+  lead_pipeline::lead_pipeline_node node;
+  node.options.step_timeout = std::chrono::milliseconds{std::stol(argv[4])};
+  persistence::store_link link;
+  persistence::store_config store;
+  store.path = argv[2];
+  kafka::group_consumer_config cfg;
+  cfg.properties = {{"bootstrap.servers", argv[1]},
+                    {"group.id", argv[3]},
+                    {"session.timeout.ms", "6000"},
+                    {"max.poll.interval.ms", "10000"}};
+  cfg.origin = "saga_node";
+  cfg.commit_interval = std::chrono::milliseconds{200};
+  cfg.idempotency.store = link;
+
+  caf::actor_system_config sys_cfg;
+  runtime::size_scheduler(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  auto sub = [](std::string name, std::vector<runtime::child_spec> children) {
+    runtime::supervisor_spec spec;
+    spec.name = std::move(name);
+    spec.strategy = runtime::restart_strategy::rest_for_one;
+    spec.children = std::move(children);
+    return runtime::supervisor_child(std::move(spec), std::chrono::seconds{20});
+  };
+  runtime::supervisor_spec root;
+  root.name = "node";
+  root.strategy = runtime::restart_strategy::one_for_one;
+  root.children.push_back(sub("store", {persistence::store_child(store, link)}));
+  root.children.push_back(sub("sagas", lead_pipeline::pipeline_saga_children(node, link)));
+  root.children.push_back(
+      sub("kafka", lead_pipeline::pipeline_kafka_children(sys, node, cfg)));
+  runtime::node_run_options opts;
+  opts.shutdown_timeout = std::chrono::seconds{20};
+  opts.on_started = [](const caf::actor&) {
+    std::cerr << "saga_node: node started" << std::endl;
+  };
+  auto code = runtime::run_node(sys, root, opts);
+  lead_pipeline::stop_gateway(node);
+  return static_cast<int>(code);
+}

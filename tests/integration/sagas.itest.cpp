@@ -1,0 +1,215 @@
+// The lead saga on the mock cluster with its node as a separate process: killed with
+// SIGKILL at random points of 1,000 running sagas and started again, every saga ends
+// completed or compensated and no participant applies a command twice; and 10,000
+// sagas started at once all complete. The participants run in the test process, so what
+// they applied outlives the node.
+
+#include "phoenix/actors/kafka/producer.hpp"
+#include "phoenix/lead_pipeline/lead_pipeline.hpp"
+#include "phoenix/lead_pipeline/node.hpp"
+#include "phoenix/persistence/store.hpp"
+#include "phoenix/sagas/state.hpp"
+#include "phoenix/testkit/child_process.hpp"
+#include "phoenix/testkit/kafka_cluster_fixture.hpp"
+#include "testing/temp_dir.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
+#include <random>
+#include <signal.h>
+#include <thread>
+
+using namespace phoenix;
+using namespace std::chrono_literals;
+using phoenix::testkit::child_process;
+
+namespace {
+
+class saga_kill_test : public testkit::kafka_cluster_fixture {
+protected:
+  persistence::testing::temp_dir dir;
+  std::string store_path = dir.file("node");
+  lead_pipeline::options opts;
+  std::shared_ptr<lead_pipeline::participants> parts;
+  std::unique_ptr<kafka::producer> replies;
+  caf::actor_system_config sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::actor participants_sup;
+
+  void SetUp() override {
+    kafka_cluster_fixture::SetUp();
+    PHOENIX_MOCK_ONLY();
+    create_topic(opts.topics.lead_detected, 3);
+    for (const auto& t : opts.topics.commands())
+      create_topic(t, 3);
+    create_topic(opts.topics.replies, 3);
+  }
+
+  void TearDown() override {
+    if (participants_sup) {
+      caf::anon_send_exit(participants_sup, caf::exit_reason::user_shutdown);
+      participants_sup = nullptr;
+    }
+    sys.reset();
+    kafka_cluster_fixture::TearDown();
+  }
+
+  void start_participants() {
+    parts = std::make_shared<lead_pipeline::participants>(opts);
+    auto p = kafka::producer::create(client_properties(), "test");
+    ASSERT_TRUE(p.has_value()) << p.error().describe();
+    replies = std::make_unique<kafka::producer>(std::move(*p));
+    sys = std::make_unique<caf::actor_system>(sys_cfg);
+    kafka::group_consumer_config cfg;
+    cfg.properties = client_properties();
+    cfg.properties.insert({{"group.id", "participants"},
+                           {"session.timeout.ms", "6000"},
+                           {"max.poll.interval.ms", "10000"}});
+    cfg.origin = "test";
+    auto* out = replies.get();
+    runtime::supervisor_spec spec;
+    spec.name = "participants";
+    spec.children.push_back(lead_pipeline::participants_child(
+        *parts, opts.topics, cfg,
+        [out](const std::string& topic, const std::string& key,
+              const runtime::envelope& env) {
+          auto ok = out->produce(topic, key, env.payload, runtime::encode_headers(env));
+          ASSERT_TRUE(ok) << ok.error().describe();
+        }));
+    auto r = runtime::start_supervisor(*sys, std::move(spec));
+    ASSERT_TRUE(r.has_value()) << r.error().describe();
+    participants_sup = *r;
+  }
+
+  void produce_leads(int n) {
+    auto p = kafka::producer::create(client_properties(), "test");
+    ASSERT_TRUE(p.has_value()) << p.error().describe();
+    for (int i = 0; i < n; ++i) {
+      runtime::envelope env;
+      env.id = "lead-" + std::to_string(i);
+      env.source = "/test/radar";
+      env.type = "lead.detected";
+      env.payload = R"({"lead":)" + std::to_string(i) + R"(,"tenant":"t)" +
+                    std::to_string(i % 4) + R"("})";
+      ASSERT_TRUE(p->produce(opts.topics.lead_detected, env.id, env.payload,
+                             runtime::encode_headers(env)));
+    }
+    ASSERT_TRUE(p->flush(30s));
+  }
+
+  std::unique_ptr<child_process> start_node() {
+    return std::make_unique<child_process>(
+        std::vector<std::string>{SAGA_NODE_BIN, bootstrap(), store_path, "sagas",
+                                 std::to_string(opts.step_timeout.count())});
+  }
+
+  // Final states of sagas lead-0 .. lead-(n-1), as the store has them now.
+  std::map<std::string, sagas::saga_status> finished(int n) {
+    std::map<std::string, sagas::saga_status> out;
+    persistence::store_config cfg;
+    cfg.path = store_path;
+    auto db = persistence::open_store(cfg);
+    if (!db)
+      return out;
+    for (int i = 0; i < n; ++i) {
+      auto id = "lead-" + std::to_string(i);
+      auto r = (*db)->load_saga({id});
+      if (!r || !*r || !(*r)->finished)
+        continue;
+      auto st = sagas::from_record(**r);
+      EXPECT_TRUE(st.has_value()) << id;
+      if (st)
+        out.emplace(id, st->status);
+    }
+    return out;
+  }
+
+  bool wait_finished(int n, std::size_t at_least, std::chrono::seconds bound) {
+    auto until = std::chrono::steady_clock::now() + bound;
+    while (std::chrono::steady_clock::now() < until) {
+      if (finished(n).size() >= at_least)
+        return true;
+      std::this_thread::sleep_for(200ms);
+    }
+    return false;
+  }
+
+  // Every saga completed or compensated; every command applied once; the quota held
+  // and the CRM's notifications are exactly those of the completed leads.
+  void expect_consistent(int n) {
+    auto done = finished(n);
+    ASSERT_EQ(done.size(), static_cast<std::size_t>(n));
+    std::set<std::string> completed;
+    for (const auto& [id, status] : done) {
+      EXPECT_TRUE(status == sagas::saga_status::completed ||
+                  status == sagas::saga_status::compensated)
+          << id << " ended " << sagas::to_string(status);
+      if (status == sagas::saga_status::completed)
+        completed.insert(id);
+    }
+    for (const auto& [command, times] : parts->applied())
+      EXPECT_EQ(times, 1) << command << " applied " << times << " times";
+    int held = 0;
+    for (const auto& [tenant, q] : parts->quota())
+      held += q;
+    EXPECT_EQ(held, static_cast<int>(completed.size()));
+    EXPECT_EQ(parts->notified(), completed);
+  }
+};
+
+TEST_F(saga_kill_test,
+       kill_9_at_random_points_of_1000_sagas_loses_none_and_repeats_no_effect) {
+  constexpr int sagas = 1000;
+  opts.failures = {20, 10, 100};
+  opts.step_timeout = 3s;
+  start_participants();
+  produce_leads(sagas);
+  std::random_device rd;
+  auto seed = rd();
+  std::mt19937 rng{seed};
+  std::printf("seed %u\n", seed);
+  // Each run is killed at a random moment once sagas move (its group join takes a few
+  // seconds); the first kill must find sagas in flight.
+  for (int kill = 0; kill < 2; ++kill) {
+    auto before = finished(sagas).size();
+    auto node = start_node();
+    ASSERT_TRUE(wait_finished(sagas, before + 1, 120s)) << node->err();
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds{std::uniform_int_distribution<int>{0, 1500}(rng)});
+    node->signal(SIGKILL);
+    EXPECT_EQ(node->wait(30s), 128 + SIGKILL);
+    auto after = finished(sagas).size();
+    std::printf("kill -9 %d with %zu of %d sagas finished\n", kill + 1, after, sagas);
+    if (kill == 0)
+      ASSERT_LT(after, static_cast<std::size_t>(sagas)) << "the kill came too late";
+  }
+  auto node = start_node();
+  ASSERT_TRUE(wait_finished(sagas, sagas, 180s)) << node->err();
+  ASSERT_TRUE(node->wait_for_stderr("node started", 30s)) << node->err();
+  node->signal(SIGTERM);
+  EXPECT_EQ(node->wait(60s), 0) << node->err();
+  expect_consistent(sagas);
+  std::printf("%zu duplicate deliveries answered from the participants' memory\n",
+              parts->duplicates());
+}
+
+TEST_F(saga_kill_test, ten_thousand_concurrent_sagas_complete) {
+  constexpr int sagas = 10000;
+  opts.step_timeout = 60s; // a slow machine must not turn load into compensation
+  start_participants();
+  produce_leads(sagas);
+  auto node = start_node();
+  ASSERT_TRUE(wait_finished(sagas, sagas, 240s)) << node->err();
+  ASSERT_TRUE(node->wait_for_stderr("node started", 30s)) << node->err();
+  node->signal(SIGTERM);
+  auto code = node->wait(60s);
+  auto err = node->err() + node->out();
+  EXPECT_EQ(code, 0) << err.substr(err.size() > 4000 ? err.size() - 4000 : 0);
+  auto done = finished(sagas);
+  for (const auto& [id, status] : done)
+    ASSERT_EQ(status, sagas::saga_status::completed) << id;
+  expect_consistent(sagas);
+}
+
+} // namespace

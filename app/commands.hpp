@@ -14,5 +14,6 @@ void add_demo_command(CLI::App& app, int& exit_code);
 void add_mock_cluster_command(CLI::App& app, int& exit_code);
 void add_bench_command(CLI::App& app, int& exit_code);
 void add_acl_command(CLI::App& app, int& exit_code);
+void add_sagas_command(CLI::App& app, int& exit_code);
 
 } // namespace phoenix::app

@@ -47,6 +47,10 @@ public:
                                                              std::int32_t p) override {
     return real_->unfinished_sagas(t, p);
   }
+  phoenix::result<std::vector<saga_record>> list_sagas(const std::string& st,
+                                                       std::size_t n) override {
+    return real_->list_sagas(st, n);
+  }
   phoenix::result<std::vector<outbox_record>> pending_outbox(std::size_t n) override {
     return real_->pending_outbox(n);
   }

@@ -48,7 +48,10 @@ class coordinator : public caf::event_based_actor {
 public:
   coordinator(caf::actor_config& cfg, saga_definition def, coordinator_options opts)
       : caf::event_based_actor(cfg), def_(std::move(def)), opts_(std::move(opts)),
-        machine_(def_) {}
+        machine_(def_) {
+    for (const auto& st : def_.steps)
+      names_.push_back(st.decl.name);
+  }
 
   ~coordinator() override {
     opts_.stats->in_flight -= static_cast<std::int64_t>(map_.size());
@@ -209,7 +212,7 @@ private:
   void write(instance& in, detail::effects fx, caf::response_promise rp) {
     auto w = std::make_unique<pending_write>();
     persistence::saga_op op;
-    op.state = to_record(in.st);
+    op.state = to_record(in.st, names_);
     op.expected_version = in.st.version;
     op.outbox.reserve(fx.commands.size());
     for (const auto& c : fx.commands) {
@@ -372,6 +375,7 @@ private:
   saga_definition def_;
   coordinator_options opts_;
   detail::machine machine_;
+  std::vector<std::string> names_;
   std::unordered_map<std::string, instance> map_;
 };
 

@@ -105,7 +105,7 @@ TEST(saga_state, survives_the_round_trip_through_its_record) {
   s.updated = 1700000000500000;
   s.last_error = "score: model down";
   s.steps = {{step_status::compensated, 1, 5}, {step_status::failed, 3, -7}};
-  auto r = to_record(s);
+  auto r = to_record(s, {"reserve", "score"});
   EXPECT_FALSE(r.finished);
   EXPECT_EQ(r.status, "compensating");
   r.version = 4;
@@ -121,13 +121,14 @@ TEST(saga_state, survives_the_round_trip_through_its_record) {
   EXPECT_EQ(back->steps[1].status, step_status::failed);
   EXPECT_EQ(back->steps[1].attempts, 3);
   EXPECT_EQ(back->steps[1].at, -7);
+  EXPECT_EQ(*step_names_of(r), (std::vector<std::string>{"reserve", "score"}));
 }
 
 TEST(saga_state, refuses_damaged_records) {
   saga_state s;
   s.id = "x";
   s.steps.resize(2);
-  auto r = to_record(s);
+  auto r = to_record(s, {"a", "b"});
   auto cut = r;
   cut.data.resize(cut.data.size() - 2);
   auto bad = from_record(cut);

@@ -101,7 +101,8 @@ persistence::time_point from_micros(micros us) noexcept {
           std::chrono::microseconds{us})};
 }
 
-persistence::saga_record to_record(const saga_state& s) {
+persistence::saga_record to_record(const saga_state& s,
+                                   const std::vector<std::string>& step_names) {
   persistence::saga_record r;
   r.id.value = s.id;
   r.type = s.type;
@@ -123,10 +124,15 @@ persistence::saga_record to_record(const saga_state& s) {
     put_u64(out, st.attempts);
     put_u64(out, zigzag(st.at));
   }
+  for (std::size_t i = 0; i < s.steps.size(); ++i)
+    put_str(out, i < step_names.size() ? step_names[i] : std::string{});
   return r;
 }
 
-result<saga_state> from_record(const persistence::saga_record& r) {
+namespace {
+
+result<saga_state> parse(const persistence::saga_record& r,
+                         std::vector<std::string>* names) {
   auto bad = [&r](const char* what) -> result<saga_state> {
     return make_saga_error(errc::bad_message, "saga '" + r.id.value + "': " + what);
   };
@@ -162,9 +168,28 @@ result<saga_state> from_record(const persistence::saga_record& r) {
     st.attempts = static_cast<std::uint16_t>(in.u64());
     st.at = unzigzag(in.u64());
   }
+  for (std::size_t i = 0; i < n; ++i) {
+    auto name = in.str();
+    if (names)
+      names->push_back(std::move(name));
+  }
   if (!in.ok)
     return bad("truncated state");
   return s;
+}
+
+} // namespace
+
+result<saga_state> from_record(const persistence::saga_record& r) {
+  return parse(r, nullptr);
+}
+
+result<std::vector<std::string>> step_names_of(const persistence::saga_record& r) {
+  std::vector<std::string> names;
+  auto s = parse(r, &names);
+  if (!s)
+    return s.error();
+  return names;
 }
 
 } // namespace phoenix::sagas

@@ -5,6 +5,7 @@
 #include "phoenix/testkit/child_process.hpp"
 #include "phoenix/testkit/mock_cluster_fixture.hpp"
 
+#include <filesystem>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -50,6 +51,52 @@ TEST(phoenix_demo, crashing_handler_is_restarted_and_every_event_processed) {
   EXPECT_EQ(summary["restarts"], 20);
   EXPECT_EQ(summary["duplicates"], 0);
   EXPECT_TRUE(contains(r.err, "injected crash on lead-25")) << r.err;
+}
+
+// -- phoenix sagas ---------------------------------------------------------------------
+
+TEST(phoenix_sagas, lists_and_shows_what_the_demo_left_in_its_store) {
+  auto store = ::testing::TempDir() + "/phoenix-cli-sagas.db";
+  for (auto suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(store + suffix); // left by an earlier run
+  auto cfg = write_config("sagas.toml", "[store]\npath = \"" + store + "\"\n");
+  auto demo = run_process({PHOENIX_BIN, "demo", "--events", "40", "-c", cfg}, 120s);
+  ASSERT_EQ(demo.code, 0) << demo.err;
+
+  auto all = run_process({PHOENIX_BIN, "sagas", "list", "-c", cfg}, 30s);
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_EQ(lines_of(all.out).size(), 40u);
+  // lead-1 and lead-21: quota exhausted; lead-3, 13, 23, 33: scoring failed; lead-7:
+  // the CRM never answered.
+  auto compensated =
+      run_process({PHOENIX_BIN, "sagas", "list", "--state", "compensated", "-c", cfg}, 30s);
+  ASSERT_EQ(compensated.code, 0) << compensated.err;
+  auto rows = lines_of(compensated.out);
+  ASSERT_EQ(rows.size(), 7u) << compensated.out;
+  EXPECT_TRUE(contains(compensated.out, "lead-7\tlead\tcompensated\t")) << compensated.out;
+  EXPECT_TRUE(contains(compensated.out, "notify_crm: timed out")) << compensated.out;
+
+  auto show = run_process({PHOENIX_BIN, "sagas", "show", "lead-3", "-c", cfg}, 30s);
+  ASSERT_EQ(show.code, 0) << show.err;
+  auto saga = nlohmann::json::parse(show.out);
+  EXPECT_EQ(saga["state"], "compensated");
+  EXPECT_EQ(saga["last_error"], "score: scoring model unavailable");
+  ASSERT_EQ(saga["steps"].size(), 4u);
+  EXPECT_EQ(saga["steps"][0]["step"], "reserve_quota");
+  EXPECT_EQ(saga["steps"][0]["state"], "compensated");
+  EXPECT_EQ(saga["steps"][2]["state"], "failed");
+  EXPECT_EQ(saga["steps"][3]["state"], "pending");
+  EXPECT_FALSE(saga["created"].get<std::string>().empty());
+
+  auto unknown = run_process({PHOENIX_BIN, "sagas", "show", "lead-99", "-c", cfg}, 30s);
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_TRUE(contains(unknown.err, "no saga with id 'lead-99'")) << unknown.err;
+  EXPECT_TRUE(unknown.out.empty());
+  auto bad_state =
+      run_process({PHOENIX_BIN, "sagas", "list", "--state", "paused", "-c", cfg}, 30s);
+  EXPECT_EQ(bad_state.code, 2);
+  EXPECT_TRUE(contains(bad_state.err, "unknown saga state 'paused'")) << bad_state.err;
+  EXPECT_TRUE(bad_state.out.empty());
 }
 
 TEST(phoenix_demo, rejects_a_bad_event_count) {

@@ -120,6 +120,20 @@ public:
     });
   }
 
+  result<std::vector<saga_record>> list_sagas(const std::string& status,
+                                              std::size_t limit) override {
+    return guarded([&](pqxx::connection& c) {
+      pqxx::nontransaction n{c};
+      auto rows = n.exec_params(
+          std::string{saga_cols} + "WHERE $1 = '' OR status = $1 ORDER BY saga_id LIMIT $2",
+          status, static_cast<std::int64_t>(limit));
+      std::vector<saga_record> out;
+      for (const auto& row : rows)
+        out.push_back(read_saga(row));
+      return out;
+    });
+  }
+
   result<std::vector<outbox_record>> pending_outbox(std::size_t limit) override {
     return guarded([&](pqxx::connection& c) {
       pqxx::nontransaction n{c};

@@ -162,6 +162,21 @@ public:
     });
   }
 
+  result<std::vector<saga_record>> list_sagas(const std::string& status,
+                                              std::size_t limit) override {
+    return guarded([&] {
+      static const std::string sql =
+          std::string{saga_cols} + "WHERE ?1 = '' OR status = ?1 ORDER BY saga_id LIMIT ?2";
+      auto& s = get(sql.c_str());
+      s.bind(1, status).bind(2, static_cast<std::int64_t>(limit));
+      std::vector<saga_record> out;
+      while (s.step())
+        out.push_back(read_saga(s));
+      s.reset();
+      return out;
+    });
+  }
+
   result<std::vector<outbox_record>> pending_outbox(std::size_t limit) override {
     return guarded([&] {
       auto& s = get("SELECT id, saga_id, topic, key, payload, headers, created_at_us "

@@ -309,6 +309,26 @@ TEST_P(store_conformance, unfinished_sagas_of_a_partition_are_found_for_recovery
   EXPECT_EQ((*r)[0].id.value, "a");
 }
 
+TEST_P(store_conformance, sagas_are_listed_by_id_with_or_without_a_status) {
+  ASSERT_TRUE(db->save_saga(saga_write("c", 0, 1, false), t0));
+  ASSERT_TRUE(db->save_saga(saga_write("a", 0, 1, true), t0));
+  ASSERT_TRUE(db->save_saga(saga_write("b", 0, 2, false), t0));
+  auto ids = [](const result<std::vector<saga_record>>& r) {
+    std::vector<std::string> out;
+    for (const auto& s : *r)
+      out.push_back(s.id.value);
+    return out;
+  };
+  auto all = db->list_sagas("", 10);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(ids(all), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ((*all)[0].data, std::string("state\0bytes\xff", 12));
+  EXPECT_EQ(ids(db->list_sagas("reserving", 10)), (std::vector<std::string>{"b", "c"}));
+  EXPECT_EQ(ids(db->list_sagas("done", 10)), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(ids(db->list_sagas("", 2)), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(db->list_sagas("paused", 10)->empty());
+}
+
 TEST_P(store_conformance, published_outbox_rows_leave_the_pending_list) {
   ASSERT_TRUE(db->save_saga(
       saga_write("s", 0, 0, false, {{"t", "s", "1", ""}, {"t", "s", "2", ""}}), t0));

@@ -41,6 +41,10 @@ public:
   /// Sagas not finished whose events arrive on `topic`/`partition`, by id.
   virtual result<std::vector<saga_record>> unfinished_sagas(const std::string& topic,
                                                             std::int32_t partition) = 0;
+  /// Sagas whose status is `status` (any status when empty), by id, at most `limit`:
+  /// what inspection tools list.
+  virtual result<std::vector<saga_record>> list_sagas(const std::string& status,
+                                                      std::size_t limit) = 0;
   /// Outbox rows not yet published, oldest first, at most `limit`.
   virtual result<std::vector<outbox_record>> pending_outbox(std::size_t limit) = 0;
   /// Traceability rows of one key, oldest first.

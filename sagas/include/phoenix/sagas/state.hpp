@@ -66,10 +66,16 @@ struct saga_state {
   std::vector<step_state> steps;
 };
 
-/// The row written for `s` (version is not touched: the store sets it).
-persistence::saga_record to_record(const saga_state& s);
+/// The row written for `s` (version is not touched: the store sets it). The step names
+/// are stored too, so inspection tools show a saga without knowing its definition.
+persistence::saga_record to_record(const saga_state& s,
+                                   const std::vector<std::string>& step_names);
 
 /// Errors: errc::bad_message when `r.data` is not a state this build wrote.
 result<saga_state> from_record(const persistence::saga_record& r);
+
+/// The step names stored with the state, in declaration order.
+/// Errors: errc::bad_message as `from_record`.
+result<std::vector<std::string>> step_names_of(const persistence::saga_record& r);
 
 } // namespace phoenix::sagas

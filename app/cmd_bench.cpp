@@ -170,6 +170,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       "bench", "Measure Phoenix against raw librdkafka in the same run and write a JSON "
                "report (see bench/README.md)");
   bench->require_subcommand(1);
+  add_bench_saga(*bench, exit_code);
 
   auto opt = std::make_shared<bench_consume_options>();
   auto* consume = bench->add_subcommand(

@@ -293,6 +293,8 @@ private:
       rp.deliver(true);
     if (is_final(in.st.status)) {
       count_final(in.st.status);
+      if (opts_.on_finished)
+        opts_.on_finished(in.st);
       for (auto& ev : in.queue)
         if (ev.rp.pending())
           ev.rp.deliver(true);

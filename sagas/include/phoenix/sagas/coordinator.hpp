@@ -3,6 +3,7 @@
 #include "phoenix/persistence/store_link.hpp"
 #include "phoenix/persistence/types.hpp"
 #include "phoenix/sagas/definition.hpp"
+#include "phoenix/sagas/state.hpp"
 #include "phoenix/sagas/wire.hpp"
 
 #include <atomic>
@@ -62,6 +63,9 @@ struct coordinator_options {
     return std::chrono::system_clock::now();
   };
   std::shared_ptr<saga_stats> stats = std::make_shared<saga_stats>();
+  /// Called on the coordinator's thread once a saga's final state is durable (for
+  /// benchmarks and applications that report outcomes); keep it quick.
+  std::function<void(const saga_state&)> on_finished;
   /// Wait before writing again after the store failed.
   std::chrono::milliseconds store_retry{100};
 };

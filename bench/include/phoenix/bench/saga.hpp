@@ -1,0 +1,44 @@
+#pragma once
+
+#include "phoenix/runtime/error.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace phoenix::bench {
+
+struct saga_options {
+  std::uint64_t sagas = 20000;    ///< 3-step sagas run to completion per round.
+  std::uint64_t in_flight = 5000; ///< Started but not finished, at most.
+  std::uint64_t idle = 100000;    ///< Sagas left waiting for the memory measure.
+  int rounds = 3;
+  std::string sqlite_path; ///< Empty: a file in a temporary directory.
+};
+
+/// What `phoenix bench saga` measured.
+struct saga_report {
+  saga_options options;
+  std::vector<double> sagas_per_second; ///< One per round.
+  std::vector<double> p50_ms;           ///< Saga duration, start to durable final state.
+  std::vector<double> p99_ms;
+  double bytes_per_idle_saga = 0; ///< RSS growth / idle sagas (state, store cache, outbox).
+  double goal_sagas_per_second = 10000;
+  double goal_bytes_per_idle_saga = 1024;
+  unsigned cores = 0;
+  std::string command;
+  std::string error;
+};
+
+/// Runs `phoenix bench saga`: the real coordinator, outbox relay and group-commit store
+/// actor on SQLite, with in-process participants that answer every command at once.
+/// Per round, `sagas` sagas of 3 steps run with at most `in_flight` at once; then
+/// `idle` sagas are started whose first step is never answered, and the process's RSS
+/// growth is divided by their number.
+/// Errors: runtime::errc::invalid_argument for bad options.
+result<saga_report> run_saga(const saga_options& opts);
+
+std::string to_json(const saga_report& r);
+std::string summary_line(const saga_report& r);
+
+} // namespace phoenix::bench

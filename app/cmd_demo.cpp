@@ -160,6 +160,8 @@ int run_demo(const demo_options& opt) {
   auto state = std::make_shared<demo_state>();
   auto stats = std::make_shared<kafka::consumer_stats>();
   svc->consumers->add(consumer_id, stats);
+  svc->sagas->add("lead", pipeline.stats);
+  svc->sagas->add_relay(pipeline.relay_stats);
   auto consumer =
       kafka::group_consumer_child(consumer_id, consumer_cfg, {opt.topic},
                                   sample_handler(state, opt.crash_every), stats);

@@ -71,6 +71,7 @@ result<node_services> make_node_services(const runtime::node_config& cfg, bool s
   svc.ready = std::make_shared<observability::readiness>();
   svc.health = std::make_shared<observability::health_state>();
   svc.consumers = std::make_shared<kafka::consumer_probe>(*svc.metrics);
+  svc.sagas = std::make_shared<sagas::saga_probe>(*svc.metrics);
   svc.ready->add("store", [store = svc.store] {
     bool up = store.ready();
     return observability::check_state{up, up ? "takes writes" : store.reason()};

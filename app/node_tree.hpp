@@ -14,6 +14,7 @@
 #include "phoenix/runtime/actor_slot.hpp"
 #include "phoenix/runtime/config.hpp"
 #include "phoenix/runtime/supervisor.hpp"
+#include "phoenix/sagas/saga_probe.hpp"
 
 #include <memory>
 #include <optional>
@@ -38,6 +39,7 @@ struct node_services {
   std::shared_ptr<observability::health_state> health;
   std::shared_ptr<kafka::consumer_probe> consumers;
   std::shared_ptr<bus::bus_probe> bus; ///< Set by `bus_children`.
+  std::shared_ptr<sagas::saga_probe> sagas; ///< Coordinators and relays add their stats.
   /// Breakers and tenant rate limits (`[breaker."..."]`, `[tenants]`), for every
   /// consumer of the node; the readiness checks `breaker:<name>` of required ones.
   std::shared_ptr<policies::admission> admission;

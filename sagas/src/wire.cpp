@@ -39,15 +39,23 @@ result<command_kind> kind_from(const std::string& text) {
                                                 "nor compensate");
 }
 
+// Checks that every header of `names` is there; returns the saga-kind.
+result<command_kind> required(std::map<std::string, std::string>& hs,
+                              std::initializer_list<const char*> names, const char* what) {
+  for (auto name : names)
+    if (hs.find(name) == hs.end())
+      return make_saga_error(errc::bad_message,
+                             std::string{what} + " without the " + name + " header");
+  return kind_from(hs[saga_kind_header]);
+}
+
 template <class Env>
 result<command> read_command_of(const Env& ev) {
   auto hs = saga_headers(ev);
-  for (auto name : {saga_id_header, saga_type_header, saga_step_header, saga_kind_header,
-                    saga_reply_to_header})
-    if (hs.find(name) == hs.end())
-      return make_saga_error(errc::bad_message,
-                             std::string{"command without the "} + name + " header");
-  auto kind = kind_from(hs[saga_kind_header]);
+  auto kind = required(hs,
+                       {saga_id_header, saga_type_header, saga_step_header,
+                        saga_kind_header, saga_reply_to_header},
+                       "command");
   if (!kind)
     return kind.error();
   command c;
@@ -69,12 +77,9 @@ result<command> read_command_of(const Env& ev) {
 template <class Env>
 result<saga_reply> read_reply_of(const Env& ev) {
   auto hs = saga_headers(ev);
-  for (auto name :
-       {saga_id_header, saga_step_header, saga_kind_header, saga_outcome_header})
-    if (hs.find(name) == hs.end())
-      return make_saga_error(errc::bad_message,
-                             std::string{"reply without the "} + name + " header");
-  auto kind = kind_from(hs[saga_kind_header]);
+  auto kind = required(
+      hs, {saga_id_header, saga_step_header, saga_kind_header, saga_outcome_header},
+      "reply");
   if (!kind)
     return kind.error();
   saga_reply r;
@@ -83,9 +88,8 @@ result<saga_reply> read_reply_of(const Env& ev) {
   r.kind = *kind;
   auto& o = hs[saga_outcome_header];
   if (o != "ok" && o != "failed")
-    return make_saga_error(errc::bad_message, "saga-outcome '" + o +
-                                                  "' is neither ok nor "
-                                                  "failed");
+    return make_saga_error(errc::bad_message,
+                           "saga-outcome '" + o + "' is neither ok nor failed");
   r.outcome.ok = o == "ok";
   if (!r.outcome.ok)
     r.outcome.error = std::string{ev.payload};

@@ -54,13 +54,12 @@ void machine::start_stage(saga_state& s, micros now, effects& fx) const {
 }
 
 void machine::fail_attempt(saga_state& s, int step, command_kind kind,
-                           const std::string& why, micros now, effects&) const {
+                           const std::string& why, micros now, bool timed_out) const {
   auto& st = s.steps[static_cast<std::size_t>(step)];
   const auto& decl = def_.steps[static_cast<std::size_t>(step)].decl;
   s.last_error = decl.name + ": " + why;
   const auto& policy =
       kind == command_kind::action ? decl.options.retry : def_.compensation_retry;
-  bool timed_out = why == "timed out";
   if (st.attempts < policy.attempts) {
     st.status = kind == command_kind::action ? step_status::retry_wait
                                              : step_status::compensation_wait;
@@ -89,7 +88,7 @@ void machine::on_outcome(saga_state& s, int step, command_kind kind, const outco
     st.status = kind == command_kind::action ? step_status::done : step_status::compensated;
     st.at = now;
   } else {
-    fail_attempt(s, step, kind, o.error.empty() ? "failed" : o.error, now, fx);
+    fail_attempt(s, step, kind, o.error.empty() ? "failed" : o.error, now, false);
   }
   advance(s, now, fx);
 }
@@ -109,7 +108,7 @@ void machine::on_timer(saga_state& s, micros now, effects& fx) const {
         fail_attempt(s, step,
                      st.status == step_status::running ? command_kind::action
                                                        : command_kind::compensate,
-                     "timed out", now, fx);
+                     "timed out", now, true);
       }
       break;
     case step_status::retry_wait:

@@ -45,8 +45,9 @@ private:
   void send(const saga_state& s, int step, command_kind kind, effects& fx) const;
   void start_stage(saga_state& s, micros now, effects& fx) const;
   void advance(saga_state& s, micros now, effects& fx) const;
+  /// `timed_out`: no outcome came in time (rather than a failure reply).
   void fail_attempt(saga_state& s, int step, command_kind kind, const std::string& why,
-                    micros now, effects& fx) const;
+                    micros now, bool timed_out) const;
   micros timeout_of(int step) const;
 
   const saga_definition& def_;

@@ -98,6 +98,15 @@ TEST_F(saga_flow, a_timed_out_step_is_compensated_with_the_completed_ones) {
   EXPECT_EQ(saga("o-1")->last_error, "notify: timed out");
 }
 
+TEST_F(saga_flow, a_failure_reply_that_says_timed_out_is_a_failure_not_a_timeout) {
+  use(three_steps());
+  on("notify").fail("timed out"); // the participant's words, not the saga's timeout
+  ASSERT_TRUE(start("o-1"));
+  EXPECT_EQ(saga("o-1")->steps[2].status, step_status::failed);
+  EXPECT_EQ(log().applied,
+            (strings{"reserve/action", "enrich/action", "reserve/compensate"}));
+}
+
 TEST_F(saga_flow,
        a_failing_compensation_is_retried_with_backoff_then_ends_in_compensation_failed) {
   use(three_steps());

@@ -219,6 +219,25 @@ TEST_F(saga_flow, recovery_keeps_the_stored_timeout) {
   EXPECT_EQ(status("o-1"), saga_status::compensated);
 }
 
+TEST_F(saga_flow, a_revoked_partition_forgets_its_sagas_and_a_later_reply_reloads_one) {
+  use(three_steps());
+  on("enrich").silent();
+  ASSERT_TRUE(start("o-1"));
+  auto dropped = request(coordinator(), saga_revoke_atom::value, topic, partition);
+  ASSERT_TRUE(dropped && dropped->match_elements<std::uint64_t>());
+  EXPECT_EQ(dropped->get_as<std::uint64_t>(0), 1u);
+  auto held = request(coordinator(), saga_count_atom::value);
+  EXPECT_EQ(held->get_as<std::uint64_t>(0), 0u);
+  EXPECT_EQ(stats().in_flight, 0);
+  // The reply that was in flight arrives after all: the saga is read from the store.
+  auto r = request(coordinator(), saga_reply_atom::value,
+                   saga_reply{"o-1", "enrich", command_kind::action, outcome{}});
+  ASSERT_TRUE(r && r->match_elements<bool>());
+  EXPECT_TRUE(r->get_as<bool>(0));
+  run();
+  EXPECT_EQ(status("o-1"), saga_status::completed);
+}
+
 TEST_F(saga_flow, a_reply_for_an_unknown_saga_is_refused) {
   use(three_steps());
   auto res = request(coordinator(), saga_reply_atom::value,

@@ -79,6 +79,11 @@ result<node_services> make_node_services(const runtime::node_config& cfg, bool s
   svc.admission = policies::make_admission(cfg);
   svc.guard = std::make_unique<policies::guard_probe>(*svc.metrics, svc.admission);
   policies::add_readiness_checks(cfg, *svc.admission, *svc.ready);
+  if (auto store_cfg = persistence::store_config_from(cfg.store, cfg.origin);
+      store_cfg && store_cfg->traceability) {
+    svc.trace = std::make_shared<persistence::trace_log>(cfg.node.id);
+    svc.trace_probe = persistence::expose_trace_metrics(*svc.metrics, svc.trace);
+  }
   observability::expose_build_info(*svc.metrics,
                                    {{"librdkafka", kafka::librdkafka_version()}});
   if (serve && cfg.http.enabled) {
@@ -123,8 +128,12 @@ runtime::supervisor_spec node_tree(const runtime::node_config& cfg,
                    [err = store_cfg.error()](caf::actor_system&) -> result<caf::actor> {
                      return err;
                    }};
+  std::vector<runtime::child_spec> store_children;
+  store_children.push_back(std::move(store_child));
+  if (svc.trace) // after the store: stops first, writing what is queued
+    store_children.push_back(persistence::trace_writer_child(svc.trace, svc.store));
   root.children.push_back(
-      sub("store", runtime::restart_strategy::rest_for_one, {std::move(store_child)}));
+      sub("store", runtime::restart_strategy::rest_for_one, std::move(store_children)));
   if (svc.admission && svc.admission->tenants &&
       cfg.tenants.backend == runtime::limit_backend::redis)
     root.children.push_back(

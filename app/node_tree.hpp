@@ -11,6 +11,7 @@
 #include "phoenix/observability/metrics.hpp"
 #include "phoenix/observability/readiness.hpp"
 #include "phoenix/persistence/store_link.hpp"
+#include "phoenix/persistence/trace_log.hpp"
 #include "phoenix/runtime/actor_slot.hpp"
 #include "phoenix/runtime/config.hpp"
 #include "phoenix/runtime/supervisor.hpp"
@@ -48,6 +49,10 @@ struct node_services {
   /// The store actor's current incarnation and whether it takes writes: handed to every
   /// consumer (idempotency), and the readiness check `store`.
   persistence::store_link store;
+  /// Where the pipelines put the journeys of messages (`[store] traceability`); null
+  /// when it is off. Its writer runs under the store supervisor.
+  std::shared_ptr<persistence::trace_log> trace;
+  std::shared_ptr<void> trace_probe; ///< Keeps the trace log's metrics in /metrics.
 };
 
 /// Makes the node's services; with `serve` and `[http]` enabled, starts the listener.

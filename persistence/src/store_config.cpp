@@ -27,6 +27,17 @@ public:
   }
 
   /// An integer within what `std::int64_t` holds; range checks are `validate`'s.
+  result<void> boolean(const char* key, bool& out) const {
+    auto* v = find(key);
+    if (!v)
+      return {};
+    auto* b = std::get_if<bool>(&v->value);
+    if (!b)
+      return wrong(key, "true or false", *v);
+    out = *b;
+    return {};
+  }
+
   result<void> integer(const char* key, std::int64_t& out) const {
     auto* v = find(key);
     if (!v)
@@ -61,7 +72,8 @@ constexpr const char* store_keys[] = {"backend",
                                       "busy_timeout_ms",
                                       "batch_max",
                                       "batch_window_us",
-                                      "retention_hours"};
+                                      "retention_hours",
+                                      "traceability"};
 
 } // namespace
 
@@ -87,7 +99,7 @@ result<store_config> store_config_from(const runtime::config_table& section,
        {r.text("backend", cfg.backend), r.text("path", cfg.path), r.text("dsn", cfg.dsn),
         r.text("synchronous", cfg.synchronous), r.integer("busy_timeout_ms", busy),
         r.integer("batch_max", batch_max), r.integer("batch_window_us", window),
-        r.integer("retention_hours", retention)})
+        r.integer("retention_hours", retention), r.boolean("traceability", cfg.traceability)})
     if (!res)
       return res.error();
   cfg.busy_timeout = std::chrono::milliseconds{busy};

@@ -79,7 +79,8 @@ TEST(store_config, reads_every_key) {
                                     {"busy_timeout_ms", {std::int64_t{250}}},
                                     {"batch_max", {std::int64_t{64}}},
                                     {"batch_window_us", {std::int64_t{0}}},
-                                    {"retention_hours", {std::int64_t{48}}}}),
+                                    {"retention_hours", {std::int64_t{48}}},
+                                    {"traceability", {false}}}),
                              "node.toml");
   ASSERT_TRUE(c) << c.error().describe();
   EXPECT_EQ(c->backend, "postgres");
@@ -90,6 +91,19 @@ TEST(store_config, reads_every_key) {
   EXPECT_EQ(c->batch_max, 64u);
   EXPECT_EQ(c->batch_window, std::chrono::microseconds{0});
   EXPECT_EQ(c->retention, std::chrono::hours{48});
+  EXPECT_FALSE(c->traceability);
+}
+
+TEST(store_config, traceability_is_on_by_default_and_must_be_a_boolean) {
+  auto c = store_config_from(table({}), "node.toml");
+  ASSERT_TRUE(c) << c.error().describe();
+  EXPECT_TRUE(c->traceability);
+  auto e = store_config_from(table({{"traceability", at_line({std::string{"yes"}}, 4)}}),
+                             "node.toml");
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().code(), phoenix::runtime::errc::config_wrong_type);
+  EXPECT_EQ(e.error().message(),
+            "node.toml: [store] traceability: expected true or false (line 4)");
 }
 
 TEST(store_config, unknown_keys_wrong_types_and_bad_values_name_file_key_and_line) {

@@ -26,6 +26,9 @@ struct store_config {
   std::size_t batch_max = 1000;                 ///< Requests per transaction at most.
   std::chrono::microseconds batch_window{500};  ///< Wait for more requests this long.
   std::chrono::hours retention{24 * 7};         ///< Purge keys and traces older than this.
+  /// Write each record's journey (received, handled, retried, dead-lettered, ...) to
+  /// `message_traceability` for `phoenix trace` (see trace_log.hpp).
+  bool traceability = true;
   /// Names the config source in error messages (`node.toml: [store] dsn: ...`).
   std::string origin = "<defaults>";
 };

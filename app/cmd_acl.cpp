@@ -1,3 +1,4 @@
+#include "client_options.hpp"
 #include "commands.hpp"
 #include "phoenix/actors/kafka/acl.hpp"
 #include "phoenix/runtime/config.hpp"
@@ -12,10 +13,6 @@
 
 namespace phoenix::app {
 namespace {
-
-// Exit codes: 0 done, 1 the cluster refused or did not answer, 2 usage or config errors.
-constexpr int exit_failed = 1;
-constexpr int exit_usage = 2;
 
 struct acl_options {
   std::string config;
@@ -32,29 +29,6 @@ struct acl_options {
 };
 
 enum class acl_verb { grant, list, revoke };
-
-// librdkafka properties from --config's [kafka] section, then -X overrides.
-result<std::map<std::string, std::string>> client_properties(const acl_options& o) {
-  std::map<std::string, std::string> props;
-  if (!o.config.empty()) {
-    auto cfg = runtime::load_config(o.config);
-    if (!cfg)
-      return cfg.error();
-    props = cfg->kafka;
-  }
-  for (const auto& kv : o.properties) {
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return phoenix::error{runtime::errc::invalid_argument,
-                            "-X '" + kv + "': expected KEY=VALUE"};
-    props[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  if (props.count("bootstrap.servers") == 0)
-    return phoenix::error{runtime::errc::invalid_argument,
-                          "no bootstrap.servers: give --config FILE with it under [kafka], "
-                          "or -X bootstrap.servers=HOST:PORT"};
-  return props;
-}
 
 // The one resource the options name, into `filter`; false (with a message) if several.
 bool pick_resource(const acl_options& o, kafka::acl_filter& filter, bool required) {
@@ -117,7 +91,7 @@ int run_acl(acl_verb verb, const acl_options& o) {
     return exit_usage;
   }
 
-  auto props = client_properties(o);
+  auto props = client_properties(o.config, o.properties);
   if (!props) {
     std::cerr << "phoenix acl: " << props.error().message() << '\n';
     return exit_usage;
@@ -173,13 +147,7 @@ void add_verb(CLI::App& parent, acl_verb verb, const char* name, const char* abo
               int& exit_code) {
   auto o = std::make_shared<acl_options>();
   CLI::App* cmd = parent.add_subcommand(name, about);
-  cmd->add_option("-c,--config", o->config,
-                  "Config file whose [kafka] section says how to reach the cluster "
-                  "(bootstrap.servers, security.protocol, ssl.*)")
-      ->check(CLI::ExistingFile);
-  cmd->add_option("-X,--property", o->properties,
-                  "A librdkafka property, overriding --config; repeatable")
-      ->type_name("KEY=VALUE");
+  add_client_options(*cmd, o->config, o->properties);
   cmd->add_option("--principal", o->principal, "Who the ACL is for, e.g. User:reader")
       ->type_name("TYPE:NAME");
   cmd->add_option("--operation", o->operations,

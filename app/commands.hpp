@@ -18,5 +18,6 @@ void add_bench_saga(CLI::App& bench, int& exit_code);
 void add_acl_command(CLI::App& app, int& exit_code);
 void add_sagas_command(CLI::App& app, int& exit_code);
 void add_trace_command(CLI::App& app, int& exit_code);
+void add_dlq_command(CLI::App& app, int& exit_code);
 
 } // namespace phoenix::app

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   phoenix::app::add_acl_command(app, exit_code);
   phoenix::app::add_sagas_command(app, exit_code);
   phoenix::app::add_trace_command(app, exit_code);
+  phoenix::app::add_dlq_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,12 +3,29 @@
 #include "phoenix/actors/kafka/producer_actor.hpp"
 #include "phoenix/actors/kafka/properties.hpp"
 #include "phoenix/actors/policies/redis_limiter.hpp"
+#include "phoenix/actors/policies/retry.hpp"
 #include "phoenix/persistence/store_actor.hpp"
 #include "phoenix/runtime/logging.hpp"
 
 #include <spdlog/spdlog.h>
 
 namespace phoenix::app {
+namespace {
+
+// The node's consumers' librdkafka properties: `[kafka]`, and on the embedded cluster
+// short group timeouts (the mock cluster's group coordinator waits
+// max.poll.interval.ms for rejoins).
+std::map<std::string, std::string> consumer_properties(const runtime::node_config& cfg,
+                                                       bool embedded) {
+  auto props = cfg.kafka;
+  if (embedded) {
+    props.emplace("session.timeout.ms", "6000");
+    props.emplace("max.poll.interval.ms", "10000");
+  }
+  return props;
+}
+
+} // namespace
 
 result<runtime::node_config> load_node_config(const std::string& path) {
   auto cfg =
@@ -18,6 +35,10 @@ result<runtime::node_config> load_node_config(const std::string& path) {
   if (auto ok = kafka::validate_properties(cfg->kafka, cfg->origin); !ok)
     return ok.error();
   if (auto ok = persistence::store_config_from(cfg->store, cfg->origin); !ok)
+    return ok.error();
+  if (auto ok = policies::check_in_place_bounds(
+          cfg->policy, consumer_properties(*cfg, cfg->embedded_kafka()), cfg->origin);
+      !ok)
     return ok.error();
   runtime::configure_logging(cfg->log, cfg->node.id);
   return cfg;
@@ -48,14 +69,11 @@ std::vector<runtime::child_spec> bus_children(const runtime::node_config& cfg,
   bus::bus_config bus;
   bus.routes = cfg.bus;
   bus.origin = cfg.origin;
-  bus.consumer.properties = cfg.kafka;
+  bus.consumer.properties = consumer_properties(cfg, embedded);
   bus.consumer.origin = cfg.origin;
   bus.consumer.admission = svc.admission;
-  if (embedded) {
-    // The mock cluster's group coordinator waits max.poll.interval.ms for rejoins.
-    bus.consumer.properties.emplace("session.timeout.ms", "6000");
-    bus.consumer.properties.emplace("max.poll.interval.ms", "10000");
-  }
+  bus.consumer.policies = cfg.policy;
+  bus.consumer.node_id = cfg.node.id;
   bus.supervision = cfg.supervisor;
   std::vector<runtime::child_spec> out;
   out.push_back(

@@ -1,6 +1,7 @@
 #include "phoenix/runtime/config.hpp"
 
 #include "guard_config_read.hpp"
+#include "retry_policy_section.hpp"
 
 #include <array>
 #include <cctype>
@@ -306,9 +307,9 @@ result<node_config> parse_config(std::string_view text, const std::string& origi
   cfg.origin = origin;
   cfg.node.id = host_name();
 
-  static constexpr std::array<std::string_view, 11> sections = {
-      "node",   "log",   "supervisor", "embedded", "bus",    "http",
-      "health", "kafka", "store",      "breaker",  "tenants"};
+  static constexpr std::array<std::string_view, 12> sections = {
+      "node",   "log",   "supervisor", "embedded", "bus",     "http",
+      "health", "kafka", "store",      "breaker",  "tenants", "policy"};
   for (auto& [key, value] : root) {
     bool known = false;
     for (auto s : sections)
@@ -359,6 +360,7 @@ result<node_config> parse_config(std::string_view text, const std::string& origi
   PHOENIX_TRY(read_kafka(origin, root["kafka"].as_table(), cfg.kafka));
   PHOENIX_TRY(read_module_section(origin, "store", root["store"].as_table(), cfg.store));
   PHOENIX_TRY(read_guard_sections(root, origin, cfg.breakers, cfg.tenants));
+  PHOENIX_TRY(read_retry_policies(origin, root["policy"].as_table(), cfg.policy));
   return cfg;
 }
 

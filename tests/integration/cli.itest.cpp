@@ -162,6 +162,17 @@ TEST(phoenix_run, bad_bus_routing_exits_2_naming_file_and_key) {
   expect_config_error("[bus]\ndefault = \"redis\"\n", "[bus] default: expected");
 }
 
+TEST(phoenix_run, policy_section_errors_exit_2_naming_file_table_and_key) {
+  expect_config_error("[policy.\"orders\"]\nattempts = 0\n",
+                      "[policy.\"orders\"] attempts: expected 1 to 100, got 0");
+  expect_config_error("[policy.default]\nretry_topics_ms = \"5s\"\n",
+                      "[policy.default] retry_topics_ms: expected an array");
+  // On the embedded cluster max.poll.interval.ms is 10000: 6 s in place is too long.
+  expect_config_error("[policy.default]\nmax_in_place_ms = 6000\n",
+                      "[policy.default] max_in_place_ms: 6000 must stay below half of "
+                      "max.poll.interval.ms (at most 4999)");
+}
+
 TEST(phoenix_run, store_section_errors_exit_2_naming_file_and_key) {
   expect_config_error("[store]\nbackend = \"mysql\"\n",
                       "[store] backend: expected one of sqlite, postgres; got \"mysql\"");

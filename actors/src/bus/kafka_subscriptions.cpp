@@ -12,6 +12,7 @@ result<caf::actor> start_kafka_subscription(caf::actor_system& sys,
   cfg.properties["group.id"] = sub.group;
   cfg.key_concurrency = sub.key_concurrency;
   cfg.origin = shared.cfg.origin;
+  cfg.producer = shared.producer; // moves failed records to retry topics and the DLQ
   // The aliasing constructor shares ownership of the bus's counters.
   std::shared_ptr<kafka::consumer_stats> stats{shared.stats, &shared.stats->kafka};
   runtime::supervisor_spec spec;

@@ -16,9 +16,11 @@ consumer_actor::consumer_actor(caf::actor_config& cfg,
                                std::shared_ptr<consumer_handle> handle,
                                group_consumer_config config,
                                std::map<std::string, handler> handlers,
+                               policies::lane_policies lane_policies,
                                std::shared_ptr<consumer_stats> stats)
     : caf::event_based_actor(cfg), rk_(std::move(handle)), cfg_(std::move(config)),
-      handlers_(std::move(handlers)), stats_(std::move(stats)) {
+      handlers_(std::move(handlers)), lane_policies_(std::move(lane_policies)),
+      stats_(std::move(stats)) {
   rk_->set_listener(this);
   // Checked by the start function (group_consumer_child) already.
   if (auto gate = make_gate_settings(cfg_))

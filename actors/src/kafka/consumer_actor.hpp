@@ -9,6 +9,7 @@
 #include "kafka/idempotency.hpp"
 #include "kafka/partition_state.hpp"
 #include "phoenix/actors/kafka/group_consumer.hpp"
+#include "policies/failure_path.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <chrono>
@@ -23,6 +24,7 @@ class consumer_actor : public caf::event_based_actor, public rebalance_listener 
 public:
   consumer_actor(caf::actor_config& cfg, std::shared_ptr<consumer_handle> handle,
                  group_consumer_config config, std::map<std::string, handler> handlers,
+                 policies::lane_policies lane_policies,
                  std::shared_ptr<consumer_stats> stats);
 
   const char* name() const override { return "phoenix.group_consumer"; }
@@ -68,6 +70,7 @@ private:
   std::shared_ptr<consumer_handle> rk_;
   group_consumer_config cfg_;
   std::map<std::string, handler> handlers_;
+  policies::lane_policies lane_policies_; // per topic, retry topics included
   std::shared_ptr<consumer_stats> stats_;
   std::map<topic_partition, partition_state> parts_;
   std::unordered_map<std::uint64_t, std::pair<const topic_partition*, partition_state*>>

@@ -143,9 +143,12 @@ void consumer_actor::start_lane(const topic_partition& tp, partition_state& st,
                                 std::size_t i) {
   auto& lane = st.lanes()[i];
   auto h = handlers_.count(tp.topic) ? handlers_.at(tp.topic) : handlers_.begin()->second;
-  lane.worker = spawn(lane_worker, caf::actor_cast<caf::actor>(this),
-                      lane_id{st.id(), static_cast<std::uint32_t>(i)}, lane.channel,
-                      std::move(h), stats_, st.stats, idempotency_, cfg_.admission);
+  auto policy = lane_policies_.count(tp.topic) ? lane_policies_.at(tp.topic)
+                                               : lane_policies_.begin()->second;
+  lane.worker =
+      spawn(lane_worker, caf::actor_cast<caf::actor>(this),
+            lane_id{st.id(), static_cast<std::uint32_t>(i)}, lane.channel, std::move(h),
+            stats_, st.stats, idempotency_, std::move(policy), cfg_.admission);
   monitor(lane.worker);
 }
 
@@ -175,7 +178,7 @@ void consumer_actor::on_lane_down(const caf::down_msg& msg) {
 }
 
 // Restarts a crashed lane, which resumes at its first record not yet finished (they
-// wait in its channel), giving up a record that keeps crashing it.
+// wait in its channel); the crash is noted in the channel for the record's attempts.
 void consumer_actor::restart_lane(const topic_partition& tp, partition_state& st,
                                   std::size_t i, const caf::error& reason) {
   auto& lane = st.lanes()[i];
@@ -191,20 +194,12 @@ void consumer_actor::restart_lane(const topic_partition& tp, partition_state& st
         {kind, name(), lane_name, runtime::describe(reason), stats_->restarts.load()});
   auto at = ch.current.load(std::memory_order_acquire);
   if (at > ch.last.load(std::memory_order_acquire)) {
-    lane.crashes = lane.crash_offset == at ? lane.crashes + 1 : 1;
-    lane.crash_offset = at;
+    // The restarted lane counts the crash against the record's attempts (and moves it
+    // on to a retry topic or the DLQ when they are used up).
+    auto crashes = ch.note_crash(at, runtime::describe(reason));
     spdlog::error("consumer: partition actor {} lane {} crashed at offset {} ({}/{}): {}",
-                  to_string(tp), i, at, lane.crashes, cfg_.max_crashes_per_record,
+                  to_string(tp), i, at, crashes, cfg_.max_crashes_per_record,
                   runtime::describe(reason));
-    if (lane.crashes >= cfg_.max_crashes_per_record) {
-      spdlog::error("consumer: giving up {}@{} after {} crashes", to_string(tp), at,
-                    lane.crashes);
-      stats_->rejected.fetch_add(1, std::memory_order_relaxed);
-      st.stats->rejected.fetch_add(1, std::memory_order_relaxed);
-      ch.give_up(at); // the lane is down: no race
-      st.refresh();
-      store(tp, st);
-    }
   } else {
     spdlog::error("consumer: partition actor {} lane {} crashed: {}", to_string(tp), i,
                   runtime::describe(reason));

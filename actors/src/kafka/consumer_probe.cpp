@@ -23,6 +23,7 @@ namespace {
 
 struct topic_totals {
   std::uint64_t consumed = 0, handled = 0, rejected = 0, retried = 0, undecodable = 0;
+  std::uint64_t failed_attempts = 0, retry_topic = 0, dead_lettered = 0, move_failures = 0;
   histogram_sum handling;
 };
 
@@ -76,6 +77,19 @@ public:
             "phoenix_breaker_paused_partitions",
             "Partitions paused because the breaker of their handler's downstream is open",
             gauge),
+        family("phoenix_record_failed_attempts_total",
+               "Handler calls that did not finish a record (retry, rejected, crash, "
+               "undecodable)",
+               counter),
+        family("phoenix_records_retry_topic_total",
+               "Records moved to a retry topic (<topic>.retry.<n>), by the topic they left",
+               counter),
+        family("phoenix_records_dead_lettered_total",
+               "Records moved to the dead-letter queue (<topic>.dlq)", counter),
+        family("phoenix_record_move_failures_total",
+               "Failed requests to produce a record to a retry topic or the DLQ (sent "
+               "again; the record stays uncommitted)",
+               counter),
     };
     std::lock_guard<std::mutex> guard{mtx_};
     for (auto& [consumer, stats] : consumers_)
@@ -95,6 +109,10 @@ private:
       t.rejected += p.rejected.load(std::memory_order_relaxed);
       t.retried += p.retried.load(std::memory_order_relaxed);
       t.undecodable += p.undecodable.load(std::memory_order_relaxed);
+      t.failed_attempts += p.failed_attempts.load(std::memory_order_relaxed);
+      t.retry_topic += p.retry_topic_records.load(std::memory_order_relaxed);
+      t.dead_lettered += p.dead_lettered.load(std::memory_order_relaxed);
+      t.move_failures += p.produce_failures.load(std::memory_order_relaxed);
       t.handling.add(p.handling);
       if (!p.assigned.load(std::memory_order_relaxed))
         return;
@@ -124,6 +142,12 @@ private:
       auto m = labelled(labels);
       m.histogram = t.handling.to_prometheus();
       out[5].metric.push_back(m);
+      i = 17; // after phoenix_breaker_paused_partitions (16)
+      for (auto v : {t.failed_attempts, t.retry_topic, t.dead_lettered, t.move_failures}) {
+        auto c = labelled(labels);
+        c.counter.value = static_cast<double>(v);
+        out[i++].metric.push_back(c);
+      }
     }
     std::vector<ClientMetric::Label> labels{{"consumer", consumer}};
     histogram_sum commit;

@@ -36,6 +36,11 @@ TEST(consumer_probe, sums_partitions_per_topic_and_reports_lag_of_assigned_ones)
   p0->in_flight = 4;
   p1->consumed = 5;
   p1->handled = 5;
+  p0->failed_attempts = 6;
+  p1->failed_attempts = 1;
+  p0->retry_topic_records = 2;
+  p1->dead_lettered = 1;
+  p0->produce_failures = 4;
   p1->assigned = false; // revoked: counted, but no lag or in-flight series
   p1->committed = 5;
   p1->high_watermark = 50;
@@ -55,6 +60,10 @@ TEST(consumer_probe, sums_partitions_per_topic_and_reports_lag_of_assigned_ones)
   const std::string leads = "consumer=\"consumer:leads\",topic=\"leads\"";
   EXPECT_TRUE(contains(text, "phoenix_records_consumed_total{" + leads + "} 15")) << text;
   EXPECT_TRUE(contains(text, "phoenix_records_handled_total{" + leads + "} 14"));
+  EXPECT_TRUE(contains(text, "phoenix_record_failed_attempts_total{" + leads + "} 7"));
+  EXPECT_TRUE(contains(text, "phoenix_records_retry_topic_total{" + leads + "} 2"));
+  EXPECT_TRUE(contains(text, "phoenix_records_dead_lettered_total{" + leads + "} 1"));
+  EXPECT_TRUE(contains(text, "phoenix_record_move_failures_total{" + leads + "} 4"));
   EXPECT_TRUE(contains(text, "phoenix_records_rejected_total{" + leads + "} 1"));
   EXPECT_TRUE(contains(
       text, "phoenix_consumer_lag_records{consumer=\"consumer:leads\",partition=\"0\","

@@ -2,6 +2,7 @@
 
 #include "kafka/consumer_actor.hpp"
 #include "kafka/idempotency.hpp"
+#include "policies/failure_path.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/spawn_options.hpp>
@@ -16,12 +17,14 @@ runtime::child_spec group_consumer_child(std::string id, group_consumer_config c
                                          std::map<std::string, handler> handlers,
                                          std::shared_ptr<consumer_stats> stats) {
   auto timeout = cfg.shutdown_timeout;
-  auto start = [cfg = std::move(cfg), handlers = std::move(handlers),
+  auto start = [cfg = std::move(cfg), given = std::move(handlers),
                 stats = std::move(stats)](caf::actor_system& sys) -> result<caf::actor> {
-    if (handlers.empty())
+    if (given.empty())
       return error{runtime::errc::invalid_argument, "group consumer without handlers"};
     if (auto idempotency = make_gate_settings(cfg); !idempotency)
       return idempotency.error();
+    auto handlers = given;
+    auto lane_policies = policies::add_retry_topics(cfg, handlers);
     std::vector<std::string> topics;
     for (auto& [topic, h] : handlers)
       topics.push_back(topic);
@@ -30,7 +33,7 @@ runtime::child_spec group_consumer_child(std::string id, group_consumer_config c
     if (!handle)
       return handle.error();
     return sys.spawn<consumer_actor, caf::detached>(std::move(*handle), cfg, handlers,
-                                                    stats);
+                                                    std::move(lane_policies), stats);
   };
   return runtime::child_spec{std::move(id), std::move(start),
                              runtime::restart_type::permanent, timeout};

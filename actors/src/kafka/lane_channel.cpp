@@ -60,4 +60,20 @@ void lane_channel::release() {
     dropped.swap(inbox_);
 }
 
+int lane_channel::note_crash(std::int64_t offset, std::string reason) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  crash_.count = crash_.offset == offset ? crash_.count + 1 : 1;
+  crash_.offset = offset;
+  crash_.reason = std::move(reason);
+  crash_offset_.store(offset, std::memory_order_release);
+  return crash_.count;
+}
+
+lane_channel::crash_note lane_channel::crashes_at(std::int64_t offset) const {
+  if (crash_offset_.load(std::memory_order_acquire) != offset)
+    return {};
+  std::lock_guard<std::mutex> guard{mtx_};
+  return crash_;
+}
+
 } // namespace phoenix::kafka

@@ -13,6 +13,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace phoenix::kafka {
@@ -67,6 +68,20 @@ public:
   std::atomic<std::uint64_t> finished{0};
   /// The record the lane is working on, for counting crashes per record.
   std::atomic<std::int64_t> current{-1};
+  /// Crashes of lanes on one record, noted by the consumer while the lane is down and
+  /// read by its successor, which counts them as attempts.
+  struct crash_note {
+    std::int64_t offset = -1;
+    int count = 0;
+    std::string reason; ///< Of the last crash.
+  };
+
+  /// Notes a crash on `offset`; returns the crashes in a row on it.
+  int note_crash(std::int64_t offset, std::string reason);
+
+  /// The crashes noted on `offset` (count 0: none). Cheap when there are none.
+  crash_note crashes_at(std::int64_t offset) const;
+
   /// Offset of the last record handled, when that runs ahead of `last`: an idempotent
   /// consumer's record is handled (and counted in `finished`) at once, but committable
   /// (`last`) only once its completion is durable. A restarted lane skips up to both.
@@ -101,6 +116,8 @@ private:
   std::deque<lane_batch> inbox_;
   bool busy_ = false;
   std::atomic<bool> cancelled_{false};
+  std::atomic<std::int64_t> crash_offset_{-1};
+  crash_note crash_; // guarded by mtx_
 };
 
 } // namespace phoenix::kafka

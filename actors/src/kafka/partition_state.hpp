@@ -26,8 +26,6 @@ struct lane_slot {
   std::deque<std::int64_t> offsets;  // with several lanes: dispatched, not yet finished
   lane_batch outgoing;               // being filled during a poll round
   std::int64_t last_dispatched = -1; // newest offset pushed to the channel
-  std::int64_t crash_offset = -1;    // record the lane last crashed on
-  int crashes = 0;                   // crashes in a row on that record
 };
 
 class partition_state {

@@ -2,6 +2,7 @@
 
 #include "phoenix/runtime/error.hpp"
 #include "phoenix/runtime/guard_config.hpp"
+#include "phoenix/runtime/retry_policy.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -133,6 +134,8 @@ struct node_config {
   std::map<std::string, breaker_settings> breakers;
   /// `[tenants]`: per-tenant rate limits (`enabled` when the section is present).
   tenants_config tenants;
+  /// `[policy]`: retries, retry topics and dead-letter queue per topic.
+  retry_policies policy;
 
   /// True when no broker is configured and the embedded mock cluster is used.
   bool embedded_kafka() const { return kafka.count("bootstrap.servers") == 0; }

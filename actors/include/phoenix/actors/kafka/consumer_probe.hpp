@@ -12,6 +12,10 @@ namespace phoenix::kafka {
 /// the probe reads the `consumer_stats` of every consumer added (labels `consumer`,
 /// `topic`, `partition`):
 /// - `phoenix_records_{consumed,handled,rejected,retried,undecodable}_total` per topic
+///   (`retried`: attempts in place scheduled)
+/// - retries and dead letters per topic: `phoenix_record_failed_attempts_total`,
+///   `phoenix_records_retry_topic_total`, `phoenix_records_dead_lettered_total`,
+///   `phoenix_record_move_failures_total` (producing to a retry topic or the DLQ failed)
 /// - `phoenix_record_handling_seconds` histogram per topic (handler time, all attempts)
 /// - `phoenix_consumer_lag_records` per assigned partition (log end - committed offset,
 ///   once the partition has a commit)

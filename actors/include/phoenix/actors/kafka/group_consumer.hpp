@@ -4,6 +4,8 @@
 #include "phoenix/actors/kafka/record.hpp"
 #include "phoenix/actors/policies/admission.hpp"
 #include "phoenix/observability/readiness.hpp"
+#include "phoenix/runtime/actor_slot.hpp"
+#include "phoenix/runtime/retry_policy.hpp"
 #include "phoenix/runtime/supervisor.hpp"
 
 #include <chrono>
@@ -40,7 +42,9 @@ struct group_consumer_config {
   /// How long the final commit of a stopping consumer retries while the group's
   /// coordinator moves.
   std::chrono::milliseconds commit_timeout{10000};
-  int max_crashes_per_record = 3; ///< Then the record is given up (logged, counted).
+  /// Crashes on one record after which it moves on (retry topic, DLQ, or given up), even
+  /// if its policy allows more attempts; crashes also count as attempts.
+  int max_crashes_per_record = 3;
   std::chrono::milliseconds shutdown_timeout{15000};
   /// Effects once per key through the store; off unless `idempotency.store` is set.
   idempotency_config idempotency;
@@ -48,6 +52,17 @@ struct group_consumer_config {
   /// null: every record is admitted at once. While the breaker of a handler's
   /// downstream is open, the partitions of its topics are paused.
   std::shared_ptr<const policies::admission> admission;
+
+  /// Retries in place, retry topics and dead-letter queue per topic (`[policy]`; see
+  /// actors/README.md "Retries and dead letters"). The consumer also reads the retry
+  /// topics its policies name (`<topic>.retry.<n>`, with the topic's handler).
+  runtime::retry_policies policies;
+  /// The producer that moves records to retry topics and DLQs (the node's). Null: no
+  /// retry topics, no DLQ; a record out of attempts is logged, counted as rejected and
+  /// passed.
+  std::shared_ptr<const runtime::actor_slot> producer;
+  std::string node_id;                              ///< Written into DLQ records.
+  std::chrono::milliseconds produce_timeout{30000}; ///< Per request to the producer.
 
   /// Rebalance hooks for application code, called on the consumer's thread after
   /// Phoenix has started the assigned partitions' actors, or after it has drained and

@@ -120,8 +120,14 @@ struct partition_stats {
   std::atomic<std::uint64_t> consumed{0};    ///< Records taken from Kafka.
   std::atomic<std::uint64_t> handled{0};     ///< Records the handler finished as done.
   std::atomic<std::uint64_t> rejected{0};    ///< Rejected, or retried/crashed too often.
-  std::atomic<std::uint64_t> retried{0};     ///< Handler asked for another attempt.
+  std::atomic<std::uint64_t> retried{0};     ///< Attempts in place scheduled (backoff).
   std::atomic<std::uint64_t> undecodable{0}; ///< Records that are no valid envelope.
+  std::atomic<std::uint64_t> failed_attempts{
+      0}; ///< Handler calls not done, crashes included.
+  std::atomic<std::uint64_t> retry_topic_records{0}; ///< Moved to a retry topic.
+  std::atomic<std::uint64_t> dead_lettered{0};       ///< Moved to the DLQ.
+  /// Failed requests to move a record to a retry topic or the DLQ (sent again).
+  std::atomic<std::uint64_t> produce_failures{0};
   /// Next offset to read as last committed; -1 before the first commit.
   std::atomic<std::int64_t> committed{-1};
   /// The offset after the partition's last record, as librdkafka last fetched it; -1
@@ -165,9 +171,15 @@ struct consumer_stats {
   std::atomic<std::uint64_t> handled{0};     ///< Records the handler finished as done.
   std::atomic<std::uint64_t> undecodable{0}; ///< Records that are no valid envelope.
   std::atomic<std::uint64_t> rejected{0};    ///< Rejected, or retried/crashed too often.
-  std::atomic<std::uint64_t> retried{0};     ///< Handler asked for another attempt.
-  std::atomic<std::uint64_t> restarts{0};    ///< Partition actors restarted after a crash.
-  std::atomic<std::uint64_t> commits{0};     ///< Offset commits the broker confirmed.
+  std::atomic<std::uint64_t> retried{0};     ///< Attempts in place scheduled (backoff).
+  std::atomic<std::uint64_t> failed_attempts{
+      0}; ///< Handler calls not done, crashes included.
+  std::atomic<std::uint64_t> retry_topic_records{0}; ///< Moved to a retry topic.
+  std::atomic<std::uint64_t> dead_lettered{0};       ///< Moved to the DLQ.
+  /// Failed requests to move a record to a retry topic or the DLQ (sent again).
+  std::atomic<std::uint64_t> produce_failures{0};
+  std::atomic<std::uint64_t> restarts{0}; ///< Partition actors restarted after a crash.
+  std::atomic<std::uint64_t> commits{0};  ///< Offset commits the broker confirmed.
   /// Commits on revoke or stop that failed (e.g. the group was rebalancing again): the
   /// records they covered are handled again by the partitions' next owners.
   std::atomic<std::uint64_t> handover_commit_failures{0};

@@ -11,6 +11,7 @@ struct producer::impl {
   rd::handle_ptr handle;
   std::atomic<std::uint64_t> delivered{0};
   std::atomic<std::uint64_t> failed{0};
+  rd::topic_warmup topics; // used by produce() only: one thread at a time
 
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
     auto* self = static_cast<impl*>(opaque);
@@ -59,8 +60,10 @@ result<void> producer::produce(const std::string& topic, const std::string& key,
   for (;;) {
     auto error =
         rd::enqueue(*impl_->handle, topic, key, value, rd::make_headers(headers), nullptr);
-    if (!error)
+    if (!error) {
+      impl_->topics.enqueued(*impl_->handle, topic);
       return {};
+    }
     auto err = rd_kafka_error_code(error.get());
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
       return rd::kafka_error("producing to " + topic, err);

@@ -159,6 +159,7 @@ caf::result<delivery_report> producer_actor::produce(outgoing_record&& rec) {
   }
   auto err = produce_one(*rk(), rec, p.get());
   if (!err) {
+    topics_.enqueued(*rk(), rec.topic);
     pending_.emplace(p.get(), std::move(p));
   } else if (queue_full(err)) {
     // Delivery reports make room; the next wake-up retries.
@@ -179,8 +180,10 @@ void producer_actor::drain_backlog() {
     if (err)
       p->promise.deliver(
           runtime::to_caf_error(rd::kafka_error("produce to " + rec.topic, *err)));
-    else
+    else {
+      topics_.enqueued(*rk(), rec.topic);
       pending_.emplace(p.get(), std::move(p));
+    }
     backlog_.pop_front();
   }
 }

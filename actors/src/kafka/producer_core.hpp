@@ -87,6 +87,7 @@ private:
   std::unordered_map<const pending_delivery*, pending_ptr> pending_;
   // Records librdkafka's queue had no room for, in arrival order.
   std::deque<std::pair<outgoing_record, pending_ptr>> backlog_;
+  rd::topic_warmup topics_; // the first record to a topic asks for its metadata at once
   bool in_txn_ = false;
   bool stopping_ = false;
   std::string fatal_reason_; // a fatal transaction error, should librdkafka not flag it

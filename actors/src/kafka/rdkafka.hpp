@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -210,6 +211,39 @@ inline error_ptr enqueue(rd_kafka_t& rk, const std::string& topic, std::string_v
     (void)hdrs.release(); // owned by the message now
   return err;
 }
+
+/// Asks the brokers for `topic`'s metadata without waiting for the answer. librdkafka
+/// holds a record to a topic it has no metadata for until its topic scan, which runs
+/// once a second, requests that metadata; so the first record to each topic waited up
+/// to 1 s. Sent right after such a record's enqueue, the request is answered in one
+/// round trip, and the answer (handled by librdkafka whether or not anyone waits for
+/// it) moves the held records to their partitions. Best effort: without a usable
+/// broker nothing is sent and the scan still applies.
+inline void request_metadata_now(rd_kafka_t& rk, const std::string& topic) {
+  rd_kafka_topic_t* handle = rd_kafka_topic_new(&rk, topic.c_str(), nullptr);
+  if (handle == nullptr)
+    return;
+  const rd_kafka_metadata_t* md = nullptr;
+  // Timeout 0: the request is sent, the call returns at once (normally __TIMED_OUT).
+  if (rd_kafka_metadata(&rk, 0, handle, &md, 0) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+      md != nullptr)
+    rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(handle);
+}
+
+/// The topics a producer has enqueued records to. The first record to each one asks
+/// for that topic's metadata at once (request_metadata_now). Not thread-safe.
+class topic_warmup {
+public:
+  /// Call after a successful enqueue to `topic`.
+  void enqueued(rd_kafka_t& rk, const std::string& topic) {
+    if (seen_.insert(topic).second)
+      request_metadata_now(rk, topic);
+  }
+
+private:
+  std::unordered_set<std::string> seen_;
+};
 
 /// As enqueue().
 /// Errors: `kafka_error` with "produce to <topic>: <reason>" (queue full, unknown topic).

@@ -123,6 +123,43 @@ TEST_F(producer_actor_test, retriable_produce_errors_are_retried_and_stored_once
   EXPECT_EQ(end_offset(topic, 2), 1);
 }
 
+// The first record to a topic makes the producer ask for that topic's metadata at once
+// (instead of librdkafka's once-a-second topic scan); the records held for it meanwhile
+// still reach the partitions they were meant for, and the topic they were sent to.
+TEST_F(producer_actor_test, first_records_to_topics_new_to_the_producer_are_delivered) {
+  start(config());
+  std::vector<std::string> topics{unique_name("fresh-a"), unique_name("fresh-b"),
+                                  unique_name("fresh-c")};
+  for (const auto& t : topics)
+    create_topic(t, 3);
+  std::vector<kafka::outgoing_record> records;
+  for (std::size_t i = 0; i < topics.size(); ++i) {
+    auto pick = record("k" + std::to_string(i), "chosen", 2); // an explicit partition
+    pick.topic = topics[i];
+    auto any = record("k" + std::to_string(i), "partitioned"); // the partitioner's
+    any.topic = topics[i];
+    records.push_back(std::move(pick));
+    records.push_back(std::move(any));
+  }
+  auto out = request_all(std::move(records));
+  ASSERT_TRUE(eventually([&] { return out->count() == 2 * topics.size(); }));
+  {
+    std::lock_guard<std::mutex> g{out->mtx};
+    for (auto& f : out->failed)
+      ADD_FAILURE() << f;
+    for (auto& d : out->delivered)
+      EXPECT_NE(std::find(topics.begin(), topics.end(), d.topic), topics.end()) << d.topic;
+  }
+  for (const auto& t : topics) {
+    auto stored = read_all(t, 3);
+    ASSERT_EQ(stored.size(), 2u) << t;
+    auto chosen = std::count_if(stored.begin(), stored.end(), [](const read_record& r) {
+      return r.value == "chosen" && r.partition == 2;
+    });
+    EXPECT_EQ(chosen, 1) << t;
+  }
+}
+
 TEST_F(producer_actor_test, records_beyond_librdkafkas_queue_wait_in_request_order) {
   auto cfg = config();
   cfg.properties["queue.buffering.max.messages"] = "1";

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 namespace phoenix::runtime {
 namespace {
@@ -102,11 +103,18 @@ struct log_capture {
     configure_logging(log_config{log_level::info, format}, "n1", out);
   }
   ~log_capture() { configure_logging(log_config{}, "test"); }
+
+  std::vector<std::string> lines() const {
+    std::istringstream in{out.str()};
+    std::vector<std::string> all;
+    for (std::string line; std::getline(in, line);)
+      all.push_back(line);
+    return all;
+  }
 };
 
-TEST(trace_scope, text_log_lines_name_the_trace_and_span) {
-  log_capture log{log_format::text};
-  spdlog::info("before");
+// Logs "during" inside a span of `trace_id`, then "after" outside it; the span's id.
+std::string log_during_a_span() {
   std::string span_id;
   {
     trace_scope span{trace_id, 1};
@@ -114,11 +122,18 @@ TEST(trace_scope, text_log_lines_name_the_trace_and_span) {
     spdlog::info("during");
   }
   spdlog::info("after");
-  std::istringstream lines{log.out.str()};
-  std::string before, during, after;
-  std::getline(lines, before);
-  std::getline(lines, during);
-  std::getline(lines, after);
+  return span_id;
+}
+
+TEST(trace_scope, text_log_lines_name_the_trace_and_span) {
+  log_capture log{log_format::text};
+  spdlog::info("before");
+  auto span_id = log_during_a_span();
+  auto lines = log.lines();
+  ASSERT_EQ(lines.size(), 3u) << log.out.str();
+  const auto& before = lines[0];
+  const auto& during = lines[1];
+  const auto& after = lines[2];
   EXPECT_EQ(before.find("trace_id"), std::string::npos) << before;
   EXPECT_NE(during.find("during trace_id=" + trace_id + " span_id=" + span_id),
             std::string::npos)
@@ -128,18 +143,11 @@ TEST(trace_scope, text_log_lines_name_the_trace_and_span) {
 
 TEST(trace_scope, json_log_lines_carry_trace_fields) {
   log_capture log{log_format::json};
-  std::string span_id;
-  {
-    trace_scope span{trace_id, 1};
-    span_id = current_trace()->parent_id;
-    spdlog::info("during");
-  }
-  spdlog::info("after");
-  std::istringstream lines{log.out.str()};
-  std::string during, after;
-  std::getline(lines, during);
-  std::getline(lines, after);
-  auto d = nlohmann::json::parse(during);
+  auto span_id = log_during_a_span();
+  auto lines = log.lines();
+  ASSERT_EQ(lines.size(), 2u) << log.out.str();
+  const auto& after = lines[1];
+  auto d = nlohmann::json::parse(lines[0]);
   EXPECT_EQ(d.at("msg"), "during");
   EXPECT_EQ(d.at("trace_id"), trace_id);
   EXPECT_EQ(d.at("span_id"), span_id);

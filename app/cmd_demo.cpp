@@ -157,6 +157,7 @@ int run_demo(const demo_options& opt) {
   kafka::add_readiness_check(consumer_cfg, *svc->ready, consumer_id);
   consumer_cfg.idempotency.store = svc->store; // effects once per key
   consumer_cfg.admission = svc->admission;     // [breaker."..."], [tenants]
+  consumer_cfg.trace = svc->trace;             // [store] traceability
   auto state = std::make_shared<demo_state>();
   auto stats = std::make_shared<kafka::consumer_stats>();
   svc->consumers->add(consumer_id, stats);

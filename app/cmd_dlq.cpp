@@ -1,6 +1,8 @@
 #include "client_options.hpp"
 #include "commands.hpp"
 #include "phoenix/actors/policies/dlq.hpp"
+#include "phoenix/persistence/store.hpp"
+#include "phoenix/runtime/config.hpp"
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -78,6 +80,48 @@ int run_list(const dlq_options& o) {
   return 0;
 }
 
+// The replays go into the journeys of their messages (`phoenix trace`), in the store of
+// the node config given with --config when its traceability is on. The records are
+// already published: a store that cannot take the rows is a warning, not a failure.
+void record_replays(const dlq_options& o, const policies::replay_counts& counts) {
+  if (o.config.empty() || counts.records.empty())
+    return;
+  auto warn = [](const std::string& why) {
+    std::cerr << "phoenix dlq replay: warning: replays not recorded for phoenix trace: "
+              << why << '\n';
+  };
+  auto cfg = runtime::load_config(o.config);
+  if (!cfg)
+    return warn(cfg.error().message());
+  auto store_cfg = persistence::store_config_from(cfg->store, cfg->origin);
+  if (!store_cfg)
+    return warn(store_cfg.error().message());
+  if (!store_cfg->traceability)
+    return;
+  auto db = persistence::open_store(*store_cfg);
+  if (!db)
+    return warn(db.error().message());
+  persistence::store_request req;
+  const auto now = std::chrono::system_clock::now();
+  for (const auto& r : counts.records) {
+    persistence::trace_record row;
+    row.key.value = r.message_id;
+    row.topic = policies::dlq_topic(o.topic);
+    row.partition = r.dlq_partition;
+    row.offset = r.dlq_offset;
+    row.stage = "replayed";
+    row.node = cfg->node.id;
+    row.detail = "to " + r.to + " by phoenix dlq replay";
+    row.at = r.sent_at; // before the consumer can receive it again
+    req.ops.emplace_back(persistence::trace_op{std::move(row)});
+  }
+  auto applied = (*db)->apply({std::move(req)}, now);
+  if (!applied)
+    return warn(applied.error().message());
+  if (!applied->front())
+    warn(applied->front().error().message());
+}
+
 int run_replay(const dlq_options& o) {
   auto filter = policies::dlq_filter::parse(o.filters);
   if (!filter)
@@ -91,6 +135,7 @@ int run_replay(const dlq_options& o) {
     return failure("replay", counts.error());
   std::cout << "read " << counts->read << ", matched " << counts->matched << ", replayed "
             << counts->replayed << '\n';
+  record_replays(o, *counts);
   return 0;
 }
 

@@ -66,6 +66,7 @@ std::vector<runtime::child_spec> bus_children(const runtime::node_config& cfg,
   kafka::producer_config producer;
   producer.properties = cfg.kafka;
   producer.origin = cfg.origin;
+  producer.trace = svc.trace; // "produced" rows of the messages handlers publish for
   bus::bus_config bus;
   bus.routes = cfg.bus;
   bus.origin = cfg.origin;
@@ -74,6 +75,7 @@ std::vector<runtime::child_spec> bus_children(const runtime::node_config& cfg,
   bus.consumer.admission = svc.admission;
   bus.consumer.policies = cfg.policy;
   bus.consumer.node_id = cfg.node.id;
+  bus.consumer.trace = svc.trace;
   bus.supervision = cfg.supervisor;
   std::vector<runtime::child_spec> out;
   out.push_back(
@@ -94,6 +96,7 @@ result<node_services> make_node_services(const runtime::node_config& cfg, bool s
     bool up = store.ready();
     return observability::check_state{up, up ? "takes writes" : store.reason()};
   });
+  svc.store_probe = persistence::expose_store_metrics(*svc.metrics, svc.store);
   svc.admission = policies::make_admission(cfg);
   svc.guard = std::make_unique<policies::guard_probe>(*svc.metrics, svc.admission);
   policies::add_readiness_checks(cfg, *svc.admission, *svc.ready);

@@ -39,7 +39,7 @@ struct node_services {
   std::shared_ptr<observability::readiness> ready;
   std::shared_ptr<observability::health_state> health;
   std::shared_ptr<kafka::consumer_probe> consumers;
-  std::shared_ptr<bus::bus_probe> bus; ///< Set by `bus_children`.
+  std::shared_ptr<bus::bus_probe> bus;      ///< Set by `bus_children`.
   std::shared_ptr<sagas::saga_probe> sagas; ///< Coordinators and relays add their stats.
   /// Breakers and tenant rate limits (`[breaker."..."]`, `[tenants]`), for every
   /// consumer of the node; the readiness checks `breaker:<name>` of required ones.
@@ -53,6 +53,7 @@ struct node_services {
   /// when it is off. Its writer runs under the store supervisor.
   std::shared_ptr<persistence::trace_log> trace;
   std::shared_ptr<void> trace_probe; ///< Keeps the trace log's metrics in /metrics.
+  std::shared_ptr<void> store_probe; ///< Keeps the store's batch metrics in /metrics.
 };
 
 /// Makes the node's services; with `serve` and `[http]` enabled, starts the listener.

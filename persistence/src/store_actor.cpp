@@ -117,7 +117,10 @@ private:
     };
     auto& batch = batch_;
     auto& promises = batch_promises_;
+    const auto started = std::chrono::steady_clock::now();
     auto out = db_->apply(batch, opts_.clock());
+    opts_.link.batches().observe(batch.size(), std::chrono::steady_clock::now() - started,
+                                 out.has_value());
     if (!out) {
       auto err = runtime::to_caf_error(out.error());
       for (auto& p : promises)

@@ -5,6 +5,7 @@
 
 #include "phoenix/persistence/store_actor.hpp"
 
+#include "phoenix/observability/metrics.hpp"
 #include "phoenix/runtime/actor_error.hpp"
 #include "phoenix/testkit/actor_test.hpp"
 #include "testing/one_winner.hpp"
@@ -193,6 +194,34 @@ TEST_F(store_actor_test, a_full_batch_commits_without_waiting_for_the_window) {
   advance_time(500us);
   EXPECT_TRUE(outs[4]->done);
   EXPECT_EQ(transactions(st), before + 2);
+}
+
+TEST_F(store_actor_test, batch_sizes_times_and_failures_reach_the_links_metrics) {
+  store_actor_options opts;
+  opts.batch_max = 4;
+  opts.link = store_link{};
+  phoenix::observability::metrics_registry metrics;
+  auto probe = expose_store_metrics(metrics, opts.link);
+  auto st = spawn_store(opts);
+  for (int i = 0; i < 5; ++i)
+    send(st, store_request::claim({"k" + std::to_string(i)}));
+  advance_time(500us); // one batch of 4 (full), one of 1 (window)
+  f->fail_apply = true;
+  f->failing_reconnects = 100;
+  send(st, store_request::claim({"lost"}));
+  advance_time(500us);
+  const auto& b = opts.link.batches();
+  EXPECT_EQ(b.requests.load(), 6u);
+  EXPECT_EQ(b.failed.load(), 1u);
+  EXPECT_EQ(b.sizes[0].load(), 2u); // size 1: the window's and the failed one
+  EXPECT_EQ(b.sizes[2].load(), 1u); // size 4: up to 5
+  auto text = metrics.render();
+  for (const char* line :
+       {"phoenix_store_batch_size_bucket{le=\"1\"} 2",
+        "phoenix_store_batch_size_bucket{le=\"5\"} 3", "phoenix_store_batch_size_count 3",
+        "phoenix_store_batch_size_sum 6", "phoenix_store_batch_seconds_count 3",
+        "phoenix_store_requests_total 6", "phoenix_store_failed_batches_total 1"})
+    EXPECT_NE(text.find(line), std::string::npos) << line << " not in\n" << text;
 }
 
 TEST_F(store_actor_test, a_failing_batch_fails_every_request_in_it_with_store_unavailable) {

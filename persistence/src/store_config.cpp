@@ -99,7 +99,8 @@ result<store_config> store_config_from(const runtime::config_table& section,
        {r.text("backend", cfg.backend), r.text("path", cfg.path), r.text("dsn", cfg.dsn),
         r.text("synchronous", cfg.synchronous), r.integer("busy_timeout_ms", busy),
         r.integer("batch_max", batch_max), r.integer("batch_window_us", window),
-        r.integer("retention_hours", retention), r.boolean("traceability", cfg.traceability)})
+        r.integer("retention_hours", retention),
+        r.boolean("traceability", cfg.traceability)})
     if (!res)
       return res.error();
   cfg.busy_timeout = std::chrono::milliseconds{busy};

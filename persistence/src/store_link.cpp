@@ -11,7 +11,24 @@ struct store_link::state {
   caf::actor_addr actor; // weak, as runtime::actor_slot: keeps no actor alive
   std::string reason = "store not started";
   std::atomic<bool> ready{false}; // read without the lock, by health probes
+  store_batch_stats batches;
 };
+
+void store_batch_stats::observe(std::size_t size, std::chrono::nanoseconds took,
+                                bool ok) noexcept {
+  std::size_t i = 0;
+  while (i < size_bounds.size() && static_cast<double>(size) > size_bounds[i])
+    ++i;
+  sizes[i].fetch_add(1, std::memory_order_relaxed);
+  requests.fetch_add(size, std::memory_order_relaxed);
+  if (!ok)
+    failed.fetch_add(1, std::memory_order_relaxed);
+  latency.observe(took);
+}
+
+store_batch_stats& store_link::batches() const noexcept {
+  return s_->batches;
+}
 
 store_link::store_link() : s_(std::make_shared<state>()) {}
 

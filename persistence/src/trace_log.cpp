@@ -25,9 +25,9 @@ void trace_log::submit(std::vector<trace_record> rows) {
 std::vector<trace_record> trace_log::take(std::size_t max) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto n = std::min(max, queue_.size());
-  std::vector<trace_record> out{std::make_move_iterator(queue_.begin()),
-                                std::make_move_iterator(queue_.begin() +
-                                                        static_cast<std::ptrdiff_t>(n))};
+  std::vector<trace_record> out{
+      std::make_move_iterator(queue_.begin()),
+      std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n))};
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
   return out;
 }
@@ -124,6 +124,8 @@ private:
               in_hand_.clear();
               if (stop_requested_)
                 write_or_quit();
+              else if (log_->pending() >= opts_.max_rows)
+                write(); // a full request's worth waits: no need to wait for the tick
             },
             [this](const caf::error& err) {
               busy_ = false;

@@ -129,7 +129,8 @@ TEST_F(trace_writer_test, rows_reach_the_store_in_order_with_the_node) {
   EXPECT_EQ(log->dropped.load(), 0u);
 }
 
-TEST_F(trace_writer_test, rows_wait_while_the_store_is_away_and_are_written_when_it_returns) {
+TEST_F(trace_writer_test,
+       rows_wait_while_the_store_is_away_and_are_written_when_it_returns) {
   start_writer(); // no store actor attached to the link yet
   log->submit({row("lead-1", "received", 1), row("lead-1", "handled", 1)});
   ASSERT_TRUE(eventually([&] { return log->failed_writes.load() >= 2; }));

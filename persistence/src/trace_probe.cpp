@@ -32,9 +32,8 @@ public:
     const auto n = [](const std::atomic<std::uint64_t>& a) {
       return static_cast<double>(a.load(std::memory_order_relaxed));
     };
-    return {one("phoenix_trace_rows_written_total",
-                "Traceability rows the store committed", MetricType::Counter,
-                n(log_->written)),
+    return {one("phoenix_trace_rows_written_total", "Traceability rows the store committed",
+                MetricType::Counter, n(log_->written)),
             one("phoenix_trace_rows_dropped_total",
                 "Traceability rows dropped because the queue was full (store away)",
                 MetricType::Counter, n(log_->dropped)),

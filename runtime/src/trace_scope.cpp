@@ -114,4 +114,23 @@ void append_trace_fields(std::string& out) {
   out += ids.span_id;
 }
 
+namespace {
+thread_local const cause_scope* current_cause_scope = nullptr;
+} // namespace
+
+cause_scope::cause_scope(std::string_view message_id) noexcept
+    : id_(message_id), outer_(current_cause_scope), active_(!message_id.empty()) {
+  if (active_)
+    current_cause_scope = this;
+}
+
+cause_scope::~cause_scope() {
+  if (active_)
+    current_cause_scope = outer_;
+}
+
+std::string_view current_cause() noexcept {
+  return current_cause_scope ? current_cause_scope->id_ : std::string_view{};
+}
+
 } // namespace phoenix::runtime

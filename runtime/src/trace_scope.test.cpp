@@ -1,3 +1,4 @@
+#include "phoenix/runtime/envelope.hpp"
 #include "phoenix/runtime/envelope_view.hpp"
 #include "phoenix/runtime/logging.hpp"
 #include "phoenix/runtime/trace_context.hpp"
@@ -61,6 +62,27 @@ TEST(trace_scope, spans_are_per_thread) {
   std::thread t{[&] { other_thread_sees_one = current_trace().has_value(); }};
   t.join();
   EXPECT_FALSE(other_thread_sees_one);
+}
+
+TEST(cause_scope, names_the_message_being_handled_while_open_and_nests) {
+  EXPECT_EQ(current_cause(), "");
+  EXPECT_EQ(envelope{}.cause, "");
+  {
+    cause_scope outer{"lead-1"};
+    EXPECT_EQ(current_cause(), "lead-1");
+    {
+      cause_scope inner{"cmd-9"};
+      EXPECT_EQ(envelope{}.cause, "cmd-9");
+      cause_scope none{""}; // opens nothing
+      EXPECT_EQ(current_cause(), "cmd-9");
+    }
+    EXPECT_EQ(current_cause(), "lead-1");
+    std::string other_thread = "unset";
+    std::thread t{[&] { other_thread = std::string{current_cause()}; }};
+    t.join();
+    EXPECT_EQ(other_thread, "");
+  }
+  EXPECT_EQ(current_cause(), "");
 }
 
 TEST(trace_scope, malformed_or_absent_parents_open_no_span) {

@@ -3,6 +3,7 @@
 // tier) and on the real TLS cluster (system tier); the scenarios that inject faults
 // need the mock.
 
+#include "phoenix/persistence/trace_log.hpp"
 #include "producer_fixture.hpp"
 
 using namespace phoenix;
@@ -262,3 +263,34 @@ TEST_F(producer_actor_test, bad_config_fails_the_start_naming_the_key) {
 }
 
 } // namespace
+
+// Traceability: a record made while a message is being handled (a cause scope) is
+// written into that message's journey once delivered, with its position and ce_id;
+// records made outside any scope, or by a producer without a trace log, write nothing.
+TEST_F(producer_actor_test, delivered_records_with_a_cause_join_its_journey) {
+  auto trace = std::make_shared<persistence::trace_log>("node-3");
+  auto cfg = config();
+  cfg.trace = trace;
+  start(cfg);
+  kafka::outgoing_record caused = [&] {
+    const runtime::cause_scope cause{"lead-17"};
+    auto r = record("k", "v", 2);
+    r.headers = {{"ce_id", "reply-17"}};
+    return r;
+  }();
+  EXPECT_EQ(caused.cause, "lead-17");
+  auto a = produce_one(caused);
+  ASSERT_TRUE(a.has_value()) << a.error().describe();
+  auto b = produce_one(record("k", "no cause", 2));
+  ASSERT_TRUE(b.has_value()) << b.error().describe();
+  ASSERT_TRUE(eventually([&] { return trace->pending() > 0; }));
+  EXPECT_TRUE(runtime::is_normal_exit(stop_supervisor()));
+  auto rows = trace->take(10);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].key.value, "lead-17");
+  EXPECT_EQ(rows[0].stage, "produced");
+  EXPECT_EQ(rows[0].topic, topic);
+  EXPECT_EQ(rows[0].partition, 2);
+  EXPECT_EQ(rows[0].offset, a->offset);
+  EXPECT_EQ(rows[0].detail, "ce_id reply-17");
+}

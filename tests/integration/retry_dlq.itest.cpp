@@ -11,6 +11,7 @@
 #include "phoenix/actors/kafka/producer_actor.hpp"
 #include "phoenix/actors/policies/dlq.hpp"
 #include "phoenix/persistence/store_actor.hpp"
+#include "phoenix/persistence/trace_log.hpp"
 #include "phoenix/runtime/actor_slot.hpp"
 #include "phoenix/testkit/child_process.hpp"
 #include "testing/temp_dir.hpp"
@@ -372,3 +373,89 @@ TEST_F(retry_dlq_test, dlq_tools_refuse_unknown_topics_and_bad_filters) {
 }
 
 } // namespace
+
+// Issue 7's traceability end to end: a record retried in place, dead-lettered, replayed
+// with `phoenix dlq replay` and then handled has all of it in `phoenix trace <ce_id>`,
+// in order, with positions; a record handled at once has received and handled.
+TEST_F(retry_dlq_test, phoenix_trace_shows_a_record_retried_dead_lettered_and_replayed) {
+  persistence::testing::temp_dir dir;
+  persistence::store_config store_cfg;
+  store_cfg.path = dir.file("trace");
+  persistence::store_link link;
+  auto store = persistence::start_store(*sys, store_cfg, link);
+  ASSERT_TRUE(store) << store.error().describe();
+  auto trace = std::make_shared<persistence::trace_log>("node-7");
+  runtime::supervisor_spec writers;
+  writers.name = "trace";
+  writers.children.push_back(
+      persistence::trace_writer_child(trace, link, {std::chrono::milliseconds{50}}));
+  auto writer = runtime::start_supervisor(*sys, std::move(writers));
+  ASSERT_TRUE(writer) << writer.error().describe();
+
+  produce_events(0, 5);
+  auto broken = std::make_shared<std::atomic<bool>>(true);
+  auto log = seen;
+  auto cfg = policy_config(3);
+  cfg.idempotency.store = link;
+  cfg.trace = trace;
+  start_with_producer(
+      [log, broken](const runtime::envelope_view& env, const kafka::record_view&) {
+        if (*broken && env.id == "lead-3")
+          return kafka::handler_status::retry;
+        return record_done(*log, env);
+      },
+      cfg);
+  ASSERT_TRUE(eventually([&] { return stats->dead_lettered.load() == 1; }));
+  ASSERT_TRUE(eventually([&] { return seen->done_count() == 4; }));
+  broken->store(false);
+  std::string text =
+      "[node]\nid = \"node-7\"\n[store]\npath = \"" + store_cfg.path + "\"\n[kafka]\n";
+  for (auto& [k, v] : client_properties())
+    text += "\"" + k + "\" = \"" + v + "\"\n";
+  auto config_file = write_config(unique_name("trace") + ".toml", text);
+  auto replay = dlq_command({"replay", "--config", config_file, "--topic", topic});
+  ASSERT_EQ(replay.code, 0) << replay.err;
+  EXPECT_EQ(replay.err, "") << "the replay is recorded without a warning";
+  ASSERT_TRUE(eventually([&] { return seen->done_count() == 5; }));
+  EXPECT_TRUE(runtime::is_normal_exit(stop()));
+  // The consumer is stopped: its last rows are queued; the writer writes them on stop.
+  caf::anon_send_exit(*writer, caf::exit_reason::user_shutdown);
+  ASSERT_TRUE(
+      eventually([&] { return trace->pending() == 0 && trace->written.load() > 0; }));
+
+  auto run_trace = [&](const std::string& id) {
+    return testkit::run_process({PHOENIX_BIN, "trace", id, "--config", config_file}, 60s);
+  };
+  auto out = run_trace("lead-3");
+  ASSERT_EQ(out.code, 0) << out.err;
+  auto rows = lines_of(out.out);
+  ASSERT_EQ(rows.size(), 8u) << out.out; // the header and seven rows
+  const std::string at3 = topic + "[0]@3";
+  auto row_is = [&](std::size_t i, const std::string& stage, const std::string& where,
+                    const std::string& detail) {
+    EXPECT_TRUE(contains(rows[i], " " + stage + " ")) << i << ": " << rows[i];
+    EXPECT_TRUE(contains(rows[i], " " + where + " ")) << i << ": " << rows[i];
+    EXPECT_TRUE(contains(rows[i], detail)) << i << ": " << rows[i];
+    EXPECT_TRUE(contains(rows[i], " node-7 ")) << i << ": " << rows[i];
+  };
+  row_is(1, "received", at3, "");
+  row_is(2, "retried", at3, "attempt 1 failed: handler_retry");
+  row_is(3, "retried", at3, "attempt 2 failed: handler_retry");
+  row_is(4, "dead-lettered", at3, "attempt 3 failed: handler_retry: ");
+  EXPECT_TRUE(contains(rows[4], "; to " + topic + ".dlq")) << rows[4];
+  row_is(5, "replayed", topic + ".dlq[0]@0", "to " + topic + " by phoenix dlq replay");
+  row_is(6, "received", topic + "[0]@5", "");
+  row_is(7, "handled", topic + "[0]@5", "");
+
+  auto plain = run_trace("lead-2");
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  rows = lines_of(plain.out);
+  ASSERT_EQ(rows.size(), 3u) << plain.out;
+  row_is(1, "received", topic + "[0]@2", "");
+  row_is(2, "handled", topic + "[0]@2", "");
+
+  auto none = run_trace("lead-99");
+  EXPECT_EQ(none.code, 1);
+  EXPECT_TRUE(contains(none.err, "no trace of message 'lead-99'")) << none.err;
+  caf::anon_send_exit(*store, caf::exit_reason::user_shutdown);
+}

@@ -64,7 +64,8 @@ caf::result<receipt> bus_actor::publish(std::string& topic, std::string& key,
                           "publish to " + topic + ": " + decoded.error().message());
   if (*route == runtime::topic_route::in_process)
     return publish_in_process(topic, key, std::move(*decoded));
-  return publish_kafka(topic, key, std::move(headers), std::move(env.payload));
+  return publish_kafka(topic, key, std::move(headers), std::move(env.payload),
+                       std::move(env.cause));
 }
 
 caf::result<receipt> bus_actor::publish_in_process(const std::string& topic,
@@ -91,7 +92,7 @@ caf::result<receipt> bus_actor::publish_in_process(const std::string& topic,
 
 caf::result<receipt> bus_actor::publish_kafka(const std::string& topic, std::string& key,
                                               std::vector<runtime::header> headers,
-                                              std::string payload) {
+                                              std::string payload, std::string cause) {
   auto producer = shared_->producer ? shared_->producer->get() : caf::actor{};
   if (!producer)
     return refuse_publish(errc::producer_unavailable,
@@ -99,9 +100,11 @@ caf::result<receipt> bus_actor::publish_kafka(const std::string& topic, std::str
   auto promise = make_response_promise<receipt>();
   auto token = ++next_publish_;
   publishing_.emplace(token, promise);
+  kafka::outgoing_record rec{topic, std::move(key), std::move(payload), std::move(headers),
+                             std::nullopt};
+  rec.cause = std::move(cause); // the publisher's, not this actor's
   request(producer, caf::duration{shared_->cfg.publish_timeout}, kafka::produce_atom::value,
-          kafka::outgoing_record{topic, std::move(key), std::move(payload),
-                                 std::move(headers), std::nullopt})
+          std::move(rec))
       .then(
           [this, token](kafka::delivery_report& r) {
             answer_publish(token, receipt{std::move(r.topic), runtime::topic_route::kafka,

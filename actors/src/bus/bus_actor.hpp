@@ -32,7 +32,7 @@ private:
                                           runtime::envelope env);
   caf::result<receipt> publish_kafka(const std::string& topic, std::string& key,
                                      std::vector<runtime::header> headers,
-                                     std::string payload);
+                                     std::string payload, std::string cause);
   void answer_publish(std::uint64_t token, receipt r);
   void fail_publish(std::uint64_t token, const std::string& topic, const caf::error& err);
   caf::error refuse_publish(errc code, std::string text);

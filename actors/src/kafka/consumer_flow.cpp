@@ -148,7 +148,7 @@ void consumer_actor::start_lane(const topic_partition& tp, partition_state& st,
   lane.worker =
       spawn(lane_worker, caf::actor_cast<caf::actor>(this),
             lane_id{st.id(), static_cast<std::uint32_t>(i)}, lane.channel, std::move(h),
-            stats_, st.stats, idempotency_, std::move(policy), cfg_.admission);
+            stats_, st.stats, idempotency_, std::move(policy), cfg_.admission, cfg_.trace);
   monitor(lane.worker);
 }
 

@@ -4,7 +4,9 @@
 // happens to a record that failed) share. Private to the kafka actors.
 
 #include "kafka/idempotency.hpp"
+#include "kafka/lane_trace.hpp"
 #include "kafka/lane_worker.hpp"
+#include "phoenix/persistence/trace_log.hpp"
 #include "policies/lane_guard.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -28,6 +30,8 @@ struct lane_context {
   std::uint64_t reported = 0;               // `finished` when the consumer was last told
   std::unique_ptr<idempotency_gate> gate{}; // null: not idempotent
   policies::lane_guard guard{};             // admits everything when no policy applies
+  std::shared_ptr<persistence::trace_log> trace{}; // null: traceability off
+  std::vector<persistence::trace_record> rows{};   // this batch's, until `report`
 };
 
 inline std::string where(std::string_view topic, std::int32_t partition,
@@ -44,6 +48,7 @@ inline void count(std::atomic<std::uint64_t>& total,
 }
 
 inline void report(self_ptr self, lane_context& ctx) {
+  submit_trace(ctx);
   auto finished = ctx.channel->finished.load(std::memory_order_acquire);
   if (finished == ctx.reported)
     return;

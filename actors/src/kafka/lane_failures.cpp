@@ -57,9 +57,21 @@ static bool apply(self_ptr self, const std::shared_ptr<lane_context>& ctx,
   auto& st = self->state;
   auto& f = st.failure;
   const auto& pol = *ctx->policy;
-  auto at = where(rd_kafka_topic_name(m.rkt), m.partition, m.offset);
+  const std::string_view topic = rd_kafka_topic_name(m.rkt);
+  auto at = where(topic, m.partition, m.offset);
+  auto row = [&](const char* stage, std::string detail) {
+    if (tracing(*ctx))
+      trace(*ctx, st.headers, topic, m.partition, m.offset, stage,
+            "attempt " + std::to_string(f.marks.attempts) + " failed: " +
+                f.marks.error_class + ": " + f.marks.error_message + "; " + detail);
+  };
   if (step.what == step_kind::retry_in_place) {
     count(ctx->stats->retried, ctx->part->retried);
+    row(stage::retried,
+        "again in " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::milliseconds>(step.delay).count()) +
+            " ms");
     suspend(self, *ctx);
     self->delayed_send(self, step.delay, lane_retry_atom::value);
     return false;
@@ -69,6 +81,8 @@ static bool apply(self_ptr self, const std::shared_ptr<lane_context>& ctx,
       count(ctx->stats->rejected, ctx->part->rejected);
     spdlog::error("record {} given up after {} attempt(s): {}: {}", at, f.marks.attempts,
                   f.marks.error_class, f.marks.error_message);
+    row(stage::given_up,
+        pol.producer ? "out of attempts, no DLQ" : "no producer for a DLQ");
     finished(*ctx, m.offset, false);
     f.clear();
     return true;
@@ -79,6 +93,8 @@ static bool apply(self_ptr self, const std::shared_ptr<lane_context>& ctx,
   st.moving = policies::moved_record(
       pol, step, f, {static_cast<const char*>(m.key), m.key ? m.key_len : 0},
       {static_cast<const char*>(m.payload), m.payload ? m.len : 0}, st.headers);
+  row(step.what == step_kind::dead_letter ? stage::dead_lettered : stage::retry_topic,
+      "to " + st.moving->topic);
   suspend(self, *ctx);
   produce(self, ctx);
   return false;
@@ -128,6 +144,10 @@ bool prepare(self_ptr self, const std::shared_ptr<lane_context>& ctx, rd_kafka_m
   count(ctx->stats->failed_attempts, ctx->part->failed_attempts);
   f.attempts = note.count - 1;
   f.failed("crash", note.reason);
+  if (tracing(*ctx))
+    trace(*ctx, self->state.headers, rd_kafka_topic_name(m.rkt), m.partition, m.offset,
+          stage::crashed,
+          "attempt " + std::to_string(f.marks.attempts) + ": " + note.reason);
   if (note.count < pol.max_crashes && f.attempts < pol.policy.attempts)
     return true; // tried again at once: the restart was the pause
   auto exhausted = std::max(f.attempts, pol.policy.attempts);

@@ -78,6 +78,10 @@ bool handle(self_ptr self, const std::shared_ptr<lane_context>& ctx, rd_kafka_me
   auto& f = self->state.failure;
   auto& headers = self->state.headers;
   read_headers(m, headers);
+  if (tracing(*ctx) && self->state.traced != m.offset) {
+    self->state.traced = m.offset;
+    trace(*ctx, headers, topic, m.partition, m.offset, stage::received);
+  }
   bool moved_on = false;
   if ((ctx->policy->level > 0 || f.offset == m.offset ||
        ctx->channel->crashes_at(m.offset).count > 0) &&
@@ -102,9 +106,15 @@ bool handle(self_ptr self, const std::shared_ptr<lane_context>& ctx, rd_kafka_me
       return false;
     }
   }
+  // What the handler produces goes into this record's journey (with traceability on).
+  const std::string_view cause_id = tracing(*ctx) ? env->id : std::string_view{};
   if (!status && ctx->h.actor()) {
     suspend(self, *ctx);
-    ask_actor(self, ctx, env->to_envelope(), {std::string(topic), m.partition, m.offset});
+    auto ev = [&] {
+      const runtime::cause_scope cause{cause_id};
+      return env->to_envelope();
+    }();
+    ask_actor(self, ctx, std::move(ev), {std::string(topic), m.partition, m.offset});
     return false;
   }
   if (!status) {
@@ -115,6 +125,7 @@ bool handle(self_ptr self, const std::shared_ptr<lane_context>& ctx, rd_kafka_me
     // What the handler produces and logs continues the record's trace.
     const runtime::trace_scope span{env->trace ? env->trace->trace_id : std::string_view{},
                                     env->trace ? env->trace->flags : std::uint8_t{0}};
+    const runtime::cause_scope cause{cause_id};
     auto started = std::chrono::steady_clock::now();
     status = ctx->h.function()(*env, rec);
     ctx->part->handling.observe(std::chrono::steady_clock::now() - started);
@@ -125,6 +136,10 @@ bool handle(self_ptr self, const std::shared_ptr<lane_context>& ctx, rd_kafka_me
   }
   if (*status == handler_status::done) {
     ++handled.n;
+    if (tracing(*ctx))
+      trace(*ctx, headers, topic, m.partition, m.offset, stage::handled,
+            f.offset == m.offset ? "attempt " + std::to_string(f.marks.attempts + 1)
+                                 : std::string{});
     finished(*ctx, m.offset, true);
     if (f.offset == m.offset)
       f.clear();
@@ -169,6 +184,11 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
       if (ctx->gate) {
         auto v = ctx->gate->check(self, m.offset);
         if (v == verdict::skip) { // a duplicate: its key is complete
+          if (tracing(*ctx)) {
+            read_headers(m, self->state.headers);
+            trace(*ctx, self->state.headers, topic, m.partition, m.offset, stage::duplicate,
+                  "its idempotency key is complete: skipped");
+          }
           ch.handled.store(m.offset, std::memory_order_release);
           ch.finished.fetch_add(1, std::memory_order_release);
           continue;
@@ -202,12 +222,14 @@ caf::behavior lane_worker(caf::stateful_actor<lane_state>* self, caf::actor cons
                           std::shared_ptr<partition_stats> part,
                           std::shared_ptr<const gate_settings> idempotency,
                           std::shared_ptr<const policies::lane_policy> policy,
-                          std::shared_ptr<const policies::admission> admission) {
+                          std::shared_ptr<const policies::admission> admission,
+                          std::shared_ptr<persistence::trace_log> trace) {
   runtime::crash_on_exception(self);
   self->state.headers.reserve(16);
   auto ctx = std::make_shared<lane_context>(
       lane_context{std::move(consumer), id, std::move(channel), std::move(h),
                    std::move(stats), std::move(part), std::move(policy)});
+  ctx->trace = std::move(trace);
   if (admission)
     ctx->guard = policies::lane_guard{admission.get(), ctx->h.downstream_name()};
   if (idempotency) {

@@ -18,6 +18,10 @@
 #include <random>
 #include <vector>
 
+namespace phoenix::persistence {
+class trace_log;
+} // namespace phoenix::persistence
+
 namespace phoenix::kafka {
 
 /// Consumer to lane: records wait in the channel.
@@ -47,6 +51,7 @@ struct lane_state {
   // delivery report is awaited; wake-ups wait for it.
   bool awaiting = false;
   std::vector<runtime::header_view> headers; // reused for every record
+  std::int64_t traced = -1;                  // the last record with a "received" row
   policies::record_failure failure;          // the record being retried, if any
   std::optional<outgoing_record> moving;     // to a retry topic or the DLQ, not delivered
   std::chrono::milliseconds produce_backoff{0};
@@ -63,13 +68,15 @@ struct gate_settings;
 /// blocking wait), or moved to a retry topic or the DLQ through the producer, and
 /// counted done only once the producer confirmed it. With `admission` (not null), each
 /// record first needs its tenant's token and its downstream breaker's permission
-/// (policies/lane_guard.hpp).
+/// (policies/lane_guard.hpp). With `trace` (not null), the lane writes each record's
+/// journey into it (kafka/lane_trace.hpp).
 caf::behavior lane_worker(caf::stateful_actor<lane_state>* self, caf::actor consumer,
                           lane_id id, std::shared_ptr<lane_channel> channel, handler h,
                           std::shared_ptr<consumer_stats> stats,
                           std::shared_ptr<partition_stats> part,
                           std::shared_ptr<const gate_settings> idempotency,
                           std::shared_ptr<const policies::lane_policy> policy,
-                          std::shared_ptr<const policies::admission> admission = nullptr);
+                          std::shared_ptr<const policies::admission> admission = nullptr,
+                          std::shared_ptr<persistence::trace_log> trace = nullptr);
 
 } // namespace phoenix::kafka

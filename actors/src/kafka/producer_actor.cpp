@@ -151,7 +151,13 @@ caf::result<delivery_report> producer_actor::produce(outgoing_record&& rec) {
   if (stopping_)
     return delivery_error(rec.topic, "producer stopping");
   auto p = std::make_unique<pending_delivery>(
-      pending_delivery{make_response_promise<delivery_report>(), rec.topic});
+      pending_delivery{make_response_promise<delivery_report>(), rec.topic, {}, {}});
+  if (core_->cfg.trace && !rec.cause.empty()) {
+    p->cause = std::move(rec.cause);
+    for (const auto& h : rec.headers)
+      if (h.key == "ce_id")
+        p->ce_id = h.value;
+  }
   auto promise = p->promise;
   if (!backlog_.empty()) { // keep the order of requests
     backlog_.emplace_back(std::move(rec), std::move(p));
@@ -200,6 +206,7 @@ bool producer_actor::make_room(std::chrono::steady_clock::time_point deadline) {
   drain_backlog();
   while (!backlog_.empty() && steady_clock::now() < deadline) {
     rd_kafka_poll(rk(), 10);
+    submit_trace();
     drain_backlog();
   }
   return backlog_.empty();
@@ -213,8 +220,29 @@ void producer_actor::on_delivery(const rd_kafka_message_t& msg) {
   pending_.erase(it);
   if (msg.err != RD_KAFKA_RESP_ERR_NO_ERROR)
     p->promise.deliver(delivery_error(p->topic, rd_kafka_err2str(msg.err)));
-  else
+  else {
     p->promise.deliver(delivery_report{p->topic, msg.partition, msg.offset});
+    if (!p->cause.empty()) {
+      persistence::trace_record row;
+      row.key.value = std::move(p->cause);
+      row.topic = p->topic;
+      row.partition = msg.partition;
+      row.offset = msg.offset;
+      row.stage = "produced";
+      if (!p->ce_id.empty())
+        row.detail = "ce_id " + p->ce_id;
+      row.at = std::chrono::system_clock::now();
+      trace_rows_.push_back(std::move(row));
+    }
+  }
+}
+
+void producer_actor::submit_trace() {
+  if (trace_rows_.empty() || !core_->cfg.trace)
+    return;
+  std::vector<persistence::trace_record> rows;
+  rows.swap(trace_rows_);
+  core_->cfg.trace->submit(std::move(rows));
 }
 
 void producer_actor::serve() {
@@ -223,6 +251,7 @@ void producer_actor::serve() {
   // Cleared before the poll: an event queued from here on posts a new wake-up.
   core_->wake_pending.store(false);
   rd_kafka_poll(rk(), 0);
+  submit_trace();
   if (!check_fatal())
     drain_backlog();
 }
@@ -300,6 +329,7 @@ void producer_actor::release(const std::string& why) {
 void producer_actor::on_exit() {
   // Also reached when the actor is killed or crashes, without a flush.
   release("producer stopped");
+  submit_trace();
 }
 
 runtime::child_spec producer_child(std::string id, producer_config cfg) {

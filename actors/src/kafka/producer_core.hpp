@@ -5,6 +5,7 @@
 
 #include "kafka/rdkafka.hpp"
 #include "phoenix/actors/kafka/producer_actor.hpp"
+#include "phoenix/persistence/trace_log.hpp"
 
 #include <atomic>
 #include <caf/event_based_actor.hpp>
@@ -58,6 +59,8 @@ private:
   struct pending_delivery {
     caf::typed_response_promise<delivery_report> promise;
     std::string topic;
+    std::string cause; // set only with a trace log
+    std::string ce_id;
   };
   using pending_ptr = std::unique_ptr<pending_delivery>;
 
@@ -68,6 +71,7 @@ private:
   void begin_stop(caf::error reason);
   void flush_step();
   void release(const std::string& why);
+  void submit_trace(); // hands the "produced" rows collected to the trace log
   rd_kafka_t* rk() const { return core_->handle.get(); }
 
   // Transactions (producer_txn.cpp).
@@ -88,6 +92,7 @@ private:
   // Records librdkafka's queue had no room for, in arrival order.
   std::deque<std::pair<outgoing_record, pending_ptr>> backlog_;
   rd::topic_warmup topics_; // the first record to a topic asks for its metadata at once
+  std::vector<persistence::trace_record> trace_rows_;
   bool in_txn_ = false;
   bool stopping_ = false;
   std::string fatal_reason_; // a fatal transaction error, should librdkafka not flag it

@@ -1,6 +1,7 @@
 #include "kafka/rdkafka.hpp"
 #include "phoenix/actors/kafka/producer.hpp"
 #include "phoenix/actors/policies/dlq.hpp"
+#include "phoenix/persistence/trace_log.hpp"
 
 #include <algorithm>
 #include <array>
@@ -193,8 +194,17 @@ result<replay_counts> replay_dlq(const std::map<std::string, std::string>& prope
       if (!is_failure_header(h.key))
         original.push_back(h);
     auto to = r.marks.original_topic.empty() ? topic : r.marks.original_topic;
+    auto sent_at = std::chrono::system_clock::now();
     if (auto ok = producer->produce(to, r.key, r.value, original); !ok)
       return ok.error();
+    std::string_view ce_id;
+    for (const auto& h : original)
+      if (h.key == "ce_id")
+        ce_id = h.value;
+    counts.records.push_back(
+        {persistence::trace_message_id(ce_id, to, r.marks.original_partition,
+                                       r.marks.original_offset),
+         r.partition, r.offset, to, sent_at});
   }
   auto flushed = producer->flush(std::chrono::milliseconds{ms_left(deadline)});
   counts.replayed = producer->delivered();

@@ -76,6 +76,7 @@ pipeline_kafka_children(caf::actor_system& sys, lead_pipeline_node& node,
   pcfg.properties.erase("session.timeout.ms");
   pcfg.properties.erase("max.poll.interval.ms");
   pcfg.origin = consumer.origin;
+  pcfg.trace = consumer.trace; // the participants' replies join their commands' journeys
   std::vector<runtime::child_spec> out;
   out.push_back(runtime::track(kafka::producer_child("producer", pcfg), node.producer));
 

@@ -12,6 +12,10 @@
 #include <functional>
 #include <memory>
 
+namespace phoenix::observability {
+class metrics_registry;
+} // namespace phoenix::observability
+
 namespace phoenix::persistence {
 
 // The store actor's protocol. Every request is answered: with its value, or with a
@@ -81,6 +85,14 @@ result<caf::actor> start_store(caf::actor_system& sys, const store_config& cfg,
 /// A supervisor child spec ("store") whose start function is `start_store`; every
 /// (re)start attaches the new actor to `link`.
 runtime::child_spec store_child(store_config cfg, store_link link = {});
+
+/// The group commit of the store actors behind `link` in `/metrics`, read when scraped:
+/// histograms `phoenix_store_batch_size` (requests per transaction) and
+/// `phoenix_store_batch_seconds` (time of each transaction), counters
+/// `phoenix_store_requests_total` and `phoenix_store_failed_batches_total`. The registry
+/// holds the probe weakly: the metrics show while the returned handle lives.
+std::shared_ptr<void> expose_store_metrics(observability::metrics_registry& metrics,
+                                           store_link link);
 
 } // namespace phoenix::persistence
 

@@ -1,11 +1,31 @@
 #pragma once
 
+#include "phoenix/observability/duration_histogram.hpp"
+
+#include <array>
+#include <atomic>
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
+#include <cstdint>
 #include <memory>
 #include <string>
 
 namespace phoenix::persistence {
+
+/// What the store actors behind one link did with their group-committed batches, over
+/// all their incarnations: read by `/metrics` (`expose_store_metrics`). Lock-free.
+struct store_batch_stats {
+  /// Upper bounds of the batch size buckets (requests per transaction); one more holds
+  /// the rest.
+  static constexpr std::array<double, 10> size_bounds = {1,  2,   5,   10,  20,
+                                                         50, 100, 200, 500, 1000};
+  std::array<std::atomic<std::uint64_t>, size_bounds.size() + 1> sizes{};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> failed{0};      ///< Batches that failed as a whole.
+  observability::duration_histogram latency; ///< Time of each batch's transaction.
+
+  void observe(std::size_t size, std::chrono::nanoseconds took, bool ok) noexcept;
+};
 
 /// How the rest of a node finds its store actor, and whether the store takes writes:
 /// what the partition pipeline sends its claims to and what `/ready` reads. The store
@@ -31,6 +51,8 @@ public:
 
   /// Why the store is not ready; empty while it is.
   std::string reason() const;
+  /// The batches of the store actors attached to this link.
+  store_batch_stats& batches() const noexcept;
 
   // -- written by the store child ----------------------------------------------------
 

@@ -46,8 +46,8 @@ public:
 
   const std::string& node() const noexcept { return node_; }
 
-  std::atomic<std::uint64_t> written{0}; ///< Rows the store committed.
-  std::atomic<std::uint64_t> dropped{0}; ///< Rows dropped over `max_pending`.
+  std::atomic<std::uint64_t> written{0};       ///< Rows the store committed.
+  std::atomic<std::uint64_t> dropped{0};       ///< Rows dropped over `max_pending`.
   std::atomic<std::uint64_t> failed_writes{0}; ///< Writes that failed (retried later).
   std::size_t pending() const;
 
@@ -74,7 +74,8 @@ struct trace_writer_options {
 };
 
 /// A supervisor child ("trace_writer") that writes the rows of `log` to the store actor
-/// `link` names, every `interval`, one store request per round. A failed write keeps its
+/// `link` names, every `interval`, one store request per round (and at once again after
+/// a write while a full request's worth is queued). A failed write keeps its
 /// rows for the next round. On stop it writes what is queued (within `stop_timeout`), so
 /// put it after the store in a `rest_for_one` supervisor and stop the pipelines first.
 runtime::child_spec trace_writer_child(std::shared_ptr<trace_log> log, store_link link,

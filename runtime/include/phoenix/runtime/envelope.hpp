@@ -76,6 +76,9 @@ struct envelope {
   std::optional<std::string> idempotency_key;
   std::vector<header> extensions;
   std::string payload;
+  /// The message being handled when this envelope was made (`cause_scope`), whose
+  /// journey records what is produced from it. Not on the wire; not compared.
+  std::string cause{current_cause()};
 };
 
 bool operator==(const envelope& a, const envelope& b);

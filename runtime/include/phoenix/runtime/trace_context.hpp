@@ -96,4 +96,29 @@ struct trace_ids {
 };
 trace_ids current_trace_ids();
 
+/// The message whose handling runs on this thread now, for traceability: every
+/// `runtime::envelope` and `kafka::outgoing_record` made while a cause scope is open
+/// starts with its id as `cause`, and the producer writes each record it delivers into
+/// the journey of its cause (a "produced" row of `phoenix trace <cause>`). Consumer lanes
+/// open one around every function handler call when traceability is on; an actor
+/// handler opens one itself from the envelope's `cause`. The id must outlive the scope.
+/// Scopes nest; not copyable or movable.
+class cause_scope {
+public:
+  /// An empty `message_id` opens no scope.
+  explicit cause_scope(std::string_view message_id) noexcept;
+  ~cause_scope();
+  cause_scope(const cause_scope&) = delete;
+  cause_scope& operator=(const cause_scope&) = delete;
+
+private:
+  std::string_view id_;
+  const cause_scope* outer_ = nullptr;
+  bool active_ = false;
+  friend std::string_view current_cause() noexcept;
+};
+
+/// The id of the innermost open cause scope on this thread; empty when none is open.
+std::string_view current_cause() noexcept;
+
 } // namespace phoenix::runtime

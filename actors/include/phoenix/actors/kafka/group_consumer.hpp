@@ -15,6 +15,10 @@
 #include <string>
 #include <vector>
 
+namespace phoenix::persistence {
+class trace_log;
+} // namespace phoenix::persistence
+
 namespace phoenix::kafka {
 
 struct group_consumer_config {
@@ -61,7 +65,11 @@ struct group_consumer_config {
   /// retry topics, no DLQ; a record out of attempts is logged, counted as rejected and
   /// passed.
   std::shared_ptr<const runtime::actor_slot> producer;
-  std::string node_id;                              ///< Written into DLQ records.
+  std::string node_id; ///< Written into DLQ records.
+  /// Where each record's journey goes (`message_traceability`, `phoenix trace`): rows
+  /// received, handled, duplicate, retried, crashed, retry-topic, dead-lettered,
+  /// given-up, keyed by the record's `ce_id`. Null: none written.
+  std::shared_ptr<persistence::trace_log> trace;
   std::chrono::milliseconds produce_timeout{30000}; ///< Per request to the producer.
 
   /// Rebalance hooks for application code, called on the consumer's thread after

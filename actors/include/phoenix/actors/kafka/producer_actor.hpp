@@ -17,6 +17,10 @@
 #include <string>
 #include <vector>
 
+namespace phoenix::persistence {
+class trace_log;
+} // namespace phoenix::persistence
+
 namespace phoenix::kafka {
 
 struct producer_config {
@@ -31,6 +35,9 @@ struct producer_config {
   /// Bound on the flush at shutdown, and on each blocking transactional call
   /// (init, send offsets, commit, abort).
   std::chrono::milliseconds flush_timeout{10000};
+  /// Where deliveries of records with a `cause` are written ("produced" rows, keyed by
+  /// the cause, with the record's topic, partition, offset and `ce_id`). Null: none.
+  std::shared_ptr<persistence::trace_log> trace;
 };
 
 /// A record to produce. Key, value and header values are bytes, sent as given (an
@@ -46,6 +53,9 @@ struct outgoing_record {
   /// the span open on the thread that makes the record (`runtime::trace_scope`), so a
   /// record produced while handling another continues its trace.
   std::optional<runtime::trace_context> trace = runtime::current_trace();
+  /// The message this record is produced for (`runtime::cause_scope`); with
+  /// `producer_config::trace`, its delivery is written into that message's journey.
+  std::string cause{runtime::current_cause()};
 };
 
 /// Where the brokers stored a record.

@@ -49,11 +49,23 @@ private:
   std::vector<std::pair<std::string, std::string>> terms_;
 };
 
+/// One record a replay published again.
+struct replayed_record {
+  /// The id its journey is kept under (`persistence::trace_message_id`): its `ce_id`,
+  /// else its original `topic/partition/offset`.
+  std::string message_id;
+  std::int32_t dlq_partition = -1;
+  std::int64_t dlq_offset = -1;
+  std::string to;                                ///< The topic it went to.
+  std::chrono::system_clock::time_point sent_at; ///< Just before it was produced.
+};
+
 /// What a replay did.
 struct replay_counts {
   std::size_t read = 0;     ///< DLQ records read.
   std::size_t matched = 0;  ///< Of them, taken by the filter.
   std::size_t replayed = 0; ///< Of them, acknowledged by the original topic's brokers.
+  std::vector<replayed_record> records; ///< The matched ones, in the order sent.
 };
 
 /// Re-publishes the DLQ records `filter` takes to their original topic (the

@@ -438,20 +438,20 @@ TEST_F(retry_dlq_test, phoenix_trace_shows_a_record_retried_dead_lettered_and_re
     EXPECT_TRUE(contains(rows[i], detail)) << i << ": " << rows[i];
     EXPECT_TRUE(contains(rows[i], " node-7 ")) << i << ": " << rows[i];
   };
-  row_is(1, "received", at3, "");
+  row_is(1, "received", at3, "group " + group);
   row_is(2, "retried", at3, "attempt 1 failed: handler_retry");
   row_is(3, "retried", at3, "attempt 2 failed: handler_retry");
   row_is(4, "dead-lettered", at3, "attempt 3 failed: handler_retry: ");
   EXPECT_TRUE(contains(rows[4], "; to " + topic + ".dlq")) << rows[4];
   row_is(5, "replayed", topic + ".dlq[0]@0", "to " + topic + " by phoenix dlq replay");
-  row_is(6, "received", topic + "[0]@5", "");
+  row_is(6, "received", topic + "[0]@5", "group " + group);
   row_is(7, "handled", topic + "[0]@5", "");
 
   auto plain = run_trace("lead-2");
   ASSERT_EQ(plain.code, 0) << plain.err;
   rows = lines_of(plain.out);
   ASSERT_EQ(rows.size(), 3u) << plain.out;
-  row_is(1, "received", topic + "[0]@2", "");
+  row_is(1, "received", topic + "[0]@2", "group " + group);
   row_is(2, "handled", topic + "[0]@2", "");
 
   auto none = run_trace("lead-99");

@@ -80,7 +80,8 @@ bool handle(self_ptr self, const std::shared_ptr<lane_context>& ctx, rd_kafka_me
   read_headers(m, headers);
   if (tracing(*ctx) && self->state.traced != m.offset) {
     self->state.traced = m.offset;
-    trace(*ctx, headers, topic, m.partition, m.offset, stage::received);
+    trace(*ctx, headers, topic, m.partition, m.offset, stage::received,
+          "group " + ctx->policy->group);
   }
   bool moved_on = false;
   if ((ctx->policy->level > 0 || f.offset == m.offset ||

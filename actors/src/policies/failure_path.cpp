@@ -20,6 +20,8 @@ lane_policies add_retry_topics(const kafka::group_consumer_config& cfg,
     base->topic = topic;
     base->producer = cfg.producer;
     base->node_id = cfg.node_id;
+    if (auto g = cfg.properties.find("group.id"); g != cfg.properties.end())
+      base->group = g->second;
     base->produce_timeout = cfg.produce_timeout;
     base->max_crashes = cfg.max_crashes_per_record;
     if (cfg.producer) {

@@ -26,6 +26,7 @@ struct lane_policy {
   std::shared_ptr<const runtime::actor_slot>
       producer; ///< Null: nothing is moved, only given up.
   std::string node_id;
+  std::string group; ///< The consumer group, named in traceability rows.
   std::chrono::milliseconds produce_timeout{30000};
   int max_crashes = 3; ///< Crashes on one record before it moves on, whatever attempts say.
 };

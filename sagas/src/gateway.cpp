@@ -42,7 +42,8 @@ caf::behavior gateway(caf::event_based_actor* self, std::function<caf::actor()> 
     if (!s)
       return handler_status::done;
     self->request(coord, caf::infinite, saga_start_atom::value, std::move(s->id),
-                  std::move(s->data), pos.topic, pos.partition)
+                  std::move(s->data), pos.topic, pos.partition,
+                  ev.trace ? ev.trace->to_header() : std::string{})
         .then(on_ok, on_err);
     return rp;
   }};

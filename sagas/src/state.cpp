@@ -126,6 +126,8 @@ persistence::saga_record to_record(const saga_state& s,
   }
   for (std::size_t i = 0; i < s.steps.size(); ++i)
     put_str(out, i < step_names.size() ? step_names[i] : std::string{});
+  if (!s.trace.empty()) // last and optional: rows written without it still read
+    put_str(out, s.trace);
   return r;
 }
 
@@ -173,6 +175,8 @@ result<saga_state> parse(const persistence::saga_record& r,
     if (names)
       names->push_back(std::move(name));
   }
+  if (in.ok && in.pos < r.data.size())
+    s.trace = in.str();
   if (!in.ok)
     return bad("truncated state");
   return s;

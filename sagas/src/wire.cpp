@@ -93,6 +93,12 @@ result<saga_reply> read_reply_of(const Env& ev) {
   r.outcome.ok = o == "ok";
   if (!r.outcome.ok)
     r.outcome.error = std::string{ev.payload};
+  if (ev.trace) {
+    if constexpr (std::is_same_v<Env, runtime::envelope>)
+      r.trace = ev.trace->to_header();
+    else
+      r.trace = ev.trace->to_owned().to_header();
+  }
   return r;
 }
 

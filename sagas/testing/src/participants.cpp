@@ -31,6 +31,7 @@ caf::actor spawn_participants(caf::actor_system& sys, std::shared_ptr<participan
             return report;
           auto name = cmd->step + "/" + to_string(cmd->kind);
           log->delivered.push_back(name);
+          log->traceparents.push_back(env->trace ? env->trace->to_header() : std::string{});
           auto reply = [&](const outcome& o) {
             caf::anon_send(coordinator, saga_reply_atom::value,
                            saga_reply{cmd->saga_id, cmd->step, cmd->kind, o});

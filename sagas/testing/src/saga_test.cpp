@@ -70,12 +70,32 @@ void saga_test::spawn_coordinator_and_friends() {
 }
 
 bool saga_test::start(const std::string& id, std::string data) {
-  auto res =
-      request(coordinator_, saga_start_atom::value, id, std::move(data), topic, partition);
+  return start(id, std::move(data), std::string{});
+}
+
+bool saga_test::start(const std::string& id, std::string data, std::string traceparent) {
+  auto res = request(coordinator_, saga_start_atom::value, id, std::move(data), topic,
+                     partition, std::move(traceparent));
   run();
   if (!res || !res->match_elements<bool>())
     return false;
   return res->get_as<bool>(0);
+}
+
+caf::actor saga_test::instance(const std::string& id) {
+  auto res = request(coordinator_, saga_instance_atom::value, id);
+  if (!res || !res->match_elements<caf::actor>())
+    return {};
+  return res->get_as<caf::actor>(0);
+}
+
+bool saga_test::crash(const std::string& id) {
+  auto inst = instance(id);
+  if (!inst)
+    return false;
+  caf::anon_send_exit(inst, caf::exit_reason::unhandled_exception);
+  run();
+  return true;
 }
 
 script& saga_test::on(const std::string& step, command_kind kind) {

@@ -64,6 +64,9 @@ struct saga_state {
   micros updated = 0;
   std::string last_error;
   std::vector<step_state> steps;
+  /// The W3C `traceparent` of the event that started the saga or last advanced it
+  /// (empty if it had none): the commands the saga sends continue this trace.
+  std::string trace;
 };
 
 /// The row written for `s` (version is not touched: the store sets it). The step names

@@ -9,6 +9,7 @@
 #include "phoenix/sagas/definition.hpp"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace phoenix::sagas {
@@ -24,10 +25,19 @@ inline constexpr const char* saga_outcome_header = "saga-outcome";
 
 /// A participant's answer, as the coordinator receives it.
 struct saga_reply {
+  saga_reply() = default;
+  saga_reply(std::string id, std::string step_name, command_kind k, sagas::outcome o,
+             std::string traceparent = {})
+      : saga_id(std::move(id)), step(std::move(step_name)), kind(k), outcome(std::move(o)),
+        trace(std::move(traceparent)) {}
+
   std::string saga_id;
   std::string step;
   command_kind kind = command_kind::action;
   sagas::outcome outcome;
+  /// The reply's `traceparent` (empty if none): the commands the transition it causes
+  /// sends continue this trace.
+  std::string trace;
 };
 
 /// The envelope of `c`: `ce_id` is the command id, the payload is the saga's input.

@@ -55,6 +55,8 @@ struct participant_log {
   std::vector<std::string> applied;
   /// The same, per saga id.
   std::map<std::string, std::vector<std::string>> applied_by_saga;
+  /// The `traceparent` of every command delivered, in order (empty when it had none).
+  std::vector<std::string> traceparents;
   /// Commands delivered again after they were applied, answered from memory.
   std::size_t duplicates = 0;
   std::map<std::pair<std::string, command_kind>, script> scripts;

@@ -43,6 +43,8 @@ protected:
 
   /// Starts a saga and runs; false if the coordinator refused it (a duplicate id).
   bool start(const std::string& id, std::string data = {});
+  /// The same for a saga started by an event carrying the W3C `traceparent`.
+  bool start(const std::string& id, std::string data, std::string traceparent);
 
   /// The script of `step`'s participant for commands of `kind`.
   script& on(const std::string& step, command_kind kind = command_kind::action);
@@ -63,6 +65,13 @@ protected:
   /// Stops the coordinator as a crash would (state stays in the store), starts a new one
   /// and recovers `partition` of `topic` (the values `start` uses by default).
   std::uint64_t restart(const std::string& topic = "saga.test", std::int32_t partition = 0);
+
+  /// The saga's live instance actor; invalid when it is passivated (idle for the
+  /// coordinator's `passivate_after`, 1 s of virtual time by default) or unknown.
+  caf::actor instance(const std::string& id);
+  /// Makes the saga's live instance crash (as an exception in it would) and runs: the
+  /// coordinator restarts it from the store. False if it had no live instance.
+  bool crash(const std::string& id);
 
   const participant_log& log() const { return *log_; }
   const saga_stats& stats() const { return *stats_; }

@@ -14,6 +14,7 @@ namespace {
 
 using namespace detail;
 using persistence::store_errc;
+using sweep_atom = caf::atom_constant<caf::atom("sg_sweep")>;
 
 // One in-flight saga as the coordinator holds it: its live instance, or (passivated)
 // its compact state.
@@ -21,6 +22,7 @@ struct entry {
   saga_state st;          ///< Whole while passivated; only topic and partition while live.
   caf::actor inst;        ///< The live instance, or null.
   std::uint64_t sent = 0; ///< Events forwarded to `inst`.
+  caf::actor_clock::time_point last; ///< When the last one was.
   std::uint8_t restarts = 0;
 };
 
@@ -33,9 +35,16 @@ public:
 
   ~coordinator() override { stats_->in_flight -= static_cast<std::int64_t>(map_.size()); }
 
+  // Its instances end with it (their state is durable; a new coordinator recovers it).
+  void on_exit() override {
+    for (const auto& i : instances_)
+      caf::anon_send_exit(i.first, caf::exit_reason::user_shutdown);
+    instances_.clear();
+  }
+
   caf::behavior make_behavior() override {
     runtime::crash_on_exception(this);
-    set_exit_handler([this](caf::exit_msg& m) { on_instance_exit(m); });
+    set_down_handler([this](caf::down_msg& m) { on_instance_down(m); });
     return {
         [this](saga_start_atom a, std::string& id, std::string& data, std::string& topic,
                std::int32_t partition) -> caf::result<bool> {
@@ -107,6 +116,7 @@ public:
           }
           return n;
         },
+        [this](sweep_atom) { sweep(); },
         [this](saga_count_atom) { return static_cast<std::uint64_t>(map_.size()); },
         [this](saga_instance_atom, const std::string& id) {
           auto i = map_.find(id);
@@ -147,9 +157,32 @@ private:
     if (!e.inst)
       activate(id, e, false);
     ++e.sent;
+    e.last = clock().now();
     stats_->mailbox_depth = mailbox().size();
     return &e;
   }
+
+  // Passivation: one timer for all live instances; those that got no event for
+  // passivate_after are asked to hand their state back (they refuse while busy).
+  void sweep() {
+    sweep_armed_ = false;
+    auto now = clock().now();
+    for (const auto& [addr, id] : instances_) {
+      auto i = map_.find(id);
+      if (i != map_.end() && i->second.inst && now - i->second.last >= passivate_after())
+        send(i->second.inst, passivate_atom::value);
+    }
+    arm_sweep();
+  }
+
+  void arm_sweep() {
+    if (sweep_armed_ || instances_.empty() || passivate_after().count() <= 0)
+      return;
+    sweep_armed_ = true;
+    delayed_send(this, passivate_after() / 2, sweep_atom::value);
+  }
+
+  std::chrono::milliseconds passivate_after() const { return ctx_->opts.passivate_after; }
 
   void activate(const std::string& id, entry& e, bool load) {
     std::optional<saga_state> st;
@@ -161,8 +194,11 @@ private:
     }
     e.inst = spawn_instance(system(), ctx_, caf::actor_cast<caf::actor>(this), id,
                             std::move(st), load);
+    monitor(e.inst);
     e.sent = 0;
+    e.last = clock().now();
     instances_.emplace(e.inst.address(), id);
+    arm_sweep();
   }
 
   void forget_instance(entry& e) {
@@ -175,7 +211,7 @@ private:
   // requests (starts, replies) are answered with an error, so their senders retry, and
   // the new instance resends what the steps wait for (same command ids) and arms the
   // timers from the stored times.
-  void on_instance_exit(caf::exit_msg& m) {
+  void on_instance_down(caf::down_msg& m) {
     auto a = instances_.find(m.source);
     if (a == instances_.end())
       return; // handed back, finished or released: nothing to do
@@ -263,6 +299,7 @@ private:
   std::shared_ptr<saga_stats> stats_;
   std::unordered_map<std::string, entry> map_;
   std::unordered_map<caf::actor_addr, std::string> instances_; ///< Live ones, by address.
+  bool sweep_armed_ = false;
 };
 
 } // namespace

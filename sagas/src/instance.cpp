@@ -12,7 +12,6 @@ namespace phoenix::sagas::detail {
 namespace {
 
 using retry_atom = caf::atom_constant<caf::atom("sg_retry")>;
-using passivate_atom = caf::atom_constant<caf::atom("sg_passiv")>;
 
 using persistence::store_errc;
 
@@ -53,12 +52,6 @@ public:
 
   caf::behavior make_behavior() override {
     runtime::crash_on_exception(this);
-    link_to(coordinator_);
-    // The coordinator's end ends it, whatever the reason; others' as CAF's default.
-    set_exit_handler([this](caf::exit_msg& m) {
-      if (m.source == coordinator_.address() || m.reason)
-        quit(m.reason ? m.reason : caf::exit_reason::user_shutdown);
-    });
     if (loading_)
       load();
     return {
@@ -99,7 +92,7 @@ public:
           dispatch(event{event::type::resume, -1, command_kind::action, {}, 0, {}, {}});
         },
         [this](retry_atom) { send_write(); },
-        [this](passivate_atom) { on_passivate_timer(); },
+        [this](passivate_atom) { offer_state(); },
     };
   }
 
@@ -305,28 +298,16 @@ private:
     idle_check();
   }
 
-  // Passivation: one timer at a time; when it fires early (work came meanwhile) it is
-  // armed again for the rest of the idle time.
   void idle_check() {
-    if (busy())
-      return;
-    last_active_ = clock().now();
-    if (!passivate_armed_ && ctx_->opts.passivate_after.count() > 0) {
-      passivate_armed_ = true;
-      delayed_send(this, ctx_->opts.passivate_after, passivate_atom::value);
-    }
+    if (!busy())
+      last_active_ = clock().now();
   }
 
-  void on_passivate_timer() {
-    passivate_armed_ = false;
-    if (busy() || offering_)
-      return; // idle_check arms it again once the write is done
-    auto idle = clock().now() - last_active_;
-    if (idle < ctx_->opts.passivate_after) {
-      passivate_armed_ = true;
-      delayed_send(this, ctx_->opts.passivate_after - idle, passivate_atom::value);
-      return;
-    }
+  // Asked by the coordinator's sweep: an instance idle for passivate_after offers its
+  // state back; the coordinator takes it if no event is on its way here.
+  void offer_state() {
+    if (busy() || offering_ || clock().now() - last_active_ < ctx_->opts.passivate_after)
+      return; // the next sweep asks again
     offering_ = true;
     request(coordinator_, caf::infinite, inst_idle_atom::value, st_.id, handled_, st_)
         .then(
@@ -334,8 +315,6 @@ private:
               offering_ = false;
               if (taken)
                 quit();
-              else
-                idle_check(); // events are on their way: stay
             },
             [this](caf::error&) { offering_ = false; });
   }
@@ -344,12 +323,11 @@ private:
   caf::actor coordinator_;
   saga_state st_;
   bool loading_ = false;
-  bool passivate_armed_ = false;
   bool offering_ = false;
   std::uint64_t handled_ = 0; ///< Events the coordinator forwarded, received.
   std::unique_ptr<pending_write> write_;
   std::vector<event> queue_; // empty while idle: an idle instance stays small
-  caf::actor_clock::time_point last_active_;
+  caf::actor_clock::time_point last_active_ = clock().now();
 };
 
 } // namespace

@@ -7,12 +7,16 @@
 // or when a reply, timer or local outcome arrives for a passivated saga, or for recovery;
 // it forwards every event of the saga to it and counts them. The instance runs the state
 // machine, writes each transition with its commands (one store request), then kicks the
-// relay, makes local calls and arms the next timer. Idle for `passivate_after`, it offers
-// its state back (inst_idle_atom with the number of events it handled); the coordinator
-// takes it only if it forwarded no event since, and the instance stops. It stops too once
+// relay, makes local calls and arms the next timer. The coordinator's sweep (one timer
+// for all instances, every passivate_after / 2) asks the instances it forwarded nothing
+// to for passivate_after to passivate; one idle that long offers its state back
+// (inst_idle_atom with the number of events it handled); the coordinator takes it only
+// if it forwarded no event since, and the instance stops. It stops too once
 // its saga is final (inst_finished_atom) or was taken by another writer
-// (inst_released_atom). It is linked to the coordinator: a crash reaches the coordinator,
-// which restarts the saga from the store; the coordinator's end ends it.
+// (inst_released_atom). The coordinator monitors it: a crash reaches the coordinator,
+// which restarts the saga from the store; the coordinator's end ends its live instances.
+// (Not links: a link puts an entry in the coordinator's list of attachables, which CAF
+// searches linearly on every unlink; with thousands of instances that was the top cost.)
 
 #include "machine.hpp"
 #include "phoenix/sagas/coordinator.hpp"
@@ -33,6 +37,8 @@ using timer_atom = caf::atom_constant<caf::atom("sg_timer")>;
 using local_atom = caf::atom_constant<caf::atom("sg_local")>;
 /// Coordinator -> instance: resend what the steps wait for (after recovery or a crash).
 using resume_atom = caf::atom_constant<caf::atom("sg_resume")>;
+/// Coordinator (sweep) -> instance: passivate if idle for passivate_after.
+using passivate_atom = caf::atom_constant<caf::atom("sg_passiv")>;
 /// Instance -> coordinator: (inst_idle_atom, id, handled events, state copy) -> bool.
 using inst_idle_atom = caf::atom_constant<caf::atom("sg_idle")>;
 /// Instance -> coordinator: (inst_finished_atom, final state), then it stops.

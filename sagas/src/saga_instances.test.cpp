@@ -60,9 +60,9 @@ TEST_F(saga_instances, an_idle_instance_passivates_and_the_next_reply_wakes_the_
   on("enrich").silent();
   ASSERT_TRUE(start("o-1"));
   ASSERT_TRUE(instance("o-1"));
-  advance(999ms);
+  advance(900ms);
   EXPECT_TRUE(instance("o-1"));
-  advance(1ms); // passivate_after: 1 s idle
+  advance(600ms); // passivate_after (1 s) idle, seen by the sweep (every 0.5 s)
   EXPECT_FALSE(instance("o-1"));
   EXPECT_EQ(stats().passivations, 1u);
   EXPECT_EQ(stats().instances, 0);

@@ -28,7 +28,6 @@ struct event {
 
 // A transition written but not yet acknowledged by the store.
 struct pending_write {
-  persistence::store_request req;
   effects fx;
   caf::response_promise rp;
 };
@@ -165,32 +164,37 @@ private:
 
   void write(effects fx, caf::response_promise rp) {
     auto w = std::make_unique<pending_write>();
-    persistence::saga_op op;
-    op.state = to_record(st_, ctx_->names);
-    op.expected_version = st_.version;
-    op.outbox.reserve(fx.commands.size());
-    {
-      // Commands continue the trace of the event that started or last advanced the
-      // saga: same trace id, this transition's span as their parent.
-      std::optional<runtime::trace_context> parent;
-      if (!st_.trace.empty())
-        if (auto t = runtime::trace_context::parse(st_.trace))
-          parent = std::move(*t);
-      runtime::trace_scope span{parent};
-      for (const auto& c : fx.commands) {
-        auto env = command_envelope(c);
-        const auto& decl =
-            ctx_->def.steps[static_cast<std::size_t>(ctx_->def.index_of(c.step))].decl;
-        const auto& act = c.kind == command_kind::action ? decl.action : *decl.compensation;
-        op.outbox.push_back({act.topic, c.saga_id, std::move(env.payload),
-                             pack_headers(runtime::encode_headers(env))});
-      }
-    }
-    w->req.ops.emplace_back(std::move(op));
     w->fx = std::move(fx);
     w->rp = std::move(rp);
     write_ = std::move(w);
     send_write();
+  }
+
+  // The transition's request: the state and its commands, one transaction. Made again
+  // for a retry rather than kept, so that the message takes it without a copy.
+  persistence::store_request make_request() const {
+    persistence::saga_op op;
+    op.state = to_record(st_, ctx_->names);
+    op.expected_version = st_.version;
+    op.outbox.reserve(write_->fx.commands.size());
+    // Commands continue the trace of the event that started or last advanced the saga:
+    // same trace id, this transition's span as their parent.
+    std::optional<runtime::trace_context> parent;
+    if (!st_.trace.empty())
+      if (auto t = runtime::trace_context::parse(st_.trace))
+        parent = std::move(*t);
+    runtime::trace_scope span{parent};
+    for (const auto& c : write_->fx.commands) {
+      auto env = command_envelope(c);
+      const auto& decl =
+          ctx_->def.steps[static_cast<std::size_t>(ctx_->def.index_of(c.step))].decl;
+      const auto& act = c.kind == command_kind::action ? decl.action : *decl.compensation;
+      op.outbox.push_back({act.topic, c.saga_id, std::move(env.payload),
+                           pack_headers(runtime::encode_headers(env))});
+    }
+    persistence::store_request req;
+    req.ops.emplace_back(std::move(op));
+    return req;
   }
 
   void send_write() {
@@ -201,7 +205,7 @@ private:
       retry_later();
       return;
     }
-    request(store, caf::infinite, persistence::store_apply_atom::value, write_->req)
+    request(store, caf::infinite, persistence::store_apply_atom::value, make_request())
         .then([this](persistence::reply& r) { written(r.saga_versions.at(0)); },
               [this](caf::error& e) {
                 if (persistence::is_store_error(e, store_errc::conflict)) {

@@ -12,6 +12,17 @@ namespace phoenix::sagas {
 namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("sg_rtick")>;
+using round_timeout_atom = caf::atom_constant<caf::atom("sg_rtmo")>;
+
+// The deliveries of one round: when the last answer (or the round's timeout) comes, the
+// delivered rows are marked published.
+struct round_state {
+  std::uint64_t no = 0;
+  std::size_t left = 0;
+  bool full = false;
+  bool closed = false;
+  std::vector<persistence::store_op> done;
+};
 
 class relay : public caf::event_based_actor {
 public:
@@ -27,6 +38,15 @@ public:
         [this](tick_atom) {
           kick();
           delayed_send(this, opts_.interval, tick_atom::value);
+        },
+        [this](round_timeout_atom, std::uint64_t no) {
+          if (!current_ || current_->no != no || current_->closed)
+            return;
+          opts_.stats->failures += current_->left;
+          spdlog::warn("outbox relay: {} deliveries unanswered after {} ms, kept for the "
+                       "next round",
+                       current_->left, opts_.publish_timeout.count());
+          close_round();
         },
     };
   }
@@ -63,12 +83,18 @@ private:
       finish(false);
       return;
     }
-    auto full = rows.size() >= opts_.batch;
-    auto left = std::make_shared<std::size_t>(rows.size());
-    auto done = std::make_shared<std::vector<persistence::store_op>>();
-    auto one_done = [this, left, done, full] {
-      if (--*left == 0)
-        mark(std::move(*done), full);
+    // One timeout for the round rather than one per row: a request timeout costs the
+    // clock thread two wake-ups, per command.
+    auto r = std::make_shared<round_state>();
+    r->no = ++rounds_;
+    r->left = rows.size();
+    r->full = rows.size() >= opts_.batch;
+    r->done.reserve(rows.size());
+    current_ = r;
+    delayed_send(this, opts_.publish_timeout, round_timeout_atom::value, r->no);
+    auto one_done = [this, r] {
+      if (!r->closed && --r->left == 0)
+        close_round();
     };
     for (auto& row : rows) {
       kafka::outgoing_record rec;
@@ -80,19 +106,29 @@ private:
       else // written by this module, so only a damaged row: sent bare, not lost
         spdlog::error("outbox row {}: {}", row.id, hs.error().message());
       auto id = row.id;
-      request(producer, opts_.publish_timeout, kafka::produce_atom::value, std::move(rec))
+      request(producer, caf::infinite, kafka::produce_atom::value, std::move(rec))
           .then(
-              [done, id, one_done](const kafka::delivery_report&) {
-                done->push_back(persistence::publish_op{id});
+              [r, id, one_done](const kafka::delivery_report&) {
+                if (!r->closed)
+                  r->done.push_back(persistence::publish_op{id});
                 one_done();
               },
-              [this, id, one_done](caf::error& e) {
-                ++opts_.stats->failures;
-                spdlog::warn("outbox row {}: delivery failed, kept for the next round: {}",
-                             id, runtime::describe(e));
+              [this, r, id, one_done](caf::error& e) {
+                if (!r->closed) {
+                  ++opts_.stats->failures;
+                  spdlog::warn(
+                      "outbox row {}: delivery failed, kept for the next round: {}", id,
+                      runtime::describe(e));
+                }
                 one_done();
               });
     }
+  }
+
+  void close_round() {
+    auto r = std::move(current_);
+    r->closed = true;
+    mark(std::move(r->done), r->full);
   }
 
   void mark(std::vector<persistence::store_op> ops, bool full) {
@@ -124,6 +160,8 @@ private:
   }
 
   relay_options opts_;
+  std::shared_ptr<round_state> current_;
+  std::uint64_t rounds_ = 0;
   bool busy_ = false;
   bool again_ = false;
 };

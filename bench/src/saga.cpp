@@ -16,6 +16,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 
@@ -23,6 +24,15 @@ namespace phoenix::bench {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return secs(u.ru_utime) + secs(u.ru_stime);
+}
 
 std::size_t rss_bytes() {
   std::ifstream statm{"/proc/self/statm"};
@@ -78,18 +88,17 @@ double percentile(std::vector<double> v, double p) {
                     static_cast<std::size_t>(p * static_cast<double>(v.size())))];
 }
 
-// Starts `n` sagas named <prefix>-<i>, at most `window` unfinished (or unstarted, with
-// `by_start`) at a time.
+// Starts `n` sagas named <prefix>-<i>, at most `window` unfinished (or, `idle`, not yet
+// passivated) at a time.
 void drive(caf::actor coordinator, tracker& t, const sagas::saga_stats& stats,
-           const std::string& prefix, std::uint64_t n, std::uint64_t window,
-           bool by_start) {
-  auto base = stats.started.load();
+           const std::string& prefix, std::uint64_t n, std::uint64_t window, bool idle) {
+  auto base = stats.passivations.load();
   for (std::uint64_t i = 0; i < n; ++i) {
     {
       std::unique_lock<std::mutex> g{t.mtx};
-      while ((by_start ? stats.started.load() - base : t.finished) + window <= i)
+      while ((idle ? stats.passivations.load() - base : t.finished) + window <= i)
         t.cv.wait_for(g, std::chrono::milliseconds{1});
-      if (!by_start)
+      if (!idle)
         t.started[i] = clock_type::now();
     }
     caf::anon_send(
@@ -155,6 +164,7 @@ result<saga_report> run_saga(const saga_options& opts) {
 
     for (int r = 0; r < opts.rounds; ++r) {
       t.reset(opts.sagas);
+      auto cpu = cpu_seconds();
       auto begin = clock_type::now();
       drive(*coordinator, t, *stats, "r" + std::to_string(r), opts.sagas, opts.in_flight,
             false);
@@ -169,6 +179,8 @@ result<saga_report> run_saga(const saga_options& opts) {
       }
       auto secs = std::chrono::duration<double>(clock_type::now() - begin).count();
       report.sagas_per_second.push_back(static_cast<double>(opts.sagas) / secs);
+      report.cpu_us_per_saga.push_back((cpu_seconds() - cpu) * 1e6 /
+                                       static_cast<double>(opts.sagas));
       report.p50_ms.push_back(percentile(t.ms, 0.50));
       report.p99_ms.push_back(percentile(t.ms, 0.99));
     }
@@ -176,13 +188,20 @@ result<saga_report> run_saga(const saga_options& opts) {
     if (report.error.empty() && opts.idle > 0) {
       *silent = true;
       auto published = relay_stats->published.load();
+      auto passivated = stats->passivations.load();
       auto before = rss_bytes();
+      // At most --in-flight live instances at a time, so that the memory of the
+      // passivated ones' actors is reused rather than measured.
       drive(*coordinator, t, *stats, "idle", opts.idle, opts.in_flight, true);
       auto until = clock_type::now() + std::chrono::minutes{5};
-      // Wait until every idle saga is durable and its first command published.
+      // Wait until every idle saga is durable, its first command published and its
+      // instance passivated (the coordinator's default passivate_after, 1 s).
       while (clock_type::now() < until &&
-             relay_stats->published.load() - published < opts.idle)
+             (relay_stats->published.load() - published < opts.idle ||
+              stats->passivations.load() - passivated < opts.idle))
         std::this_thread::sleep_for(std::chrono::milliseconds{50});
+      if (stats->passivations.load() - passivated < opts.idle)
+        report.error = "idle sagas not all passivated in 5 min";
       auto after = rss_bytes();
       report.bytes_per_idle_saga = after > before ? static_cast<double>(after - before) /
                                                         static_cast<double>(opts.idle)
@@ -212,6 +231,7 @@ std::string to_json(const saga_report& r) {
       {"sagas_per_second", r.sagas_per_second},
       {"p50_ms", r.p50_ms},
       {"p99_ms", r.p99_ms},
+      {"cpu_us_per_saga", r.cpu_us_per_saga},
       {"median_sagas_per_second", median(r.sagas_per_second)},
       {"idle_sagas", r.options.idle},
       {"bytes_per_idle_saga", r.bytes_per_idle_saga},
@@ -230,6 +250,7 @@ std::string summary_line(const saga_report& r) {
   out << "bench saga: " << static_cast<long>(med) << " sagas/s (goal "
       << static_cast<long>(r.goal_sagas_per_second) << "), p50 "
       << percentile(r.p50_ms, 0.5) << " ms, p99 " << percentile(r.p99_ms, 0.5) << " ms, "
+      << static_cast<long>(percentile(r.cpu_us_per_saga, 0.5)) << " us CPU per saga, "
       << static_cast<long>(r.bytes_per_idle_saga) << " B per idle saga (goal "
       << static_cast<long>(r.goal_bytes_per_idle_saga) << ")";
   return out.str();

@@ -22,7 +22,11 @@ struct saga_report {
   std::vector<double> sagas_per_second; ///< One per round.
   std::vector<double> p50_ms;           ///< Saga duration, start to durable final state.
   std::vector<double> p99_ms;
-  double bytes_per_idle_saga = 0; ///< RSS growth / idle sagas (state, store cache, outbox).
+  /// Process CPU time (user + system, all threads) per saga, per round: the rate's
+  /// share of the machine, less sensitive than the rate to other load on it.
+  std::vector<double> cpu_us_per_saga;
+  /// RSS growth / idle sagas, once all are passivated (state, store cache, outbox).
+  double bytes_per_idle_saga = 0;
   double goal_sagas_per_second = 10000;
   double goal_bytes_per_idle_saga = 1024;
   unsigned cores = 0;

@@ -61,8 +61,20 @@ public:
                }),
         family("phoenix_sagas_in_flight", "Sagas in flight on this node", gauge,
                [](const saga_stats& s) { return static_cast<double>(s.in_flight.load()); }),
+        family("phoenix_saga_instances", "Saga instance actors alive (not passivated)",
+               gauge,
+               [](const saga_stats& s) { return static_cast<double>(s.instances.load()); }),
+        family(
+            "phoenix_saga_passivations_total",
+            "Idle saga instances stopped, their state kept by the coordinator", counter,
+            [](const saga_stats& s) { return static_cast<double>(s.passivations.load()); }),
+        family("phoenix_saga_instance_restarts_total",
+               "Crashed saga instances restarted from the store", counter,
+               [](const saga_stats& s) {
+                 return static_cast<double>(s.instance_restarts.load());
+               }),
         family("phoenix_saga_mailbox_depth",
-               "Messages waiting in the coordinator's mailbox (sampled per transition)",
+               "Messages waiting in the coordinator's mailbox (sampled per event routed)",
                gauge,
                [](const saga_stats& s) {
                  return static_cast<double>(s.mailbox_depth.load());

@@ -42,9 +42,9 @@ struct outcome {
   static outcome failure(std::string why) { return {false, std::move(why)}; }
 };
 
-/// A local call runs inside the coordinator, right after the transition that starts it
-/// is durable. It runs at least once (again after a crash before its outcome is stored),
-/// so it must be idempotent by `command_id`, and quick: it runs on the coordinator.
+/// A local call runs in the saga's instance actor, right after the transition that starts
+/// it is durable. It runs at least once (again after a crash before its outcome is stored),
+/// so it must be idempotent by `command_id`, and quick: it holds up that saga's events.
 using local_fn = std::function<outcome(const command&)>;
 
 /// What a step does (or how it is undone): a command to a participant topic, awaiting

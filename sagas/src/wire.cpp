@@ -167,6 +167,7 @@ std::string pack_headers(const std::vector<runtime::header>& hs) {
 
 result<std::vector<runtime::header>> unpack_headers(const std::string& text) {
   std::vector<runtime::header> out;
+  out.reserve(12); // a command's: CloudEvents attributes, traceparent, saga extensions
   std::size_t pos = 0;
   auto field = [&](std::string& dst) {
     if (text.size() - pos < 4)

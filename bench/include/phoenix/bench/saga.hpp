@@ -25,6 +25,9 @@ struct saga_report {
   /// Process CPU time (user + system, all threads) per saga, per round: the rate's
   /// share of the machine, less sensitive than the rate to other load on it.
   std::vector<double> cpu_us_per_saga;
+  /// Outbox rows the relay published per round, over the timed rounds (each round costs
+  /// the store a read and a write besides the rows).
+  double outbox_rows_per_round = 0;
   /// RSS growth / idle sagas, once all are passivated (state, store cache, outbox).
   double bytes_per_idle_saga = 0;
   double goal_sagas_per_second = 10000;

@@ -168,7 +168,7 @@ private:
     sweep_armed_ = false;
     auto now = clock().now();
     for (const auto& [addr, id] : instances_) {
-      auto i = map_.find(id);
+      auto i = map_.find(*id);
       if (i != map_.end() && i->second.inst && now - i->second.last >= passivate_after())
         send(i->second.inst, passivate_atom::value);
     }
@@ -197,7 +197,7 @@ private:
     monitor(e.inst);
     e.sent = 0;
     e.last = clock().now();
-    instances_.emplace(e.inst.address(), id);
+    instances_.emplace(e.inst.address(), &map_.find(id)->first);
     arm_sweep();
   }
 
@@ -215,7 +215,7 @@ private:
     auto a = instances_.find(m.source);
     if (a == instances_.end())
       return; // handed back, finished or released: nothing to do
-    auto id = a->second;
+    auto id = *a->second;
     instances_.erase(a);
     if (!m.reason || m.reason == caf::exit_reason::normal)
       return; // its last message (finished, released) is still on its way
@@ -298,7 +298,8 @@ private:
   std::shared_ptr<const saga_context> ctx_;
   std::shared_ptr<saga_stats> stats_;
   std::unordered_map<std::string, entry> map_;
-  std::unordered_map<caf::actor_addr, std::string> instances_; ///< Live ones, by address.
+  /// Live ones, by address; the saga id is the map_ key's (nodes do not move).
+  std::unordered_map<caf::actor_addr, const std::string*> instances_;
   bool sweep_armed_ = false;
 };
 

@@ -339,8 +339,9 @@ private:
 caf::actor spawn_instance(caf::actor_system& sys, std::shared_ptr<const saga_context> ctx,
                           caf::actor coordinator, std::string id,
                           std::optional<saga_state> state, bool load) {
-  return sys.spawn<instance>(std::move(ctx), std::move(coordinator), std::move(id),
-                             std::move(state), load);
+  // lazy_init: a message always follows the spawn; it schedules the actor once.
+  return sys.spawn<instance, caf::lazy_init>(std::move(ctx), std::move(coordinator),
+                                             std::move(id), std::move(state), load);
 }
 
 } // namespace phoenix::sagas::detail

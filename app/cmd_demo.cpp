@@ -170,7 +170,7 @@ int run_demo(const demo_options& opt) {
   caf::actor_system_config sys_cfg;
   runtime::size_scheduler(sys_cfg);
   caf::actor_system sys{sys_cfg};
-  auto kafka_children = lead_pipeline::pipeline_kafka_children(sys, pipeline, consumer_cfg);
+  auto kafka_children = lead_pipeline::pipeline_kafka_children(pipeline, consumer_cfg);
   kafka_children.insert(kafka_children.begin() + 1, consumer); // after the producer
   auto sagas_done = [&] {
     return pipeline.finished() >= static_cast<std::uint64_t>(opt.events);
@@ -241,7 +241,6 @@ int run_demo(const demo_options& opt) {
                 lead_pipeline::pipeline_saga_children(pipeline, svc->store)),
       run_opts);
   svc->health->set_tree_up(false);
-  lead_pipeline::stop_gateway(pipeline);
   node_ended = true;
   if (feeder.joinable())
     feeder.join();

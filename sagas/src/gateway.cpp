@@ -1,6 +1,7 @@
 #include "phoenix/sagas/gateway.hpp"
 
 #include "phoenix/runtime/actor_error.hpp"
+#include "phoenix/runtime/actor_slot.hpp"
 #include "phoenix/sagas/coordinator.hpp"
 #include "phoenix/sagas/wire.hpp"
 
@@ -55,6 +56,33 @@ caf::actor spawn_gateway(caf::actor_system& sys, std::function<caf::actor()> coo
                          std::string reply_topic, start_fn start) {
   return sys.spawn(gateway, std::move(coordinator), std::move(reply_topic),
                    std::move(start));
+}
+
+std::vector<runtime::child_spec>
+gateway_children(std::string consumer_id, kafka::group_consumer_config cfg,
+                 std::function<caf::actor()> coordinator, std::string start_topic,
+                 std::string reply_topic, start_fn start,
+                 std::shared_ptr<kafka::consumer_stats> stats,
+                 std::chrono::milliseconds timeout) {
+  auto slot = std::make_shared<runtime::actor_slot>();
+  runtime::child_spec gateway{
+      "saga-gateway:" + consumer_id,
+      [coordinator, reply_topic, start](caf::actor_system& sys) -> result<caf::actor> {
+        return spawn_gateway(sys, coordinator, reply_topic, start);
+      }};
+  connect_rebalance(cfg, coordinator, start_topic);
+  runtime::child_spec consumer{
+      consumer_id, [=](caf::actor_system& sys) -> result<caf::actor> {
+        auto g = slot->get();
+        if (!g)
+          return error{runtime::errc::invalid_argument,
+                       consumer_id + ": the saga gateway is not running"};
+        auto h = kafka::handler::from_actor(g, timeout);
+        return kafka::group_consumer_child(consumer_id, cfg,
+                                           {{start_topic, h}, {reply_topic, h}}, stats)
+            .start(sys);
+      }};
+  return {runtime::track(std::move(gateway), slot), std::move(consumer)};
 }
 
 void connect_rebalance(kafka::group_consumer_config& cfg,

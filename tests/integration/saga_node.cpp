@@ -49,14 +49,12 @@ int main(int argc, char** argv) {
   root.strategy = runtime::restart_strategy::one_for_one;
   root.children.push_back(sub("store", {persistence::store_child(store, link)}));
   root.children.push_back(sub("sagas", lead_pipeline::pipeline_saga_children(node, link)));
-  root.children.push_back(
-      sub("kafka", lead_pipeline::pipeline_kafka_children(sys, node, cfg)));
+  root.children.push_back(sub("kafka", lead_pipeline::pipeline_kafka_children(node, cfg)));
   runtime::node_run_options opts;
   opts.shutdown_timeout = std::chrono::seconds{20};
   opts.on_started = [](const caf::actor&) {
     std::cerr << "saga_node: node started" << std::endl;
   };
   auto code = runtime::run_node(sys, root, opts);
-  lead_pipeline::stop_gateway(node);
   return static_cast<int>(code);
 }

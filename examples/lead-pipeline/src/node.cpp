@@ -44,12 +44,6 @@ pipeline_saga_children(lead_pipeline_node& node, const persistence::store_link& 
           runtime::track(std::move(coordinator), node.coordinator)};
 }
 
-void stop_gateway(lead_pipeline_node& node) {
-  if (node.gateway)
-    caf::anon_send_exit(node.gateway, caf::exit_reason::user_shutdown);
-  node.gateway = nullptr;
-}
-
 runtime::child_spec participants_child(participants& p, const topics& t,
                                        const kafka::group_consumer_config& consumer,
                                        publish_fn publish) {
@@ -67,7 +61,7 @@ runtime::child_spec participants_child(participants& p, const topics& t,
 }
 
 std::vector<runtime::child_spec>
-pipeline_kafka_children(caf::actor_system& sys, lead_pipeline_node& node,
+pipeline_kafka_children(lead_pipeline_node& node,
                         const kafka::group_consumer_config& consumer) {
   const auto& t = node.options.topics;
   kafka::producer_config pcfg;
@@ -84,13 +78,10 @@ pipeline_kafka_children(caf::actor_system& sys, lead_pipeline_node& node,
   auto saga_cfg = consumer;
   saga_cfg.properties["group.id"] = consumer.properties.at("group.id") + "-sagas";
   saga_cfg.key_concurrency = 16; // each lane waits for its record's durable transition
-  sagas::connect_rebalance(saga_cfg, coordinator, t.lead_detected);
-  node.gateway = sagas::spawn_gateway(sys, coordinator, t.replies, start_of);
-  auto via_gateway = kafka::handler::from_actor(node.gateway, std::chrono::seconds{30});
-  out.push_back(kafka::group_consumer_child(
-      "consumer:sagas", saga_cfg,
-      {{t.lead_detected, via_gateway}, {t.replies, via_gateway}},
-      std::make_shared<kafka::consumer_stats>()));
+  for (auto& child : sagas::gateway_children("consumer:sagas", saga_cfg, coordinator,
+                                             t.lead_detected, t.replies, start_of,
+                                             std::make_shared<kafka::consumer_stats>()))
+    out.push_back(std::move(child));
   if (!node.participants)
     return out;
   auto publish = [p = node.producer](const std::string& topic, const std::string& key,

@@ -2,13 +2,16 @@
 
 #include "phoenix/actors/kafka/group_consumer.hpp"
 #include "phoenix/runtime/envelope.hpp"
+#include "phoenix/runtime/supervisor.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace phoenix::sagas {
 
@@ -29,6 +32,22 @@ using start_fn = std::function<std::optional<saga_start>(const runtime::envelope
 /// record, as the supervisor may have restarted it), makes it `retry`.
 caf::actor spawn_gateway(caf::actor_system& sys, std::function<caf::actor()> coordinator,
                          std::string reply_topic, start_fn start);
+
+/// The gateway and the consumer that feeds it, as two children for a `rest_for_one`
+/// supervisor, in this order (the gateway first; children started after them, such as
+/// another consumer, may follow). The gateway is supervised like any child: the consumer
+/// names the gateway it finds when it starts, so when the gateway crashes and is
+/// restarted, `rest_for_one` restarts the consumer after it, which then names the new
+/// one (its uncommitted records are read again: the coordinator absorbs duplicates).
+/// The consumer (`consumer_id`) reads `start_topic` and `reply_topic`; `cfg` gets the
+/// rebalance hooks of `connect_rebalance`. A record the gateway does not answer within
+/// `timeout` counts as a crash of the record.
+std::vector<runtime::child_spec>
+gateway_children(std::string consumer_id, kafka::group_consumer_config cfg,
+                 std::function<caf::actor()> coordinator, std::string start_topic,
+                 std::string reply_topic, start_fn start,
+                 std::shared_ptr<kafka::consumer_stats> stats,
+                 std::chrono::milliseconds timeout = std::chrono::seconds{30});
 
 /// Adds to `cfg`'s rebalance hooks: on assignment of a partition of `start_topic` the
 /// coordinator recovers that partition's unfinished sagas; on revoke it forgets them.

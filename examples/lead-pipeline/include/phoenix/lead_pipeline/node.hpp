@@ -31,10 +31,6 @@ struct lead_pipeline_node {
       std::make_shared<runtime::actor_slot>();
   std::shared_ptr<runtime::actor_slot> relay = std::make_shared<runtime::actor_slot>();
   std::shared_ptr<runtime::actor_slot> producer = std::make_shared<runtime::actor_slot>();
-  /// The saga consumer's handler actor, outside the supervision tree (the consumer's
-  /// handler names it before the tree starts): stop it once the node stopped
-  /// (`stop_gateway`), or the actor system waits for it forever.
-  caf::actor gateway;
 
   /// Sagas that reached a final state.
   std::uint64_t finished() const {
@@ -51,16 +47,14 @@ result<void> create_pipeline_topics(kafka::mock_cluster& cluster,
 std::vector<runtime::child_spec>
 pipeline_saga_children(lead_pipeline_node& node, const persistence::store_link& store);
 
-/// The kafka supervisor's children: the producer (properties from `consumer`), the saga
-/// consumer (group `<group>-sagas`) and, with `node.participants`, the participants'
-/// consumer (`<group>-participants`). `consumer` is the template (properties with
-/// `group.id`, origin, store link); `sys` runs the gateway actor.
+/// The kafka supervisor's children (for a `rest_for_one` supervisor): the producer
+/// (properties from `consumer`), the saga gateway and the saga consumer (group
+/// `<group>-sagas`, `sagas::gateway_children`) and, with `node.participants`, the
+/// participants' consumer (`<group>-participants`). `consumer` is the template
+/// (properties with `group.id`, origin, store link).
 std::vector<runtime::child_spec>
-pipeline_kafka_children(caf::actor_system& sys, lead_pipeline_node& node,
+pipeline_kafka_children(lead_pipeline_node& node,
                         const kafka::group_consumer_config& consumer);
-
-/// Stops `node.gateway`; call after the node's tree stopped.
-void stop_gateway(lead_pipeline_node& node);
 
 /// The participants' consumer alone (group `<group>-participants`), for running them
 /// apart from the saga's node; replies go out through `publish`.

@@ -1,13 +1,16 @@
 // The lead saga on the mock cluster with its node as a separate process: killed with
 // SIGKILL at random points of 1,000 running sagas and started again, every saga ends
 // completed or compensated and no participant applies a command twice; and 10,000
-// sagas started at once all complete. The participants run in the test process, so what
-// they applied outlives the node.
+// sagas started at once all complete; and, with the node in the test process, a saga
+// gateway that crashes is restarted with its consumer and no saga is lost. The
+// participants run in the test process, so what they applied outlives the node.
 
 #include "phoenix/actors/kafka/producer.hpp"
 #include "phoenix/lead_pipeline/lead_pipeline.hpp"
 #include "phoenix/lead_pipeline/node.hpp"
 #include "phoenix/persistence/store.hpp"
+#include "phoenix/persistence/store_actor.hpp"
+#include "phoenix/runtime/actor_slot.hpp"
 #include "phoenix/sagas/state.hpp"
 #include "phoenix/testkit/child_process.hpp"
 #include "phoenix/testkit/kafka_cluster_fixture.hpp"
@@ -209,6 +212,61 @@ TEST_F(saga_kill_test, ten_thousand_concurrent_sagas_complete) {
   auto done = finished(sagas);
   for (const auto& [id, status] : done)
     ASSERT_EQ(status, sagas::saga_status::completed) << id;
+  expect_consistent(sagas);
+}
+
+TEST_F(saga_kill_test, a_crashed_gateway_is_restarted_with_its_consumer_and_loses_no_saga) {
+  constexpr int sagas = 300;
+  opts.step_timeout = 60s;
+  start_participants();
+  produce_leads(sagas);
+  lead_pipeline::lead_pipeline_node node;
+  node.options = opts;
+  persistence::store_link link;
+  persistence::store_config store;
+  store.path = store_path;
+  kafka::group_consumer_config cfg;
+  cfg.properties = client_properties();
+  cfg.properties.insert({{"group.id", "sagas-in-process"},
+                         {"session.timeout.ms", "6000"},
+                         {"max.poll.interval.ms", "10000"}});
+  cfg.origin = "test";
+  cfg.commit_interval = 200ms;
+  cfg.idempotency.store = link;
+  auto kafka_children = lead_pipeline::pipeline_kafka_children(node, cfg);
+  // producer, gateway, its consumer: the gateway's incarnations are tracked here
+  ASSERT_GE(kafka_children.size(), 3u);
+  ASSERT_EQ(kafka_children[1].id.rfind("saga-gateway", 0), 0u) << kafka_children[1].id;
+  auto gateway = std::make_shared<runtime::actor_slot>();
+  kafka_children[1] = runtime::track(std::move(kafka_children[1]), gateway);
+  auto sub = [](std::string name, std::vector<runtime::child_spec> children) {
+    runtime::supervisor_spec spec;
+    spec.name = std::move(name);
+    spec.strategy = runtime::restart_strategy::rest_for_one;
+    spec.children = std::move(children);
+    return runtime::supervisor_child(std::move(spec), std::chrono::seconds{20});
+  };
+  runtime::supervisor_spec root;
+  root.name = "node";
+  root.children.push_back(sub("store", {persistence::store_child(store, link)}));
+  root.children.push_back(sub("sagas", lead_pipeline::pipeline_saga_children(node, link)));
+  root.children.push_back(sub("kafka", std::move(kafka_children)));
+  auto tree = runtime::start_supervisor(*sys, std::move(root));
+  ASSERT_TRUE(tree.has_value()) << tree.error().describe();
+
+  ASSERT_TRUE(wait_finished(sagas, 1, 120s));
+  auto first = gateway->get();
+  ASSERT_TRUE(first);
+  caf::anon_send_exit(first, caf::exit_reason::unhandled_exception);
+  auto until = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < until &&
+         (!gateway->get() || gateway->get().address() == first.address()))
+    std::this_thread::sleep_for(50ms);
+  EXPECT_NE(gateway->get().address(), first.address()) << "the gateway was not restarted";
+  EXPECT_LT(finished(sagas).size(), static_cast<std::size_t>(sagas))
+      << "the crash came after the last saga";
+  ASSERT_TRUE(wait_finished(sagas, sagas, 180s));
+  caf::anon_send_exit(*tree, caf::exit_reason::user_shutdown);
   expect_consistent(sagas);
 }
 

@@ -52,6 +52,25 @@ TEST_F(lead_saga_test, an_unacknowledged_notification_is_retracted_after_the_tim
                                     "reserve_quota/compensate"}));
 }
 
+TEST_F(lead_saga_test, a_crashed_instance_resends_its_step_with_the_same_command_id) {
+  on("enrich").lose_reply();
+  ASSERT_TRUE(start("lead-1", lead(1)));
+  ASSERT_TRUE(crash("lead-1")); // restarted from the store
+  EXPECT_EQ(stats().instance_restarts, 1u);
+  EXPECT_EQ(log().duplicates, 1u); // the resend was answered from memory
+  EXPECT_EQ(status("lead-1"), saga_status::completed);
+}
+
+TEST_F(lead_saga_test, an_idle_lead_gives_its_actor_back_and_its_timeout_still_fires) {
+  on("enrich").silent();
+  ASSERT_TRUE(start("lead-1", lead(1)));
+  advance(1500ms); // passivate_after (1 s), seen by the coordinator's sweep
+  EXPECT_FALSE(instance("lead-1"));
+  EXPECT_EQ(stats().passivations, 1u);
+  advance(500ms); // the 2 s step timeout wakes the passivated saga
+  EXPECT_EQ(status("lead-1"), saga_status::compensated);
+}
+
 TEST_F(lead_saga_test, real_participants_leave_balanced_quota_and_no_stray_notification) {
   opts.failures = {5, 4, 6}; // quota exhausted, score fails, CRM silent: by lead number
   auto real = std::make_shared<lead_pipeline::participants>(opts);

@@ -225,8 +225,8 @@ private:
     auto& e = i->second;
     e.inst = nullptr;
     if (++e.restarts > ctx_->opts.max_restarts) {
-      spdlog::error("saga {}: instance crashed {} times ({}); left in the store until the "
-                    "next recovery of its partition",
+      spdlog::error("saga {}: instance crashed {} times ({}); forgotten here, its state "
+                    "stays in the store",
                     id, static_cast<int>(e.restarts), runtime::describe(m.reason));
       erase(i);
       return;

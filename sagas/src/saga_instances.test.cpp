@@ -91,6 +91,23 @@ TEST_F(saga_instances, a_crashed_instance_restarts_and_resends_its_step_with_the
   EXPECT_NE(first.address(), caf::actor_addr{});
 }
 
+TEST_F(saga_instances, a_saga_whose_instance_keeps_crashing_is_forgotten_but_kept_stored) {
+  on("enrich").silent().silent().silent().silent(); // the first send and 3 resends
+  ASSERT_TRUE(start("o-1"));
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(crash("o-1")) << i;
+  EXPECT_EQ(stats().instance_restarts, 3u);
+  EXPECT_EQ(held(), 1u);
+  ASSERT_TRUE(crash("o-1")); // one more than max_restarts
+  EXPECT_EQ(stats().instance_restarts, 3u);
+  EXPECT_FALSE(instance("o-1"));
+  EXPECT_EQ(held(), 0u);
+  EXPECT_EQ(stats().in_flight, 0);
+  EXPECT_EQ(status("o-1"), saga_status::running); // durable, for the next owner
+  ASSERT_TRUE(reply("o-1", "enrich"));            // a late reply picks it up again
+  EXPECT_EQ(status("o-1"), saga_status::completed);
+}
+
 TEST_F(saga_instances, a_revoke_stops_the_partitions_instances_with_their_state_stored) {
   on("enrich").silent();
   ASSERT_TRUE(start("o-1"));

@@ -83,8 +83,9 @@ struct coordinator_options {
   /// saga's instance across steps answered within a second (no respawn per step) and
   /// frees it soon when a step waits on something slow. 0: never passivate.
   std::chrono::milliseconds passivate_after{1000};
-  /// A saga whose instance crashed this many times in a row is left in the store
-  /// (unfinished, resumed at the next recovery of its partition) instead of restarted.
+  /// A saga whose instance crashed more than this many times (while this coordinator holds
+  /// it) is not restarted but forgotten: its state stays in the store, and a later reply
+  /// or the next recovery of its partition picks it up again.
   int max_restarts = 3;
 };
 

@@ -238,7 +238,7 @@ int run_demo(const demo_options& opt) {
   auto ended = runtime::run_node(
       sys,
       node_tree(*cfg, *svc, std::move(kafka_children),
-                lead_pipeline::pipeline_saga_children(pipeline, svc->store)),
+                lead_pipeline::pipeline_saga_children(pipeline, svc->store, svc->trace)),
       run_opts);
   svc->health->set_tree_up(false);
   node_ended = true;

@@ -79,22 +79,19 @@ int run_trace(const trace_options& o) {
   const auto first = rows->front().at;
   if (o.json) {
     for (const auto& r : *rows)
-      std::cout << nlohmann::json{{"at", iso_time(r.at)},
-                                  {"stage", r.stage},
-                                  {"node", r.node},
-                                  {"topic", r.topic},
-                                  {"partition", r.partition},
-                                  {"offset", r.offset},
+      std::cout << nlohmann::json{{"at", iso_time(r.at)},     {"stage", r.stage},
+                                  {"node", r.node},           {"topic", r.topic},
+                                  {"partition", r.partition}, {"offset", r.offset},
                                   {"detail", r.detail}}
                        .dump()
                 << '\n';
     return 0;
   }
-  std::printf("%-24s %10s  %-14s %-12s %-28s %s\n", "TIME", "+MS", "STAGE", "NODE",
+  std::printf("%-24s %10s  %-18s %-12s %-28s %s\n", "TIME", "+MS", "STAGE", "NODE",
               "POSITION", "DETAIL");
   for (const auto& r : *rows) {
     auto since = std::chrono::duration<double, std::milli>(r.at - first).count();
-    std::printf("%-24s %10.1f  %-14s %-12s %-28s %s\n", iso_time(r.at).c_str(), since,
+    std::printf("%-24s %10.1f  %-18s %-12s %-28s %s\n", iso_time(r.at).c_str(), since,
                 r.stage.c_str(), r.node.c_str(), position(r).c_str(), r.detail.c_str());
   }
   return 0;
@@ -107,8 +104,9 @@ void add_trace_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "trace",
       "Print the journey of one message: every stage the nodes recorded for it\n"
-      "(received, handled, retried, sent to a retry topic or the DLQ, replayed, saga\n"
-      "steps), oldest first, with node, topic[partition]@offset and the time since the\n"
+      "(received, handled, duplicate, retried, crashed, retry-topic, dead-lettered,\n"
+      "given-up, produced, replayed, and saga:<status> for the transitions of the saga it\n"
+      "started), oldest first, with node, topic[partition]@offset and the time since the\n"
       "first row. Reads the store named by --config's [store] section (default: SQLite\n"
       "phoenix.db in the working directory). The id is the message's CloudEvents id\n"
       "(ce_id), or topic/partition/offset for a record that is no valid envelope.\n"

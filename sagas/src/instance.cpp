@@ -30,7 +30,26 @@ struct event {
 struct pending_write {
   effects fx;
   caf::response_promise rp;
+  std::string why; // what caused it, for the saga's traceability row
 };
+
+// What an event did to a saga, as its traceability row says it.
+std::string describe(const saga_definition& def, const event& ev) {
+  switch (ev.what) {
+  case event::type::outcome: {
+    std::string out = def.steps[static_cast<std::size_t>(ev.step)].decl.name;
+    out += ' ';
+    out += to_string(ev.kind);
+    out += ev.result.ok ? " succeeded" : " failed: " + ev.result.error;
+    return out;
+  }
+  case event::type::timer:
+    return "a timeout or retry fell due";
+  case event::type::resume:
+    return "resumed after a restart or rebalance";
+  }
+  return {};
+}
 
 class instance : public caf::event_based_actor {
 public:
@@ -65,7 +84,7 @@ public:
                                     partition, t, fx);
           st_.trace = std::move(trace);
           auto rp = make_response_promise<bool>();
-          write(std::move(fx), std::move(rp));
+          write(std::move(fx), std::move(rp), "started");
           return caf::delegated<bool>{};
         },
         [this](saga_reply_atom, saga_reply& r) -> caf::result<bool> {
@@ -159,13 +178,15 @@ private:
         ev.rp.deliver(true);
       return;
     }
-    write(std::move(fx), std::move(ev.rp));
+    auto why = ctx_->opts.trace ? describe(ctx_->def, ev) : std::string{};
+    write(std::move(fx), std::move(ev.rp), std::move(why));
   }
 
-  void write(effects fx, caf::response_promise rp) {
+  void write(effects fx, caf::response_promise rp, std::string why) {
     auto w = std::make_unique<pending_write>();
     w->fx = std::move(fx);
     w->rp = std::move(rp);
+    w->why = std::move(why);
     write_ = std::move(w);
     send_write();
   }
@@ -252,6 +273,8 @@ private:
         send(relay, relay_kick_atom::value);
     if (w->rp.pending())
       w->rp.deliver(true);
+    if (ctx_->opts.trace)
+      trace_transition(*w);
     if (is_final(st_.status)) {
       for (auto& ev : queue_)
         if (ev.rp.pending())
@@ -265,6 +288,29 @@ private:
       run_local(c);
     arm();
     drain();
+  }
+
+  // The durable transition in the journey of the saga's id, which is the id of the
+  // message that started it (`phoenix trace <id>`): its state, what caused it and
+  // the commands it sent.
+  void trace_transition(const pending_write& w) {
+    persistence::trace_record row;
+    row.key.value = st_.id;
+    row.topic = st_.topic;
+    row.partition = st_.partition;
+    row.stage = std::string{"saga:"} + to_string(st_.status);
+    row.detail = st_.type + " v" + std::to_string(st_.version) + ": " + w.why;
+    for (const auto& c : w.fx.commands)
+      row.detail +=
+          "; sent " + c.command_id + " (attempt " + std::to_string(c.attempt) + ")";
+    for (const auto& c : w.fx.locals)
+      row.detail += "; calls " + c.command_id;
+    if (is_final(st_.status) && !st_.last_error.empty())
+      row.detail += "; last error: " + st_.last_error;
+    row.at = std::chrono::system_clock::now();
+    std::vector<persistence::trace_record> rows;
+    rows.push_back(std::move(row));
+    ctx_->opts.trace->submit(std::move(rows));
   }
 
   void run_local(const command& c) {

@@ -105,6 +105,7 @@ private:
         rec.headers = std::move(*hs);
       else // written by this module, so only a damaged row: sent bare, not lost
         spdlog::error("outbox row {}: {}", row.id, hs.error().message());
+      rec.cause = std::move(row.saga.value); // a producer with traceability records it
       auto id = row.id;
       request(producer, caf::infinite, kafka::produce_atom::value, std::move(rec))
           .then(

@@ -167,4 +167,29 @@ TEST_F(saga_instances, a_saga_started_without_a_trace_sends_commands_without_one
   EXPECT_EQ(log().traceparents, (strings{"", "", ""}));
 }
 
+TEST_F(saga_instances, each_durable_transition_joins_the_journey_of_the_saga_id) {
+  on("enrich").fail("no data");
+  ASSERT_TRUE(start("o-1")); // the scripted participants answer at once
+  EXPECT_EQ(status("o-1"), saga_status::compensated);
+  auto rows = trace->take(100);
+  std::vector<std::string> stages, details;
+  for (auto& r : rows) {
+    EXPECT_EQ(r.key.value, "o-1");
+    EXPECT_EQ(r.topic, "saga.test");
+    EXPECT_EQ(r.partition, 0);
+    stages.push_back(r.stage);
+    details.push_back(r.detail);
+  }
+  ASSERT_EQ(stages, (strings{"saga:running", "saga:running", "saga:compensating",
+                             "saga:compensated"}))
+      << ::testing::PrintToString(details);
+  EXPECT_EQ(details[0], "order v1: started; sent o-1/reserve/action (attempt 1)");
+  EXPECT_EQ(details[1],
+            "order v2: reserve action succeeded; sent o-1/enrich/action (attempt 1)");
+  EXPECT_EQ(details[2], "order v3: enrich action failed: no data; sent "
+                        "o-1/reserve/compensate (attempt 1)");
+  EXPECT_EQ(details[3].rfind("order v4: reserve compensate succeeded", 0), 0u)
+      << details[3];
+}
+
 } // namespace

@@ -18,7 +18,8 @@ result<void> create_pipeline_topics(kafka::mock_cluster& cluster,
 }
 
 std::vector<runtime::child_spec>
-pipeline_saga_children(lead_pipeline_node& node, const persistence::store_link& store) {
+pipeline_saga_children(lead_pipeline_node& node, const persistence::store_link& store,
+                       std::shared_ptr<persistence::trace_log> trace) {
   auto def = lead_pipeline::lead_saga(node.options);
   sagas::relay_options ro;
   ro.store = store;
@@ -33,6 +34,7 @@ pipeline_saga_children(lead_pipeline_node& node, const persistence::store_link& 
   co.store = store;
   co.relay = [r = node.relay] { return r->get(); };
   co.stats = node.stats;
+  co.trace = std::move(trace);
   runtime::child_spec coordinator{
       "coordinator:lead",
       [def = std::move(def), co](caf::actor_system& sys) -> result<caf::actor> {

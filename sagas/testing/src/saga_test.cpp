@@ -63,6 +63,7 @@ void saga_test::spawn_coordinator_and_friends() {
   co.relay = [relay = relay_] { return relay; };
   co.clock = [this] { return now(); };
   co.stats = stats_;
+  co.trace = trace;
   coordinator_ = spawn_coordinator(sys, *def_, std::move(co));
   participants_ = spawn_participants(sys, log_, coordinator_);
   *participants = participants_;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "phoenix/persistence/store_link.hpp"
+#include "phoenix/persistence/trace_log.hpp"
 #include "phoenix/persistence/types.hpp"
 #include "phoenix/sagas/definition.hpp"
 #include "phoenix/sagas/state.hpp"
@@ -87,6 +88,10 @@ struct coordinator_options {
   /// it) is not restarted but forgotten: its state stays in the store, and a later reply
   /// or the next recovery of its partition picks it up again.
   int max_restarts = 3;
+  /// Where each durable transition goes into the journey of the saga's id (the id of
+  /// the message that started it): stage `saga:<status>`, with what caused it and the
+  /// commands it sent (`phoenix trace <id>`). Null: none written.
+  std::shared_ptr<persistence::trace_log> trace;
 };
 
 /// The coordinator of one saga type: routes starts, replies, timers and local outcomes

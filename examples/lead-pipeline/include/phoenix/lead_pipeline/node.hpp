@@ -43,9 +43,11 @@ struct lead_pipeline_node {
 result<void> create_pipeline_topics(kafka::mock_cluster& cluster,
                                     const lead_pipeline::options& opts, int partitions);
 
-/// The sagas supervisor's children: relay, then coordinator.
+/// The sagas supervisor's children: relay, then coordinator. With `trace`, the
+/// coordinator writes each saga's transitions into the journey of its lead.
 std::vector<runtime::child_spec>
-pipeline_saga_children(lead_pipeline_node& node, const persistence::store_link& store);
+pipeline_saga_children(lead_pipeline_node& node, const persistence::store_link& store,
+                       std::shared_ptr<persistence::trace_log> trace = nullptr);
 
 /// The kafka supervisor's children (for a `rest_for_one` supervisor): the producer
 /// (properties from `consumer`), the saga gateway and the saga consumer (group

@@ -80,6 +80,10 @@ protected:
 
   std::string topic = "saga.test";
   std::int32_t partition = 0;
+  /// The sagas' journeys (`coordinator_options::trace`): a `saga:<status>` row per
+  /// durable transition, keyed by saga id; `trace->take(n)` reads them.
+  std::shared_ptr<persistence::trace_log> trace =
+      std::make_shared<persistence::trace_log>("test");
 
 private:
   void spawn_coordinator_and_friends();

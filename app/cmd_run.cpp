@@ -1,3 +1,4 @@
+#include "apps.hpp"
 #include "commands.hpp"
 #include "node_tree.hpp"
 #include "phoenix/runtime/node_runner.hpp"
@@ -15,7 +16,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
              "/health, /ready and /metrics are served at [http] listen (default\n"
              "127.0.0.1:9464). Without `bootstrap.servers` under [kafka], the node\n"
              "starts an embedded in-process mock cluster. Exit codes: 0 stopped,\n"
-             "1 failed, 2 bad config or start failure.");
+             "1 failed, 2 bad config or start failure. [app] name chooses the\n"
+             "application the node runs (lead-pipeline; see app/README.md).");
   auto path = std::make_shared<std::string>();
   cmd->add_option("-c,--config", *path,
                   "Node config file (TOML); defaults apply without it")
@@ -25,6 +27,11 @@ void add_run_command(CLI::App& app, int& exit_code) {
     auto cfg = load_node_config(*path);
     if (!cfg) {
       std::cerr << "phoenix: " << cfg.error().message() << '\n';
+      exit_code = 2;
+      return;
+    }
+    if (auto ok = check_app(*cfg); !ok) {
+      std::cerr << "phoenix: " << ok.error().message() << '\n';
       exit_code = 2;
       return;
     }
@@ -55,9 +62,19 @@ void add_run_command(CLI::App& app, int& exit_code) {
     opts.on_stopping = [running] { running->set(false, "stopping"); };
     node_handles handles;
     auto kafka_children = bus_children(*cfg, cluster->has_value(), handles, *svc);
-    exit_code = static_cast<int>(
-        runtime::run_node(sys, node_tree(*cfg, *svc, kafka_children), opts));
+    auto app = make_app(*cfg, *svc, handles, *cluster ? &**cluster : nullptr);
+    if (!app) {
+      std::cerr << "phoenix: " << app.error().message() << '\n';
+      exit_code = 2;
+      return;
+    }
+    for (auto& child : app->kafka_children)
+      kafka_children.push_back(std::move(child));
+    exit_code = static_cast<int>(runtime::run_node(
+        sys, node_tree(*cfg, *svc, kafka_children, std::move(app->saga_children)), opts));
     svc->health->set_tree_up(false);
+    if (app->after_stop)
+      app->after_stop();
   });
 }
 

@@ -10,11 +10,6 @@
 #include <spdlog/spdlog.h>
 
 namespace phoenix::app {
-namespace {
-
-// The node's consumers' librdkafka properties: `[kafka]`, and on the embedded cluster
-// short group timeouts (the mock cluster's group coordinator waits
-// max.poll.interval.ms for rejoins).
 std::map<std::string, std::string> consumer_properties(const runtime::node_config& cfg,
                                                        bool embedded) {
   auto props = cfg.kafka;
@@ -24,8 +19,6 @@ std::map<std::string, std::string> consumer_properties(const runtime::node_confi
   }
   return props;
 }
-
-} // namespace
 
 result<runtime::node_config> load_node_config(const std::string& path) {
   auto cfg =

@@ -28,6 +28,12 @@ namespace phoenix::app {
 /// name the file and the key.
 result<runtime::node_config> load_node_config(const std::string& path);
 
+/// The node's consumers' librdkafka properties: `[kafka]`, and on the embedded cluster
+/// short group timeouts (the mock cluster's group coordinator waits
+/// max.poll.interval.ms for rejoins).
+std::map<std::string, std::string> consumer_properties(const runtime::node_config& cfg,
+                                                       bool embedded);
+
 /// The embedded mock cluster when no broker is configured: started with
 /// `[embedded] brokers`, and `bootstrap.servers` set to it in `cfg.kafka`.
 result<std::optional<kafka::mock_cluster>> start_embedded_kafka(runtime::node_config& cfg);

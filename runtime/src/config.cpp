@@ -280,6 +280,24 @@ result<void> read_module_section(const std::string& origin, const std::string& n
   return {};
 }
 
+// `[app]`: its scalars, and one `[app.<name>]` table of scalars per application.
+result<void> read_app(const std::string& origin, const toml::table* table,
+                      app_section& out) {
+  if (!table)
+    return {};
+  out.present = true;
+  toml::table own;
+  for (auto& [key, value] : *table) {
+    std::string k{key.str()};
+    if (auto* sub = value.as_table()) {
+      PHOENIX_TRY(read_module_section(origin, "app." + k, sub, out.options[k]));
+      continue;
+    }
+    own.insert(key, value);
+  }
+  return read_module_section(origin, "app", &own, out.settings);
+}
+
 std::string host_name() {
   std::array<char, 256> buf{};
   if (gethostname(buf.data(), buf.size() - 1) != 0 || buf[0] == '\0')
@@ -307,9 +325,9 @@ result<node_config> parse_config(std::string_view text, const std::string& origi
   cfg.origin = origin;
   cfg.node.id = host_name();
 
-  static constexpr std::array<std::string_view, 12> sections = {
-      "node",   "log",   "supervisor", "embedded", "bus",     "http",
-      "health", "kafka", "store",      "breaker",  "tenants", "policy"};
+  static constexpr std::array<std::string_view, 13> sections = {
+      "node",  "log",   "supervisor", "embedded", "bus",    "http", "health",
+      "kafka", "store", "breaker",    "tenants",  "policy", "app"};
   for (auto& [key, value] : root) {
     bool known = false;
     for (auto s : sections)
@@ -361,6 +379,7 @@ result<node_config> parse_config(std::string_view text, const std::string& origi
   PHOENIX_TRY(read_module_section(origin, "store", root["store"].as_table(), cfg.store));
   PHOENIX_TRY(read_guard_sections(root, origin, cfg.breakers, cfg.tenants));
   PHOENIX_TRY(read_retry_policies(origin, root["policy"].as_table(), cfg.policy));
+  PHOENIX_TRY(read_app(origin, root["app"].as_table(), cfg.app));
   return cfg;
 }
 

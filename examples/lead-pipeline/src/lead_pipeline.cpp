@@ -10,6 +10,7 @@ namespace {
 struct lead {
   std::int64_t number = -1;
   std::string tenant;
+  std::map<std::string, std::int64_t> fail; // step -> deliveries to fail
 };
 
 lead parse(const std::string& data) {
@@ -20,6 +21,10 @@ lead parse(const std::string& data) {
       out.number = n->get<std::int64_t>();
     if (auto t = j.find("tenant"); t != j.end() && t->is_string())
       out.tenant = t->get<std::string>();
+    if (auto f = j.find("fail"); f != j.end() && f->is_object())
+      for (auto& [step, n] : f->items())
+        if (n.is_number_integer())
+          out.fail[step] = n.get<std::int64_t>();
   }
   return out;
 }
@@ -90,11 +95,30 @@ std::optional<sagas::outcome> participants::handle(const sagas::command& c) {
   return apply(sagas::outcome::success()); // enrich, score
 }
 
+bool participants::unavailable(const sagas::command& c) {
+  if (c.kind == sagas::command_kind::compensate)
+    return false;
+  auto l = parse(c.data);
+  auto f = l.fail.find(c.step);
+  if (f == l.fail.end())
+    return false;
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (done_.count(c.command_id))
+    return false; // applied already: answered from memory
+  auto& n = unavailable_[c.command_id];
+  if (n >= f->second)
+    return false;
+  ++n;
+  return true;
+}
+
 kafka::record_handler participants::handler(publish_fn publish) {
   return [this, publish](const runtime::envelope_view& ev, const kafka::record_view&) {
     auto c = sagas::read_command(ev);
     if (!c)
       return kafka::handler_status::rejected;
+    if (unavailable(*c))
+      return kafka::handler_status::retry; // the service did not answer: try again
     if (auto o = handle(*c))
       publish(c->reply_topic, c->saga_id, sagas::make_reply(*c, *o));
     return kafka::handler_status::done;
@@ -104,6 +128,11 @@ kafka::record_handler participants::handler(publish_fn publish) {
 std::map<std::string, int> participants::applied() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return applied_;
+}
+
+std::map<std::string, int> participants::unavailable_answers() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return unavailable_;
 }
 
 std::size_t participants::duplicates() const {

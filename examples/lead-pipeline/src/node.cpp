@@ -48,7 +48,8 @@ pipeline_saga_children(lead_pipeline_node& node, const persistence::store_link& 
 
 runtime::child_spec participants_child(participants& p, const topics& t,
                                        const kafka::group_consumer_config& consumer,
-                                       publish_fn publish) {
+                                       publish_fn publish,
+                                       std::shared_ptr<kafka::consumer_stats> stats) {
   // Participants answer every delivery of a command (resends included), so their
   // consumer runs without the idempotency gate.
   auto cfg = consumer;
@@ -56,10 +57,12 @@ runtime::child_spec participants_child(participants& p, const topics& t,
   cfg.idempotency = {};
   cfg.key_concurrency = 4;
   std::map<std::string, kafka::handler> handlers;
-  for (const auto& topic : t.commands())
-    handlers.emplace(topic, p.handler(publish));
+  for (const auto& topic : t.commands()) {
+    kafka::handler h = p.handler(publish);
+    handlers.emplace(topic, topic == t.crm ? h.downstream("crm") : h);
+  }
   return kafka::group_consumer_child("consumer:participants", cfg, std::move(handlers),
-                                     std::make_shared<kafka::consumer_stats>());
+                                     std::move(stats));
 }
 
 std::vector<runtime::child_spec>
@@ -74,15 +77,18 @@ pipeline_kafka_children(lead_pipeline_node& node,
   pcfg.origin = consumer.origin;
   pcfg.trace = consumer.trace; // the participants' replies join their commands' journeys
   std::vector<runtime::child_spec> out;
-  out.push_back(runtime::track(kafka::producer_child("producer", pcfg), node.producer));
+  if (node.own_producer)
+    out.push_back(runtime::track(kafka::producer_child("producer", pcfg), node.producer));
 
   auto coordinator = [c = node.coordinator] { return c->get(); };
   auto saga_cfg = consumer;
   saga_cfg.properties["group.id"] = consumer.properties.at("group.id") + "-sagas";
   saga_cfg.key_concurrency = 16; // each lane waits for its record's durable transition
-  for (auto& child : sagas::gateway_children("consumer:sagas", saga_cfg, coordinator,
-                                             t.lead_detected, t.replies, start_of,
-                                             std::make_shared<kafka::consumer_stats>()))
+  if (node.prepare_consumer)
+    node.prepare_consumer(saga_cfg, "consumer:sagas");
+  for (auto& child :
+       sagas::gateway_children("consumer:sagas", saga_cfg, coordinator, t.lead_detected,
+                               t.replies, start_of, node.saga_consumer))
     out.push_back(std::move(child));
   if (!node.participants)
     return out;
@@ -93,7 +99,11 @@ pipeline_kafka_children(lead_pipeline_node& node,
                      kafka::outgoing_record{topic, key, env.payload,
                                             runtime::encode_headers(env), std::nullopt});
   };
-  out.push_back(participants_child(*node.participants, t, consumer, publish));
+  auto participants_cfg = consumer;
+  if (node.prepare_consumer)
+    node.prepare_consumer(participants_cfg, "consumer:participants");
+  out.push_back(participants_child(*node.participants, t, participants_cfg, publish,
+                                   node.participants_consumer));
   return out;
 }
 

@@ -115,6 +115,14 @@ struct config_value {
 /// the keys): see `persistence::store_config_from` for `[store]`.
 using config_table = std::map<std::string, config_value>;
 
+/// `[app]` and its `[app.<name>]` tables: which application a node runs and the options
+/// of each (scalars with their lines, as `[store]`). runtime checks only their TOML types.
+struct app_section {
+  config_table settings;                       ///< `[app]`'s own keys (`name`, ...).
+  std::map<std::string, config_table> options; ///< `[app.<name>]`, by name.
+  bool present = false;                        ///< The file has an `[app]` section.
+};
+
 /// The whole node configuration, loaded in one place. Sections of runtime are checked
 /// here; a module section (`store`) is checked by its module when the node starts.
 struct node_config {
@@ -136,6 +144,9 @@ struct node_config {
   tenants_config tenants;
   /// `[policy]`: retries, retry topics and dead-letter queue per topic.
   retry_policies policy;
+  /// `[app]`: the application `phoenix run` runs (`name`) and its options, checked by
+  /// the `phoenix` command, which knows the applications.
+  app_section app;
 
   /// True when no broker is configured and the embedded mock cluster is used.
   bool embedded_kafka() const { return kafka.count("bootstrap.servers") == 0; }

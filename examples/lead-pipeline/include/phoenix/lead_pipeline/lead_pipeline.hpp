@@ -70,8 +70,15 @@ public:
   std::optional<sagas::outcome> handle(const sagas::command& c);
 
   /// A Kafka handler for the command topics: reads the command, handles it, publishes
-  /// the reply keyed by saga id. An undecodable command is rejected.
+  /// the reply keyed by saga id. An undecodable command is rejected. A lead whose event
+  /// carries `"fail": {"<step>": N}` finds that step's service unavailable for the first
+  /// N deliveries of its command (not its compensation): the handler answers `retry`, so
+  /// the record goes through the topic's retry policy and, for `notify_crm`, counts as a
+  /// failure of the downstream "crm" (its breaker).
   kafka::record_handler handler(publish_fn publish);
+
+  /// Deliveries answered `retry` by failure injection, per command id.
+  std::map<std::string, int> unavailable_answers() const;
 
   /// How often each command id was applied (to check that none was applied twice).
   std::map<std::string, int> applied() const;
@@ -82,10 +89,13 @@ public:
   std::set<std::string> notified() const;
 
 private:
+  bool unavailable(const sagas::command& c);
+
   options opts_;
   mutable std::mutex mtx_;
   std::map<std::string, sagas::outcome> done_; // command id -> outcome replied
   std::map<std::string, int> applied_;
+  std::map<std::string, int> unavailable_; // command id -> deliveries answered retry
   std::map<std::string, int> quota_;
   std::set<std::string> notified_;
   std::size_t duplicates_ = 0;

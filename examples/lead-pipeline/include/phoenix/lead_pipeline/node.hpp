@@ -11,6 +11,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -27,10 +28,21 @@ struct lead_pipeline_node {
   std::shared_ptr<sagas::relay_stats> relay_stats = std::make_shared<sagas::relay_stats>();
   /// The participants, when this node runs them (the demo); null: they run elsewhere.
   std::shared_ptr<lead_pipeline::participants> participants;
+  /// The counters of the saga consumer and the participants' consumer (for metrics).
+  std::shared_ptr<kafka::consumer_stats> saga_consumer =
+      std::make_shared<kafka::consumer_stats>();
+  std::shared_ptr<kafka::consumer_stats> participants_consumer =
+      std::make_shared<kafka::consumer_stats>();
+  /// Called with each consumer's config and child id ("consumer:sagas",
+  /// "consumer:participants") before its child is made: a node adds readiness checks.
+  std::function<void(kafka::group_consumer_config&, const std::string&)> prepare_consumer;
   std::shared_ptr<runtime::actor_slot> coordinator =
       std::make_shared<runtime::actor_slot>();
   std::shared_ptr<runtime::actor_slot> relay = std::make_shared<runtime::actor_slot>();
   std::shared_ptr<runtime::actor_slot> producer = std::make_shared<runtime::actor_slot>();
+  /// False: `producer` is the node's (tracked by its own child elsewhere), and
+  /// pipeline_kafka_children makes no producer child.
+  bool own_producer = true;
 
   /// Sagas that reached a final state.
   std::uint64_t finished() const {
@@ -50,7 +62,8 @@ pipeline_saga_children(lead_pipeline_node& node, const persistence::store_link& 
                        std::shared_ptr<persistence::trace_log> trace = nullptr);
 
 /// The kafka supervisor's children (for a `rest_for_one` supervisor): the producer
-/// (properties from `consumer`), the saga gateway and the saga consumer (group
+/// (properties from `consumer`; none
+/// without `node.own_producer`), the saga gateway and the saga consumer (group
 /// `<group>-sagas`, `sagas::gateway_children`) and, with `node.participants`, the
 /// participants' consumer (`<group>-participants`). `consumer` is the template
 /// (properties with `group.id`, origin, store link).
@@ -59,9 +72,12 @@ pipeline_kafka_children(lead_pipeline_node& node,
                         const kafka::group_consumer_config& consumer);
 
 /// The participants' consumer alone (group `<group>-participants`), for running them
-/// apart from the saga's node; replies go out through `publish`.
+/// apart from the saga's node; replies go out through `publish`. The CRM's handler names
+/// the downstream "crm", so `[breaker."crm"]` guards it.
 runtime::child_spec participants_child(participants& p, const topics& t,
                                        const kafka::group_consumer_config& consumer,
-                                       publish_fn publish);
+                                       publish_fn publish,
+                                       std::shared_ptr<kafka::consumer_stats> stats =
+                                           std::make_shared<kafka::consumer_stats>());
 
 } // namespace phoenix::lead_pipeline

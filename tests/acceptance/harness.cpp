@@ -136,9 +136,12 @@ double phoenix_node::metric(const std::string& name,
   return metric_in(get("/metrics").body, name, labels);
 }
 
-double metric_in(const std::string& text, const std::string& name,
-                 const std::map<std::string, std::string>& labels) {
-  double sum = 0;
+namespace {
+
+// Calls `f(value)` for every sample of `name` whose labels include `labels`.
+template <class F>
+void for_samples(const std::string& text, const std::string& name,
+                 const std::map<std::string, std::string>& labels, F f) {
   std::istringstream in{text};
   for (std::string line; std::getline(in, line);) {
     if (line.compare(0, name.size(), name) != 0)
@@ -150,9 +153,24 @@ double metric_in(const std::string& text, const std::string& name,
     for (auto& [k, v] : labels)
       all = all && rest.find(k + "=\"" + v + "\"") != std::string::npos;
     if (all)
-      sum += std::strtod(line.substr(line.rfind(' ') + 1).c_str(), nullptr);
+      f(std::strtod(line.substr(line.rfind(' ') + 1).c_str(), nullptr));
   }
+}
+
+} // namespace
+
+double metric_in(const std::string& text, const std::string& name,
+                 const std::map<std::string, std::string>& labels) {
+  double sum = 0;
+  for_samples(text, name, labels, [&](double v) { sum += v; });
   return sum;
+}
+
+int samples_in(const std::string& text, const std::string& name,
+               const std::map<std::string, std::string>& labels) {
+  int n = 0;
+  for_samples(text, name, labels, [&](double) { ++n; });
+  return n;
 }
 
 // ---- read_topic --------------------------------------------------------------------

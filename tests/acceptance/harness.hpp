@@ -83,6 +83,10 @@ private:
 double metric_in(const std::string& text, const std::string& name,
                  const std::map<std::string, std::string>& labels);
 
+/// How many samples of `name` with all of `labels` a /metrics text has.
+int samples_in(const std::string& text, const std::string& name,
+               const std::map<std::string, std::string>& labels);
+
 /// A record read back with its timestamp (ms since the epoch, CreateTime).
 struct read_record {
   std::string key;

@@ -84,6 +84,12 @@ pipeline_kafka_children(lead_pipeline_node& node,
   auto saga_cfg = consumer;
   saga_cfg.properties["group.id"] = consumer.properties.at("group.id") + "-sagas";
   saga_cfg.key_concurrency = 16; // each lane waits for its record's durable transition
+  // Range assignment, unless configured otherwise, gives a member the same partition
+  // numbers of lead.detected and the replies (both have as many): a lead's replies come
+  // to the node that runs its saga, and every member gets a share of the intake.
+  // (cooperative-sticky balances the count over both topics, so one member may take all
+  // of lead.detected and the other all of the replies.)
+  saga_cfg.properties.emplace("partition.assignment.strategy", "range");
   if (node.prepare_consumer)
     node.prepare_consumer(saga_cfg, "consumer:sagas");
   for (auto& child :

@@ -132,6 +132,9 @@ bool handle(self_ptr self, const std::shared_ptr<lane_context>& ctx, rd_kafka_me
     ctx->part->handling.observe(std::chrono::steady_clock::now() - started);
   }
   if (ctx->guard.hold_after(*status)) { // its breaker opened: wait, then again
+    // A failed call all the same (phoenix_record_failed_attempts_total), though it does
+    // not use up the record's attempts.
+    count(ctx->stats->failed_attempts, ctx->part->failed_attempts);
     wait_for_admission(self, *ctx, std::chrono::milliseconds{1});
     return false;
   }

@@ -293,12 +293,16 @@ void acceptance_test::SetUp() {
   dir_ = buf;
 }
 
-void acceptance_test::TearDown() {
+void acceptance_test::stop_nodes() {
   for (auto& n : nodes_)
     if (n->running()) {
       auto code = n->stop();
       EXPECT_EQ(code, 0) << n->spec().id << " did not stop cleanly:\n" << n->log();
     }
+}
+
+void acceptance_test::TearDown() {
+  stop_nodes();
   if (HasFailure())
     for (auto& n : nodes_)
       std::cerr << "---- log of " << n->spec().id << " ----\n" << n->log() << '\n';

@@ -146,6 +146,9 @@ protected:
   /// test's own.
   phoenix_node& add_node(const std::string& id, node_spec spec = {});
 
+  /// Stops (SIGTERM) every node still running; each must exit with 0.
+  void stop_nodes();
+
   /// `phoenix <args...>`, bounded to 60 s.
   testkit::process_result phoenix(std::vector<std::string> args) const;
 

@@ -85,6 +85,7 @@ result<app_instance> make_lead_pipeline(const runtime::node_config& cfg, node_se
   consumer.policies = cfg.policy;
   consumer.producer = node->producer;
   consumer.node_id = cfg.node.id;
+  consumer.trace = svc.trace; // [store] traceability: each record's journey
   node->prepare_consumer = [ready = svc.ready](kafka::group_consumer_config& c,
                                                const std::string& id) {
     kafka::add_readiness_check(c, *ready, id);

@@ -90,6 +90,19 @@ TEST_F(observability, metrics_and_readiness_reflect_what_happened) {
   EXPECT_EQ(m("phoenix_actor_restarts_total", {}), 0);
   EXPECT_EQ(node.get("/ready").status, 200);
 
+  // `phoenix trace` on the node's store: the journey of lead-0, retried once at scoring.
+  const auto lead0 = prefix_ + "lead-0";
+  phoenix::testkit::process_result trace;
+  EXPECT_TRUE(eventually(
+      [&] {
+        trace = phoenix({"trace", lead0, "--config", node.config()});
+        return trace.code == 0 && trace.out.find("handled") != std::string::npos;
+      },
+      30s))
+      << trace.out << trace.err;
+  EXPECT_NE(trace.out.find("obs-1"), std::string::npos) << trace.out;
+  EXPECT_NE(trace.out.find(detected), std::string::npos) << trace.out;
+
   EXPECT_EQ(node.stop(), 0) << node.log();
 }
 

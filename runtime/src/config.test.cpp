@@ -63,6 +63,27 @@ partitions = 6
   EXPECT_EQ(r->kafka.at("enable.idempotence"), "true");
 }
 
+TEST(config, app_section_keeps_its_keys_and_each_application_table) {
+  auto r = parse_config("[app]\nname = \"lead-pipeline\"\n[app.lead-pipeline]\n"
+                        "step_timeout_ms = 3000\ntopic_prefix = \"t1.\"\n",
+                        "node.toml");
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_TRUE(r->app.present);
+  EXPECT_EQ(std::get<std::string>(r->app.settings.at("name").value), "lead-pipeline");
+  auto& opts = r->app.options.at("lead-pipeline");
+  EXPECT_EQ(std::get<std::int64_t>(opts.at("step_timeout_ms").value), 3000);
+  EXPECT_EQ(opts.at("topic_prefix").line, 5);
+  EXPECT_FALSE(parse_config("", "node.toml")->app.present);
+}
+
+TEST(config, app_option_that_is_no_scalar_is_named) {
+  auto e = parse_error("[app]\nname = \"x\"\n[app.x]\nlist = [1, 2]\n");
+  EXPECT_EQ(e.code(), make_error_code(errc::config_wrong_type));
+  EXPECT_TRUE(contains(e.message(), "node.toml: [app.x] list: expected a string, number or "
+                                    "boolean"))
+      << e.message();
+}
+
 TEST(config, unknown_key_is_named_with_file_and_section) {
   auto e = parse_error("[log]\ncolour = \"red\"\n");
   EXPECT_EQ(e.code(), make_error_code(errc::config_unknown_key));

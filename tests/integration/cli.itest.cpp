@@ -223,6 +223,22 @@ TEST(phoenix_run, missing_config_file_is_a_usage_error) {
   EXPECT_TRUE(contains(r.err, "/nonexistent/node.toml")) << r.err;
 }
 
+TEST(phoenix_run, unknown_application_is_a_configuration_error) {
+  auto path = write_config("phoenix-cli-app.toml", "[app]\nname = \"leads\"\n");
+  auto r = run_process({PHOENIX_BIN, "run", "--config", path}, 30s);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, path + ": [app] name: unknown application \"leads\" "
+                                     "(known: lead-pipeline)"))
+      << r.err;
+  path = write_config("phoenix-cli-app-opt.toml",
+                      "[app]\nname = \"lead-pipeline\"\n[app.lead-pipeline]\n"
+                      "step_timeout = 5\n");
+  r = run_process({PHOENIX_BIN, "run", "--config", path}, 30s);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, path + ": [app.lead-pipeline] step_timeout: unknown key"))
+      << r.err;
+}
+
 TEST(phoenix_run, json_log_format_writes_one_json_object_per_line) {
   auto path = write_config("phoenix-cli-json.toml",
                            "[log]\nformat = \"json\"\n[node]\nid = \"n-7\"\n" + any_port);

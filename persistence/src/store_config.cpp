@@ -1,6 +1,9 @@
 #include "phoenix/persistence/store_config.hpp"
 
+#include "phoenix/runtime/config_table.hpp"
+
 #include <cstdint>
+#include <limits>
 
 namespace phoenix::persistence {
 namespace {
@@ -9,98 +12,37 @@ error bad(const std::string& origin, const std::string& key, const std::string& 
   return error{runtime::errc::config_bad_value, origin + ": [store] " + key + ": " + what};
 }
 
-// Typed reads of one `[store]` key; absent keys keep the default.
-class section_reader {
-public:
-  section_reader(const runtime::config_table& t, const std::string& origin)
-      : t_(t), origin_(origin) {}
-
-  result<void> text(const char* key, std::string& out) const {
-    auto* v = find(key);
-    if (!v)
-      return {};
-    auto* s = std::get_if<std::string>(&v->value);
-    if (!s)
-      return wrong(key, "a string", *v);
-    out = *s;
-    return {};
-  }
-
-  /// An integer within what `std::int64_t` holds; range checks are `validate`'s.
-  result<void> boolean(const char* key, bool& out) const {
-    auto* v = find(key);
-    if (!v)
-      return {};
-    auto* b = std::get_if<bool>(&v->value);
-    if (!b)
-      return wrong(key, "true or false", *v);
-    out = *b;
-    return {};
-  }
-
-  result<void> integer(const char* key, std::int64_t& out) const {
-    auto* v = find(key);
-    if (!v)
-      return {};
-    auto* i = std::get_if<std::int64_t>(&v->value);
-    if (!i)
-      return wrong(key, "an integer", *v);
-    out = *i;
-    return {};
-  }
-
-private:
-  const runtime::config_value* find(const char* key) const {
-    auto it = t_.find(key);
-    return it == t_.end() ? nullptr : &it->second;
-  }
-
-  error wrong(const char* key, const char* type, const runtime::config_value& v) const {
-    return error{runtime::errc::config_wrong_type, origin_ + ": [store] " + key +
-                                                       ": expected " + type + " (line " +
-                                                       std::to_string(v.line) + ")"};
-  }
-
-  const runtime::config_table& t_;
-  const std::string& origin_;
-};
-
-constexpr const char* store_keys[] = {"backend",
-                                      "path",
-                                      "dsn",
-                                      "synchronous",
-                                      "busy_timeout_ms",
-                                      "batch_max",
-                                      "batch_window_us",
-                                      "retention_hours",
-                                      "traceability"};
+const std::initializer_list<std::string_view> store_keys = {"backend",
+                                                            "path",
+                                                            "dsn",
+                                                            "synchronous",
+                                                            "busy_timeout_ms",
+                                                            "batch_max",
+                                                            "batch_window_us",
+                                                            "retention_hours",
+                                                            "traceability"};
 
 } // namespace
 
 result<store_config> store_config_from(const runtime::config_table& section,
                                        const std::string& origin) {
-  for (auto& [key, value] : section) {
-    bool known = false;
-    for (auto* k : store_keys)
-      known = known || key == k;
-    if (!known)
-      return error{runtime::errc::config_unknown_key, origin + ": [store] " + key +
-                                                          ": unknown key (line " +
-                                                          std::to_string(value.line) + ")"};
-  }
+  runtime::table_reader r{section, origin, "store"};
+  if (auto ok = r.check_known(store_keys); !ok)
+    return ok.error();
   store_config cfg;
   cfg.origin = origin;
-  section_reader r{section, origin};
+  constexpr auto any = std::numeric_limits<std::int64_t>::max(); // validate checks ranges
   std::int64_t busy = cfg.busy_timeout.count();
   std::int64_t batch_max = static_cast<std::int64_t>(cfg.batch_max);
   std::int64_t window = cfg.batch_window.count();
   std::int64_t retention = cfg.retention.count();
-  for (auto res :
-       {r.text("backend", cfg.backend), r.text("path", cfg.path), r.text("dsn", cfg.dsn),
-        r.text("synchronous", cfg.synchronous), r.integer("busy_timeout_ms", busy),
-        r.integer("batch_max", batch_max), r.integer("batch_window_us", window),
-        r.integer("retention_hours", retention),
-        r.boolean("traceability", cfg.traceability)})
+  for (auto res : {r.text("backend", cfg.backend), r.text("path", cfg.path),
+                   r.text("dsn", cfg.dsn), r.text("synchronous", cfg.synchronous),
+                   r.integer("busy_timeout_ms", busy, -any, any),
+                   r.integer("batch_max", batch_max, -any, any),
+                   r.integer("batch_window_us", window, -any, any),
+                   r.integer("retention_hours", retention, -any, any),
+                   r.boolean("traceability", cfg.traceability)})
     if (!res)
       return res.error();
   cfg.busy_timeout = std::chrono::milliseconds{busy};

@@ -80,6 +80,45 @@ private:
   const toml::table& t_;
 };
 
+// One of `[policy]`'s own keys (a value that is not a table). Any other name is taken
+// for a topic whose table was written as a value by mistake.
+result<void> read_topic_setting(const std::string& origin, std::string_view key,
+                                const toml::node& value, policy_topics& out) {
+  auto where = origin + ": [policy] " + std::string{key};
+  auto wrong = [&](const char* type) {
+    return error{errc::config_wrong_type, where + ": expected " + type + line_of(value)};
+  };
+  // `minus_one`: -1 is taken besides lo..hi.
+  auto ranged = [&](std::int64_t lo, std::int64_t hi, bool minus_one, int& field,
+                    const char* what) -> result<void> {
+    auto v = value.value_exact<std::int64_t>();
+    if (!v)
+      return wrong("an integer");
+    if (!(minus_one && *v == -1) && (*v < lo || *v > hi))
+      return error{errc::config_bad_value, where + ": expected " + what + ", got " +
+                                               std::to_string(*v) + line_of(value)};
+    field = static_cast<int>(*v);
+    return {};
+  };
+  if (key == "create_topics") {
+    auto b = value.value_exact<bool>();
+    if (!b)
+      return wrong("a boolean");
+    out.create = *b;
+    return {};
+  }
+  if (key == "topic_partitions")
+    return ranged(0, 100000, false, out.partitions,
+                  "0 (as the source topic) to 100000 partitions");
+  if (key == "topic_replication_factor")
+    return ranged(1, 32767, true, out.replication_factor,
+                  "-1 (the brokers' default) or 1 to 32767");
+  return error{errc::config_wrong_type,
+               where + ": expected a table [policy.default] or [policy.\"<topic>\"], or " +
+                   "one of create_topics, topic_partitions, topic_replication_factor" +
+                   line_of(value)};
+}
+
 std::string table_name(const std::string& origin, std::string_view name) {
   if (name == "default")
     return origin + ": [policy.default]";
@@ -128,12 +167,12 @@ result<void> read_retry_policies(const std::string& origin, const toml::table* p
                                  retry_policies& out) {
   if (!policy)
     return {};
-  for (auto& [key, value] : *policy)
-    if (!value.is_table())
-      return error{errc::config_wrong_type,
-                   origin + ": [policy] " + std::string{key.str()} +
-                       ": expected a table [policy.default] or [policy.\"<topic>\"]" +
-                       line_of(value)};
+  for (auto& [key, value] : *policy) {
+    if (value.is_table())
+      continue;
+    if (auto r = read_topic_setting(origin, key.str(), value, out.topics); !r)
+      return r;
+  }
   // The default first: topics' tables start from it.
   if (auto* d = policy->get_as<toml::table>("default")) {
     auto where = table_name(origin, "default");
@@ -144,7 +183,7 @@ result<void> read_retry_policies(const std::string& origin, const toml::table* p
   }
   for (auto& [key, value] : *policy) {
     auto name = key.str();
-    if (name == "default")
+    if (name == "default" || !value.is_table()) // not a table: read above
       continue;
     auto where = table_name(origin, name);
     if (auto problem = topic_name_problem(name))

@@ -89,7 +89,37 @@ TEST(retry_policy, wrong_types_and_unknown_keys_are_refused_with_their_line) {
             "node.toml: [policy.\"orders\"] attempt: unknown key (line 2)");
   EXPECT_EQ(refused("[policy]\nattempts = 3\n", errc::config_wrong_type),
             "node.toml: [policy] attempts: expected a table [policy.default] or "
-            "[policy.\"<topic>\"] (line 2)");
+            "[policy.\"<topic>\"], or one of create_topics, topic_partitions, "
+            "topic_replication_factor (line 2)");
+}
+
+TEST(retry_policy, topic_creation_is_on_by_default_with_the_brokers_replication) {
+  auto r = parse_config("", "node.toml");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->policy.topics.create);
+  EXPECT_EQ(r->policy.topics.partitions, 0);
+  EXPECT_EQ(r->policy.topics.replication_factor, -1);
+  auto set = parse_config("[policy]\ncreate_topics = false\ntopic_partitions = 6\n"
+                          "topic_replication_factor = 3\n[policy.default]\nattempts = 2\n",
+                          "node.toml");
+  ASSERT_TRUE(set.has_value()) << set.error().describe();
+  EXPECT_FALSE(set->policy.topics.create);
+  EXPECT_EQ(set->policy.topics.partitions, 6);
+  EXPECT_EQ(set->policy.topics.replication_factor, 3);
+  EXPECT_EQ(set->policy.fallback.attempts, 2);
+}
+
+TEST(retry_policy, bad_topic_creation_settings_name_the_key_and_line) {
+  EXPECT_EQ(refused("[policy]\ncreate_topics = \"yes\"\n", errc::config_wrong_type),
+            "node.toml: [policy] create_topics: expected a boolean (line 2)");
+  EXPECT_EQ(refused("[policy]\ntopic_partitions = -1\n"),
+            "node.toml: [policy] topic_partitions: expected 0 (as the source topic) to "
+            "100000 partitions, got -1 (line 2)");
+  EXPECT_EQ(refused("[policy]\ntopic_replication_factor = 0\n"),
+            "node.toml: [policy] topic_replication_factor: expected -1 (the brokers' "
+            "default) or 1 to 32767, got 0 (line 2)");
+  EXPECT_EQ(refused("[policy]\ntopic_replication_factor = 3.0\n", errc::config_wrong_type),
+            "node.toml: [policy] topic_replication_factor: expected an integer (line 2)");
 }
 
 } // namespace

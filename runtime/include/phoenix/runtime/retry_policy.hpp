@@ -38,10 +38,24 @@ struct retry_policy {
   static constexpr std::chrono::milliseconds max_delay{7LL * 24 * 3600 * 1000};
 };
 
+/// How a node creates the retry and DLQ topics its policies need (`[policy]` keys
+/// `create_topics`, `topic_partitions`, `topic_replication_factor`): when a Kafka
+/// consumer with a producer starts, through the Admin API, before it subscribes.
+struct policy_topics {
+  bool create = true; ///< false: create them yourself (a missing one holds its records)
+  /// Partitions of each created topic; 0: as many as its source topic has (the
+  /// brokers' default when the source topic is unknown).
+  int partitions = 0;
+  /// Replication factor of each created topic; -1: the brokers'
+  /// `default.replication.factor`.
+  int replication_factor = -1;
+};
+
 /// `[policy]`: the retry policy of every topic.
 struct retry_policies {
   retry_policy fallback;                        ///< `[policy.default]`
   std::map<std::string, retry_policy> by_topic; ///< `[policy."<topic>"]`
+  policy_topics topics; ///< `[policy]` create_topics, topic_partitions, ...
 
   /// The policy of `topic`: its own, else the default.
   const retry_policy& of(std::string_view topic) const;

@@ -38,6 +38,9 @@ caf::behavior bus_actor::make_behavior() {
       [this](subscribe_atom, subscription& sub) { return subscribe(sub); },
       [this](unsubscribe_atom, subscription_id id) { return unsubscribe(id); },
       [this](drain_deadline_atom) { drain_deadline(); },
+      [this](inproc_retry_atom, std::uint64_t id, std::uint64_t lane, std::uint64_t token) {
+        inproc_.retry_due(subscription_id{id}, lane, token);
+      },
   };
 }
 

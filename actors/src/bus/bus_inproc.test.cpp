@@ -1,8 +1,10 @@
 // In-process routing of the topic bus on the deterministic scheduler: fan-out, per-key
-// order under key concurrency, unsubscribe, the consumer's retry and crash rules, the
-// drain on stop, and subscriptions that outlive a restart of the bus.
+// order under key concurrency, unsubscribe, the topic's [policy] as the consumer applies
+// it (crashes, backoff on virtual time, the DLQ through the bus), the drain on stop, and
+// subscriptions that outlive a restart of the bus.
 
 #include "bus/bus_test_fixture.hpp"
+#include "phoenix/actors/policies/retry.hpp"
 
 #include <map>
 #include <set>
@@ -95,7 +97,9 @@ TEST_F(bus_test, unsubscribe_waits_for_the_call_in_flight_and_drops_the_rest) {
 }
 
 TEST_F(bus_test, retries_and_crashes_follow_the_group_consumers_rules) {
-  auto b = make_bus();
+  auto cfg = config();
+  cfg.consumer.policies.fallback.dlq = false; // given up: logged and counted as rejected
+  auto b = make_bus(cfg);
   auto calls = std::make_shared<std::map<std::string, int>>();
   auto order = std::make_shared<std::vector<std::string>>();
   kafka::record_handler fn = [calls, order](const runtime::envelope_view& view,
@@ -116,6 +120,11 @@ TEST_F(bus_test, retries_and_crashes_follow_the_group_consumers_rules) {
   must_subscribe(b, {"audit", "f", fn});
   for (auto id : {"poison", "retry-once", "crash-once", "retry-always", "fine"})
     ASSERT_TRUE(publish(b, "audit", "one-key", event(id))->value);
+  // Crashes are tried again at once (the restart is the pause); a retry waits for its
+  // backoff, a timer.
+  EXPECT_EQ(*order, (std::vector<std::string>{"poison", "poison", "poison", "retry-once"}));
+  while (trigger_timeouts() > 0) {
+  }
 
   std::map<std::string, int> expected = {{"poison", 3},
                                          {"retry-once", 2},
@@ -130,7 +139,118 @@ TEST_F(bus_test, retries_and_crashes_follow_the_group_consumers_rules) {
   EXPECT_EQ(stats->crashes.load(), 4u);
   EXPECT_EQ(stats->retried.load(), 3u);
   EXPECT_EQ(stats->rejected.load(), 2u); // poison, retry-always
+  EXPECT_EQ(stats->dead_lettered.load(), 0u);
   EXPECT_EQ(stats->handled.load(), 3u);
+}
+
+// A handler that answers `retry` for the ids in `failing` until it was called `times`
+// times for one, and counts calls per id.
+kafka::handler failing_handler(std::shared_ptr<std::map<std::string, int>> calls,
+                               std::set<std::string> failing, int times) {
+  return [calls, failing, times](const runtime::envelope_view& view,
+                                 const kafka::record_view&) {
+    auto id = std::string{view.id};
+    auto n = ++(*calls)[id];
+    if (failing.count(id) && n <= times)
+      return kafka::handler_status::retry;
+    return kafka::handler_status::done;
+  };
+}
+
+TEST_F(bus_test, a_retry_waits_for_the_topic_policys_backoff_without_holding_the_bus) {
+  auto cfg = config();
+  runtime::retry_policy p;
+  p.attempts = 3;
+  p.backoff_base = 1s; // base = cap: every wait is uniform in [0, 1 s]
+  p.backoff_cap = 1s;
+  p.max_in_place = 10s;
+  cfg.consumer.policies.by_topic["audit"] = p;
+  auto b = make_bus(cfg);
+  auto calls = std::make_shared<std::map<std::string, int>>();
+  must_subscribe(b, {"audit", "f", failing_handler(calls, {"slow"}, 2)});
+  must_subscribe(b, {"audit", "g", recorder("g")});
+  ASSERT_TRUE(publish(b, "audit", "k", event("slow"))->value);
+  EXPECT_EQ((*calls)["slow"], 1) << "tried again without waiting";
+  // Nothing blocks meanwhile: another subscription, another topic, more publishes.
+  EXPECT_EQ(ids_seen_by("g"), std::vector<std::string>{"slow"});
+  must_subscribe(b, {"other", "h", recorder("h")});
+  ASSERT_TRUE(publish(b, "other", "k", event("quick"))->value);
+  EXPECT_EQ(ids_seen_by("h"), std::vector<std::string>{"quick"});
+  advance_time(1s);
+  EXPECT_EQ((*calls)["slow"], 2);
+  advance_time(1s);
+  EXPECT_EQ((*calls)["slow"], 3);
+  EXPECT_EQ(stats->retried.load(), 2u);
+  EXPECT_EQ(stats->handled.load(), 3u); // f once, g, h
+  EXPECT_EQ(stats->dead_lettered.load(), 0u);
+}
+
+TEST_F(bus_test, a_record_out_of_attempts_is_published_to_its_dlq_with_failure_headers) {
+  auto cfg = config();
+  cfg.consumer.node_id = "node-7";
+  cfg.consumer.policies.fallback.attempts = 2;
+  auto b = make_bus(cfg);
+  auto calls = std::make_shared<std::map<std::string, int>>();
+  auto fn = failing_handler(calls, {"tired"}, 100);
+  must_subscribe(
+      b, {"audit", "f", [fn](const runtime::envelope_view& v, const kafka::record_view& r) {
+            return v.id == "bad" ? kafka::handler_status::rejected : fn.function()(v, r);
+          }});
+  must_subscribe(b, {"audit.dlq", "dlq", recorder("dlq")});
+  auto tired = event("tired");
+  tired.extensions.push_back({"x-origin", "radar"});
+  ASSERT_TRUE(publish(b, "audit", "k1", event("bad"))->value);
+  ASSERT_TRUE(publish(b, "audit", "k2", tired)->value);
+  while (trigger_timeouts() > 0) {
+  }
+  EXPECT_EQ((*calls)["tired"], 2); // exactly its attempts
+  EXPECT_EQ(ids_seen_by("dlq"), (std::vector<std::string>{"bad", "tired"}));
+  EXPECT_EQ(stats->dead_lettered.load(), 2u);
+  EXPECT_EQ(stats->rejected.load(), 0u);
+  auto header = [](const runtime::envelope& env, std::string_view key) {
+    for (auto& h : env.extensions)
+      if (h.key == key)
+        return h.value;
+    return std::string{"<missing>"};
+  };
+  namespace hd = policies::header;
+  std::map<std::string, runtime::envelope> dead;
+  for (auto& r : *seen)
+    if (r.handler == "dlq")
+      dead[r.env.id] = r.env;
+  auto& bad = dead["bad"];
+  EXPECT_EQ(header(bad, hd::error_class), "handler_rejected");
+  EXPECT_EQ(header(bad, hd::attempts), "1");
+  EXPECT_EQ(header(bad, hd::original_topic), "audit");
+  EXPECT_EQ(header(bad, hd::original_partition), "-1");
+  EXPECT_EQ(header(bad, hd::original_offset), "0");
+  EXPECT_EQ(header(bad, hd::node_id), "node-7");
+  EXPECT_NE(header(bad, hd::first_failure), "<missing>");
+  auto& t = dead["tired"];
+  EXPECT_EQ(t.extensions.front(), (runtime::header{"x-origin", "radar"})); // kept first
+  EXPECT_EQ(header(t, hd::error_class), "handler_retry");
+  EXPECT_EQ(header(t, hd::attempts), "2");
+  EXPECT_EQ(header(t, hd::original_offset), "1");
+  EXPECT_EQ(t.payload, tired.payload);
+}
+
+TEST_F(bus_test, a_dlq_the_bus_refuses_holds_the_record_and_is_tried_again) {
+  auto cfg = config(std::nullopt); // [bus] default = none: audit.dlq has no route
+  cfg.routes.in_process = {"audit"};
+  auto b = make_bus(cfg);
+  auto [h, st] = spawn_holder("h");
+  auto id = must_subscribe(b, {"audit", "h", kafka::handler::from_actor(h, 5s)});
+  ASSERT_TRUE(publish(b, "audit", "k", event("e0"))->value);
+  ASSERT_TRUE(publish(b, "audit", "k", event("e1"))->value);
+  answer_held(h, 0, kafka::handler_status::rejected);
+  EXPECT_EQ(stats->publish_errors.load(), 1u); // unknown_topic for audit.dlq
+  advance_time(100ms);
+  EXPECT_EQ(stats->publish_errors.load(), 2u);
+  EXPECT_EQ(stats->dead_lettered.load(), 0u);
+  EXPECT_TRUE(st->waiting.empty()) << "e1 ran while e0 was not dead-lettered";
+  auto done = ask<void>(b, bus::unsubscribe_atom::value, id);
+  EXPECT_TRUE(done->ok);
+  EXPECT_EQ(stats->dropped.load(), 2u); // e0 (held) and e1
 }
 
 TEST_F(bus_test, events_made_by_a_function_subscriber_continue_the_trace_it_handles) {

@@ -45,6 +45,7 @@ public:
                 {{"handled", s.handled.load()},
                  {"retried", s.retried.load()},
                  {"rejected", s.rejected.load()},
+                 {"dead_lettered", s.dead_lettered.load()},
                  {"dropped", s.dropped.load()},
                  {"unheard", s.unheard.load()}},
                 "outcome"),

@@ -10,10 +10,6 @@
 namespace phoenix::bus {
 namespace {
 
-// In-place attempts of a record whose handler asks to retry, as the group consumer's
-// lanes make them.
-constexpr int max_attempts = 3;
-
 // Runs a function handler for the bus, one record at a time. An exception is the
 // handler's crash: it answers the call with an error, which the bus counts against the
 // record, as a crash of a Kafka lane is counted. The worker holds no state of its own
@@ -37,10 +33,6 @@ caf::behavior handler_worker(caf::event_based_actor*, kafka::record_handler fn) 
         }
       },
   };
-}
-
-std::string where(const kafka::record_position& p) {
-  return p.topic + "[" + std::to_string(p.partition) + "]@" + std::to_string(p.offset);
 }
 
 } // namespace
@@ -95,8 +87,12 @@ result<std::size_t> inproc_router::deliver(const inproc_record_ptr& rec) {
 void inproc_router::pump(subscription_id id, std::size_t lane_index) {
   auto& s = subs_.at(id);
   auto& l = s.lanes[lane_index];
-  if (l.busy || l.queue.empty() || s.closing)
+  if (l.busy || l.waiting || l.queue.empty() || s.closing)
     return;
+  if (!l.started) {
+    l.started = true;
+    l.since = self_->clock().now();
+  }
   l.busy = true;
   auto token = ++l.token;
   auto timeout = s.spec.handler.actor() && s.spec.handler.timeout().count() > 0
@@ -113,43 +109,6 @@ void inproc_router::pump(subscription_id id, std::size_t lane_index) {
           });
 }
 
-bool inproc_router::settle(sub_state& s, lane& l,
-                           std::optional<kafka::handler_status> status,
-                           const caf::error& err) {
-  auto& stats = *shared_->stats;
-  const auto& rec = *l.queue.front();
-  if (!status) {
-    stats.crashes.fetch_add(1, std::memory_order_relaxed);
-    if (++l.crashes < shared_->cfg.consumer.max_crashes_per_record) {
-      spdlog::warn("bus: {} crashed on {} (crash {}): {}", name_of(s.spec), where(rec.pos),
-                   l.crashes, runtime::describe(err));
-      return false;
-    }
-    stats.rejected.fetch_add(1, std::memory_order_relaxed);
-    spdlog::error("bus: {} gave up {} (id {}) after {} crashes: {}", name_of(s.spec),
-                  where(rec.pos), rec.env.id, l.crashes, runtime::describe(err));
-    return true;
-  }
-  switch (*status) {
-  case kafka::handler_status::done:
-    stats.handled.fetch_add(1, std::memory_order_relaxed);
-    return true;
-  case kafka::handler_status::retry:
-    if (l.attempt < max_attempts) {
-      ++l.attempt;
-      stats.retried.fetch_add(1, std::memory_order_relaxed);
-      return false;
-    }
-    [[fallthrough]];
-  case kafka::handler_status::rejected:
-    stats.rejected.fetch_add(1, std::memory_order_relaxed);
-    spdlog::error("bus: {} rejected {} (id {}) after {} attempt(s)", name_of(s.spec),
-                  where(rec.pos), rec.env.id, l.attempt);
-    return true;
-  }
-  return true;
-}
-
 void inproc_router::answered(subscription_id id, std::size_t lane_index,
                              std::uint64_t token,
                              std::optional<kafka::handler_status> status,
@@ -162,11 +121,19 @@ void inproc_router::answered(subscription_id id, std::size_t lane_index,
   if (!l.busy || token != l.token)
     return; // an answer to a call already counted (its worker exited first)
   l.busy = false;
-  if (settle(s, l, status, err)) {
-    l.queue.pop_front();
-    l.attempt = 1;
-    l.crashes = 0;
-    --s.pending;
+  switch (settle(s, l, status, err)) {
+  case next::finished:
+    finish_front(id, lane_index);
+    return;
+  case next::again:
+    break;
+  case next::later:
+    wait(id, lane_index, l.delay);
+    break;
+  case next::dead_letter:
+    if (!s.closing)
+      return dead_letter(id, lane_index);
+    break; // an unsubscribe drops it
   }
   if (s.closing) {
     if (!busy(s))

@@ -71,9 +71,11 @@ struct bus_stats {
   std::atomic<std::uint64_t> published{0};      ///< Records accepted (both routes).
   std::atomic<std::uint64_t> publish_errors{0}; ///< Publishes answered with an error.
   std::atomic<std::uint64_t> handled{0};        ///< In-process: handler said done.
-  std::atomic<std::uint64_t> retried{0};        ///< In-process: handler asked to retry.
-  std::atomic<std::uint64_t> rejected{0};       ///< In-process: rejected or given up.
-  std::atomic<std::uint64_t> crashes{0};        ///< In-process: handler threw or failed.
+  std::atomic<std::uint64_t> retried{0};  ///< In-process: attempts in place scheduled.
+  std::atomic<std::uint64_t> rejected{0}; ///< In-process: given up (no DLQ).
+  /// In-process: published to `<topic>.dlq` after the topic's policy gave up on them.
+  std::atomic<std::uint64_t> dead_lettered{0};
+  std::atomic<std::uint64_t> crashes{0}; ///< In-process: handler threw or failed.
   std::atomic<std::uint64_t> dropped{
       0}; ///< In-process: queued, dropped on unsubscribe/stop.
   std::atomic<std::uint64_t> unheard{0}; ///< In-process: published to no subscription.

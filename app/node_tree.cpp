@@ -67,8 +67,12 @@ std::vector<runtime::child_spec> bus_children(const runtime::node_config& cfg,
   bus.consumer.origin = cfg.origin;
   bus.consumer.admission = svc.admission;
   bus.consumer.policies = cfg.policy;
+  // The embedded mock cluster creates a topic on its first use and cannot by request.
+  bus.consumer.policies.topics.create = cfg.policy.topics.create && !embedded;
   bus.consumer.node_id = cfg.node.id;
   bus.consumer.trace = svc.trace;
+  kafka::add_topics_readiness_check(*svc.ready, "policy_topics",
+                                    {handles.bus_stats, &handles.bus_stats->kafka});
   bus.supervision = cfg.supervisor;
   std::vector<runtime::child_spec> out;
   out.push_back(

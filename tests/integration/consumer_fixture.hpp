@@ -83,6 +83,9 @@ protected:
                            {"max.poll.interval.ms", "10000"}});
     cfg.origin = "test";
     cfg.commit_interval = 100ms;
+    // The mock cluster cannot create topics by request (it has no controller); it
+    // creates them on first use.
+    cfg.policies.topics.create = real() != nullptr;
     return cfg;
   }
 

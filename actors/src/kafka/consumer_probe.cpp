@@ -90,6 +90,9 @@ public:
                "Failed requests to produce a record to a retry topic or the DLQ (sent "
                "again; the record stays uncommitted)",
                counter),
+        family("phoenix_policy_topics_missing",
+               "Retry and DLQ topics the consumer needs and could not create or find",
+               gauge),
     };
     std::lock_guard<std::mutex> guard{mtx_};
     for (auto& [consumer, stats] : consumers_)
@@ -176,6 +179,9 @@ private:
     auto b = labelled(labels);
     b.gauge.value = static_cast<double>(s.breaker_paused.load());
     out[16].metric.push_back(b);
+    auto missing = labelled(labels);
+    missing.gauge.value = static_cast<double>(s.policy_topics.size());
+    out[21].metric.push_back(missing);
   }
 
   mutable std::mutex mtx_;

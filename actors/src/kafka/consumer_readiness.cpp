@@ -32,4 +32,17 @@ void add_readiness_check(group_consumer_config& cfg, observability::readiness& r
   };
 }
 
+void add_topics_readiness_check(observability::readiness& ready, const std::string& name,
+                                std::shared_ptr<const consumer_stats> stats) {
+  ready.add(name, [stats] {
+    auto missing = stats->policy_topics.snapshot();
+    if (missing.empty())
+      return observability::check_state{true, "retry and DLQ topics in place"};
+    std::string detail = "missing retry/DLQ topics: ";
+    for (auto& [topic, reason] : missing)
+      detail += (detail.back() == ' ' ? "" : "; ") + topic + " (" + reason + ")";
+    return observability::check_state{false, std::move(detail)};
+  });
+}
+
 } // namespace phoenix::kafka

@@ -6,6 +6,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/spawn_options.hpp>
+#include <set>
 
 namespace phoenix::kafka {
 
@@ -17,14 +18,19 @@ runtime::child_spec group_consumer_child(std::string id, group_consumer_config c
                                          std::map<std::string, handler> handlers,
                                          std::shared_ptr<consumer_stats> stats) {
   auto timeout = cfg.shutdown_timeout;
-  auto start = [cfg = std::move(cfg), given = std::move(handlers),
-                stats = std::move(stats)](caf::actor_system& sys) -> result<caf::actor> {
+  // The policy topics created or found by an earlier start: a restart does not ask again.
+  auto topics_done = std::make_shared<std::set<std::string>>();
+  auto start = [cfg = std::move(cfg), given = std::move(handlers), stats = std::move(stats),
+                topics_done](caf::actor_system& sys) -> result<caf::actor> {
     if (given.empty())
       return error{runtime::errc::invalid_argument, "group consumer without handlers"};
     if (auto idempotency = make_gate_settings(cfg); !idempotency)
       return idempotency.error();
     auto handlers = given;
     auto lane_policies = policies::add_retry_topics(cfg, handlers);
+    // Before subscribing: a consumer sees a topic created later only at its next
+    // metadata refresh (topic.metadata.refresh.interval.ms, 5 minutes by default).
+    policies::ensure_policy_topics(cfg, lane_policies, stats->policy_topics, *topics_done);
     std::vector<std::string> topics;
     for (auto& [topic, h] : handlers)
       topics.push_back(topic);

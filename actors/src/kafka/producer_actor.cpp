@@ -171,6 +171,11 @@ caf::result<delivery_report> producer_actor::produce(outgoing_record&& rec) {
     // Delivery reports make room; the next wake-up retries.
     backlog_.emplace_back(std::move(rec), std::move(p));
   } else {
+    // librdkafka refuses records to a topic its metadata said does not exist until its
+    // next refresh (topic.metadata.refresh.interval.ms, 5 minutes by default): ask now,
+    // so a request sent again after the topic was created finds it.
+    if (rd_kafka_error_code(err.get()) == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
+      rd::request_metadata_now(*rk(), rec.topic);
     promise.deliver(
         runtime::to_caf_error(rd::kafka_error("produce to " + rec.topic, *err)));
   }

@@ -1,8 +1,10 @@
 #include "policies/failure_path.hpp"
 
+#include "phoenix/actors/kafka/topic_admin.hpp"
 #include "phoenix/runtime/error.hpp"
 
 #include <algorithm>
+#include <spdlog/spdlog.h>
 
 namespace phoenix::policies {
 
@@ -38,6 +40,59 @@ lane_policies add_retry_topics(const kafka::group_consumer_config& cfg,
   for (auto& [topic, h] : added)
     handlers.emplace(topic, h);
   return out;
+}
+
+void ensure_policy_topics(const kafka::group_consumer_config& cfg,
+                          const lane_policies& lanes, kafka::missing_topics& missing,
+                          std::set<std::string>& done) {
+  const auto& how = cfg.policies.topics;
+  if (!how.create)
+    return;
+  std::vector<kafka::topic_request> wanted;
+  auto want = [&](std::string name, const std::string& like) {
+    if (!done.count(name))
+      wanted.push_back({std::move(name), how.partitions, like, how.replication_factor});
+  };
+  for (auto& [topic, lane] : lanes) {
+    if (!lane->producer)
+      continue;
+    if (lane->level > 0)
+      want(topic, lane->topic);
+    else if (lane->policy.dlq)
+      want(dlq_topic(topic), topic);
+  }
+  if (wanted.empty())
+    return;
+  auto outcomes =
+      kafka::ensure_topics(cfg.properties, cfg.origin, wanted, cfg.topic_setup_timeout);
+  if (!outcomes) {
+    for (auto& t : wanted)
+      missing.add(t.name, outcomes.error().message());
+    spdlog::error("policy topics: cannot create the retry and DLQ topics: {}; records "
+                  "that need them stay uncommitted until they exist",
+                  outcomes.error().message());
+    return;
+  }
+  for (auto& o : *outcomes) {
+    if (o.ok) {
+      missing.remove(o.name);
+      done.insert(o.name);
+      if (o.created)
+        spdlog::info("policy topics: created {}", o.name);
+      continue;
+    }
+    missing.add(o.name, o.reason);
+    if (o.not_authorized)
+      spdlog::error(
+          "policy topics: not allowed to create {} ({}): grant this client CREATE "
+          "on it, or create it; records that need it stay uncommitted until it "
+          "exists",
+          o.name, o.reason);
+    else
+      spdlog::error("policy topics: cannot create {}: {}; records that need it stay "
+                    "uncommitted until it exists",
+                    o.name, o.reason);
+  }
 }
 
 std::int64_t wall_ms() {

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace phoenix::policies {
@@ -39,6 +40,16 @@ using lane_policies = std::map<std::string, std::shared_ptr<const lane_policy>>;
 /// reaches a retry topic).
 lane_policies add_retry_topics(const kafka::group_consumer_config& cfg,
                                std::map<std::string, kafka::handler>& handlers);
+
+/// Creates the retry and DLQ topics `lanes` move records to (only lanes with a
+/// producer move any) unless `done` lists them already, as `cfg.policies.topics` says
+/// (off: nothing is done), within `cfg.topic_setup_timeout`; adds what was created or
+/// found to `done`. A topic that cannot be created goes into `missing` with the reason,
+/// logged as an error (an authorization failure says which ACL is lacking); the start
+/// goes on, and a record that needs the topic stays uncommitted until it exists.
+void ensure_policy_topics(const kafka::group_consumer_config& cfg,
+                          const lane_policies& lanes, kafka::missing_topics& missing,
+                          std::set<std::string>& done);
 
 /// Milliseconds since the Unix epoch, as the failure headers carry time.
 std::int64_t wall_ms();

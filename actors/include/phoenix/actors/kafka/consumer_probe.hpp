@@ -28,6 +28,8 @@ namespace phoenix::kafka {
 ///   `phoenix_store_retries_total`, `phoenix_store_waiting_lanes`
 /// - `phoenix_breaker_paused_partitions` per consumer: paused while the breaker of their
 ///   handler's downstream is open
+/// - `phoenix_policy_topics_missing` per consumer: retry and DLQ topics it needs and
+///   could not create or find (`consumer_stats::policy_topics`)
 /// Partition actor restarts are counted by the health monitor
 /// (`phoenix_actor_restarts_total{kind="partition"}`).
 class consumer_probe {

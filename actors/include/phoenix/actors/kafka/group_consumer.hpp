@@ -71,6 +71,10 @@ struct group_consumer_config {
   /// given-up, keyed by the record's `ce_id`. Null: none written.
   std::shared_ptr<persistence::trace_log> trace;
   std::chrono::milliseconds produce_timeout{30000}; ///< Per request to the producer.
+  /// How long the start may take to create the retry and DLQ topics (with a producer
+  /// and `policies.topics.create`; see actors/README.md "Topics"). Those it could not
+  /// create are logged and listed in `consumer_stats::policy_topics`; the start goes on.
+  std::chrono::milliseconds topic_setup_timeout{10000};
 
   /// Rebalance hooks for application code, called on the consumer's thread after
   /// Phoenix has started the assigned partitions' actors, or after it has drained and
@@ -99,6 +103,11 @@ runtime::child_spec group_consumer_child(std::string id, group_consumer_config c
 runtime::child_spec group_consumer_child(std::string id, group_consumer_config cfg,
                                          const std::vector<std::string>& topics, handler h,
                                          std::shared_ptr<consumer_stats> stats);
+
+/// Adds the readiness check `name` ("retry and DLQ topics in place"): failing while
+/// `stats->policy_topics` lists a topic, naming each with the reason it is missing.
+void add_topics_readiness_check(observability::readiness& ready, const std::string& name,
+                                std::shared_ptr<const consumer_stats> stats);
 
 /// Adds the readiness check `name` ("consumer joined"): failing until the consumer has
 /// joined its group and received an assignment (possibly empty: a member with nothing to

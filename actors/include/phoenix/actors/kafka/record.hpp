@@ -166,6 +166,34 @@ private:
 };
 
 /// Counters of a group consumer, readable from any thread.
+/// Retry and DLQ topics a consumer needs and does not have (`[policy] create_topics`),
+/// each with the reason; a topic leaves it once a consumer created or found it. A
+/// record that needs a missing one stays uncommitted. Thread-safe; read by `/ready`
+/// (`add_topics_readiness_check`) and the metric `phoenix_policy_topics_missing`.
+class missing_topics {
+public:
+  void add(const std::string& topic, std::string reason) {
+    std::lock_guard<std::mutex> g{mtx_};
+    topics_[topic] = std::move(reason);
+  }
+  void remove(const std::string& topic) {
+    std::lock_guard<std::mutex> g{mtx_};
+    topics_.erase(topic);
+  }
+  std::map<std::string, std::string> snapshot() const {
+    std::lock_guard<std::mutex> g{mtx_};
+    return topics_;
+  }
+  std::size_t size() const {
+    std::lock_guard<std::mutex> g{mtx_};
+    return topics_.size();
+  }
+
+private:
+  mutable std::mutex mtx_;
+  std::map<std::string, std::string> topics_;
+};
+
 struct consumer_stats {
   std::atomic<std::uint64_t> consumed{0};    ///< Records taken from Kafka.
   std::atomic<std::uint64_t> handled{0};     ///< Records the handler finished as done.
@@ -203,6 +231,8 @@ struct consumer_stats {
   /// Idempotent consumer: lanes waiting for the store now (their partitions' commits
   /// are held back until it answers).
   std::atomic<std::int64_t> store_waiting{0};
+  /// Retry and DLQ topics its policies need that it could not create or find.
+  missing_topics policy_topics;
 };
 
 } // namespace phoenix::kafka

@@ -2,11 +2,16 @@
 // participants, for the saga kill -9 tests: the participants run in the test process,
 // so that what they applied survives the node.
 //
-//   saga_node <bootstrap> <store-path> <group> <step-timeout-ms>
+//   saga_node <bootstrap | @client.properties> <store-path> <group> <step-timeout-ms>
+//             [topic-suffix]
+// The suffix is appended to every topic name of the pipeline (unique names on the real
+// cluster, which outlives a test).
 
 #include "phoenix/lead_pipeline/node.hpp"
 #include "phoenix/persistence/store_actor.hpp"
 #include "phoenix/runtime/node_runner.hpp"
+#include "phoenix/testkit/kafka_cluster_fixture.hpp"
+#include "saga_topics.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -16,7 +21,8 @@ using namespace phoenix;
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::cerr << "usage: saga_node <bootstrap> <store-path> <group> <step-timeout-ms>\n";
+    std::cerr << "usage: saga_node <bootstrap | @client.properties> <store-path> <group> "
+                 "<step-timeout-ms> [topic-suffix]\n";
     return 2;
   }
   runtime::block_termination_signals();
@@ -25,11 +31,22 @@ int main(int argc, char** argv) {
   persistence::store_link link;
   persistence::store_config store;
   store.path = argv[2];
+  if (argc > 5)
+    itest::add_suffix(node.options.topics, argv[5]);
   kafka::group_consumer_config cfg;
-  cfg.properties = {{"bootstrap.servers", argv[1]},
-                    {"group.id", argv[3]},
-                    {"session.timeout.ms", "6000"},
-                    {"max.poll.interval.ms", "10000"}};
+  if (argv[1][0] == '@') {
+    auto client = testkit::read_client_properties(argv[1] + 1);
+    if (!client) {
+      std::cerr << "saga_node: " << client.error().message() << '\n';
+      return 2;
+    }
+    cfg.properties = *client;
+  } else {
+    cfg.properties = {{"bootstrap.servers", argv[1]}};
+  }
+  cfg.properties.insert({{"group.id", argv[3]},
+                         {"session.timeout.ms", "6000"},
+                         {"max.poll.interval.ms", "10000"}});
   cfg.origin = "saga_node";
   cfg.commit_interval = std::chrono::milliseconds{200};
   cfg.idempotency.store = link;

@@ -141,7 +141,9 @@ void inproc_router::dead_letter(subscription_id id, std::size_t lane_index) {
   auto topic = policies::dlq_topic(rec.pos.topic);
   auto token = ++l.token;
   auto timeout = caf::duration{shared_->cfg.publish_timeout + std::chrono::seconds{5}};
-  self_->request(caf::actor{self_}, timeout, publish_atom::value, topic, rec.key, std::move(env))
+  self_
+      ->request(caf::actor{self_}, timeout, publish_atom::value, topic, rec.key,
+                std::move(env))
       .then(
           [this, id, lane_index, token](const receipt&) {
             auto it = subs_.find(id);
@@ -157,11 +159,8 @@ void inproc_router::dead_letter(subscription_id id, std::size_t lane_index) {
             auto& s = it->second;
             auto& l = s.lanes[lane_index];
             l.busy = false;
-            if (s.closing) { // an unsubscribe drops it
-              if (!busy(s))
-                close(id);
-              return;
-            }
+            if (s.closing) // an unsubscribe drops it
+              return go_on(id, lane_index);
             l.move_backoff =
                 std::min(std::max(l.move_backoff * 2, std::chrono::milliseconds{100}),
                          std::chrono::milliseconds{5000});
@@ -182,13 +181,7 @@ void inproc_router::finish_front(subscription_id id, std::size_t lane_index) {
   l.marks = {};
   l.move_backoff = std::chrono::milliseconds{0};
   --s.pending;
-  if (s.closing) {
-    if (!busy(s))
-      close(id);
-    return;
-  }
-  pump(id, lane_index);
-  check_idle();
+  go_on(id, lane_index);
 }
 
 } // namespace phoenix::bus

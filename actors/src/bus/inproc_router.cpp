@@ -135,6 +135,11 @@ void inproc_router::answered(subscription_id id, std::size_t lane_index,
       return dead_letter(id, lane_index);
     break; // an unsubscribe drops it
   }
+  go_on(id, lane_index);
+}
+
+void inproc_router::go_on(subscription_id id, std::size_t lane_index) {
+  auto& s = subs_.at(id);
   if (s.closing) {
     if (!busy(s))
       close(id);

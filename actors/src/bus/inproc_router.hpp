@@ -108,6 +108,9 @@ private:
   void wait(subscription_id id, std::size_t lane_index, std::chrono::milliseconds delay);
   void dead_letter(subscription_id id, std::size_t lane_index);
   void finish_front(subscription_id id, std::size_t lane_index);
+  // After a lane's call or move ended: closes a closing subscription once nothing of it
+  // is in flight, else runs the lane's next call.
+  void go_on(subscription_id id, std::size_t lane_index);
   runtime::retry_policy policy_of(const std::string& topic) const;
   bool busy(const sub_state& s) const;
   void close(subscription_id id);

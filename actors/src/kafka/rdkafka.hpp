@@ -150,13 +150,11 @@ inline headers_ptr make_headers(const std::vector<runtime::header>& headers) {
   return out;
 }
 
-/// Calls `f(std::string_view name, std::string_view value)` for each header of a
-/// consumed record, in order; a null value reads as "". The views point into the parsed
-/// headers the message owns (librdkafka parses them on the first call).
+/// Calls `f(std::string_view name, std::string_view value)` for each header of `hdrs`
+/// (may be null), in order; a null value reads as "".
 template <class F>
-void for_each_header(rd_kafka_message_t& msg, F&& f) {
-  rd_kafka_headers_t* hdrs = nullptr; // owned by msg
-  if (rd_kafka_message_headers(&msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+void for_each_header(const rd_kafka_headers_t* hdrs, F&& f) {
+  if (hdrs == nullptr)
     return;
   const char* name = nullptr;
   const void* value = nullptr;
@@ -166,6 +164,28 @@ void for_each_header(rd_kafka_message_t& msg, F&& f) {
        ++i)
     f(std::string_view{name},
       value ? std::string_view{static_cast<const char*>(value), size} : std::string_view{});
+}
+
+/// Calls `f(std::string_view name, std::string_view value)` for each header of a
+/// consumed record, in order; a null value reads as "". The views point into the parsed
+/// headers the message owns (librdkafka parses them on the first call).
+template <class F>
+void for_each_header(rd_kafka_message_t& msg, F&& f) {
+  rd_kafka_headers_t* hdrs = nullptr; // owned by msg
+  if (rd_kafka_message_headers(&msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return;
+  for_each_header(static_cast<const rd_kafka_headers_t*>(hdrs), std::forward<F>(f));
+}
+
+/// The headers of a consumed record, parsed and taken from the message: the caller owns
+/// them (null when the record has none). The message keeps its unparsed header bytes, so
+/// a later call parses them again. Freeing a record's headers as soon as it is handled,
+/// rather than with its whole batch, keeps their allocations in the thread's malloc cache.
+inline headers_ptr detach_headers(rd_kafka_message_t& msg) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_detach_headers(&msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return nullptr;
+  return headers_ptr{hdrs};
 }
 
 /// The headers of a consumed record, copied (empty if it has none).

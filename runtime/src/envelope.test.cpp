@@ -286,6 +286,25 @@ TEST(trace_context, rejects_malformed_values) {
   }
 }
 
+TEST(trace_context, accepts_exactly_lowercase_hex_at_every_position) {
+  // Every byte value at every hex position of the version, trace id, parent id and flags:
+  // the ids are checked several characters at a time, so each position and each byte
+  // around '0'-'9' and 'a'-'f' (and those with the high bit set) must be tried.
+  for (std::size_t pos = 0; pos < valid_traceparent.size(); ++pos) {
+    if (valid_traceparent[pos] == '-')
+      continue;
+    for (int b = 0; b < 256; ++b) {
+      const char c = static_cast<char>(b);
+      std::string text = valid_traceparent;
+      text[pos] = c;
+      const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      const bool version_ff = text.compare(0, 2, "ff") == 0;
+      SCOPED_TRACE(testing::Message() << "position " << pos << ", byte " << b);
+      EXPECT_EQ(trace_context::parse(text).has_value(), hex && !version_ff);
+    }
+  }
+}
+
 TEST(utf8, accepts_ascii_multibyte_and_four_byte_emoji) {
   EXPECT_TRUE(is_valid_utf8(""));
   EXPECT_TRUE(is_valid_utf8("plain ascii"));

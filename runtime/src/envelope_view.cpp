@@ -1,6 +1,7 @@
 #include "phoenix/runtime/envelope_view.hpp"
 
 #include "envelope_keys.hpp"
+#include "lower_hex.hpp"
 
 #include <algorithm>
 #include <array>
@@ -111,23 +112,8 @@ result<void> check_text(std::string_view key, std::string_view value) {
   return {};
 }
 
-bool is_lower_hex(char c) noexcept {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
 int hex_value(char c) noexcept {
   return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
-bool all_lower_hex(std::string_view s) noexcept {
-  for (char c : s)
-    if (!is_lower_hex(c))
-      return false;
-  return true;
-}
-
-bool all_zero(std::string_view s) noexcept {
-  return s.find_first_not_of('0') == s.npos;
 }
 
 // The mapped field a header key names, or f_count for an extension. Keys are compared
@@ -171,18 +157,20 @@ result<trace_context_view> trace_context_view::parse(std::string_view text) {
                 std::to_string(size));
   if (text[2] != '-' || text[35] != '-' || text[52] != '-')
     return fail("is not of the form vv-<trace-id>-<parent-id>-ff");
-  const std::string_view version = text.substr(0, 2);
   const std::string_view trace_id = text.substr(3, 32);
   const std::string_view parent_id = text.substr(36, 16);
   const std::string_view flags = text.substr(53, 2);
-  if (!all_lower_hex(version) || !all_lower_hex(trace_id) || !all_lower_hex(parent_id) ||
-      !all_lower_hex(flags))
+  const auto version = detail::scan_lower_hex2(text.data());
+  const auto trace = detail::scan_lower_hex<32>(trace_id.data());
+  const auto parent = detail::scan_lower_hex<16>(parent_id.data());
+  if (!version.hex || !trace.hex || !parent.hex ||
+      !detail::scan_lower_hex2(flags.data()).hex)
     return fail("has a character that is not a lowercase hex digit");
-  if (version == "ff")
+  if (text.substr(0, 2) == "ff")
     return fail("has the forbidden version ff");
-  if (all_zero(trace_id))
+  if (!trace.nonzero)
     return fail("has an all-zero trace id");
-  if (all_zero(parent_id))
+  if (!parent.nonzero)
     return fail("has an all-zero parent id");
   trace_context_view tc;
   tc.trace_id = trace_id;

@@ -1,3 +1,4 @@
+#include "lower_hex.hpp"
 #include "phoenix/runtime/trace_context.hpp"
 
 #include <algorithm>
@@ -49,26 +50,10 @@ struct trace_frame_access {
 
 thread_local trace_scope* trace_frame_access::current = nullptr;
 
-namespace {
-
-bool valid_trace_id(std::string_view id) {
-  if (id.size() != 32)
-    return false;
-  bool nonzero = false;
-  for (char c : id) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-      return false;
-    nonzero |= c != '0';
-  }
-  return nonzero;
-}
-
-} // namespace
-
 trace_scope::trace_scope() noexcept = default;
 
 trace_scope::trace_scope(std::string_view trace_id, std::uint8_t flags) noexcept {
-  if (!valid_trace_id(trace_id))
+  if (!detail::valid_trace_id(trace_id))
     return;
   std::copy(trace_id.begin(), trace_id.end(), trace_id_);
   flags_ = flags;

@@ -97,6 +97,22 @@ TEST(trace_scope, malformed_or_absent_parents_open_no_span) {
   EXPECT_FALSE(current_trace());
 }
 
+TEST(trace_scope, opens_a_span_only_for_lowercase_hex_at_every_position) {
+  for (std::size_t pos = 0; pos < trace_id.size(); ++pos) {
+    for (int b = 0; b < 256; ++b) {
+      const char c = static_cast<char>(b);
+      std::string id = trace_id;
+      id[pos] = c;
+      trace_scope span{id, 1};
+      EXPECT_EQ(span.active(), (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))
+          << "position " << pos << ", byte " << b;
+    }
+  }
+  std::string zeros(32, '0');
+  zeros[31] = '1';
+  EXPECT_TRUE(trace_scope(zeros, 0).active()); // one nonzero digit, in the last word
+}
+
 TEST(trace_scope, new_envelopes_continue_the_span_and_decoded_ones_keep_their_own) {
   trace_scope span{trace_id, 1};
   envelope made;

@@ -105,4 +105,23 @@ TEST(duration_histogram, puts_each_duration_in_the_first_bucket_that_holds_it) {
   EXPECT_NEAR(h.sum_seconds(), 3600.000101, 1e-9);
 }
 
+TEST(duration_histogram, adds_a_tally_in_one_step_and_empties_it) {
+  observability::duration_histogram direct;
+  observability::duration_histogram batched;
+  observability::duration_tally tally;
+  for (std::chrono::nanoseconds d : {50us, 51us, 3000us, 3600000000us, -1000us}) {
+    direct.observe(d);
+    tally.observe(d);
+  }
+  EXPECT_EQ(tally.total(), 5u);
+  EXPECT_EQ(batched.count(0), 0u); // nothing until added
+  batched.add(tally);
+  EXPECT_EQ(tally.total(), 0u);
+  batched.add(tally); // an empty tally adds nothing
+  for (std::size_t i = 0; i < observability::duration_histogram::bucket_count; ++i)
+    EXPECT_EQ(batched.count(i), direct.count(i)) << "bucket " << i;
+  EXPECT_NEAR(batched.sum_seconds(), direct.sum_seconds(), 1e-9);
+  EXPECT_EQ(batched.count(0), 2u);
+}
+
 } // namespace

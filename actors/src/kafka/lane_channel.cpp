@@ -49,7 +49,7 @@ void lane_channel::give_up(std::int64_t offset) {
   } else {
     last.store(offset, std::memory_order_release);
   }
-  finished.fetch_add(1, std::memory_order_release);
+  add_finished();
 }
 
 void lane_channel::release() {

@@ -64,8 +64,14 @@ public:
   /// Offset of the last record finished; written by the lane (or by the consumer while
   /// no lane runs), read by the consumer for the commit watermark.
   std::atomic<std::int64_t> last{-1};
-  /// Records finished, for the in-flight count.
+  /// Records finished, for the in-flight count. Written by one thread at a time (the
+  /// lane, or the consumer while no lane runs), through add_finished().
   std::atomic<std::uint64_t> finished{0};
+  /// One more record finished. A load and a store, not a locked read-modify-write: there
+  /// is one writer at a time, and the next one starts after the last one stopped.
+  void add_finished() noexcept {
+    finished.store(finished.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
   /// The record the lane is working on, for counting crashes per record.
   std::atomic<std::int64_t> current{-1};
   /// Crashes of lanes on one record, noted by the consumer while the lane is down and

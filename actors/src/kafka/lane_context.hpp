@@ -64,12 +64,12 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx);
 inline void finished(lane_context& ctx, std::int64_t offset, bool effect_done) {
   if (!ctx.gate) {
     ctx.channel->last.store(offset, std::memory_order_release);
-    ctx.channel->finished.fetch_add(1, std::memory_order_release);
+    ctx.channel->add_finished();
     return;
   }
   ctx.gate->finished(offset, effect_done);
   ctx.channel->handled.store(offset, std::memory_order_release);
-  ctx.channel->finished.fetch_add(1, std::memory_order_release);
+  ctx.channel->add_finished();
 }
 
 // Runs `f`; a crash on the way out first hands the gate's unsent completions over.

@@ -1,6 +1,7 @@
 #include "kafka/lane_worker.hpp"
 
 #include "kafka/lane_context.hpp"
+#include "phoenix/observability/duration_histogram.hpp"
 #include "phoenix/runtime/actor_error.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -35,16 +36,19 @@ private:
   std::vector<runtime::header_view>& views_;
 };
 
-// Adds the records a run handled to the shared counter once, also when the run ends
-// early (cancelled, waiting for an actor, or a handler threw): one atomic add per batch
-// instead of one per record on a counter every lane shares.
+// Adds what a run did to the shared counters and the handler-time histogram once, also
+// when the run ends early (cancelled, waiting for an actor, or a handler threw): a few
+// atomic adds per batch instead of three per record on counters every lane shares.
 struct handled_count {
   std::atomic<std::uint64_t>& total;
   std::atomic<std::uint64_t>& partition;
+  observability::duration_histogram& handling;
   std::uint64_t n = 0;
+  observability::duration_tally times{};
   ~handled_count() {
     total.fetch_add(n, std::memory_order_relaxed);
     partition.fetch_add(n, std::memory_order_relaxed);
+    handling.add(times);
   }
 };
 
@@ -144,7 +148,7 @@ bool handle(self_ptr self, const std::shared_ptr<lane_context>& ctx, rd_kafka_me
     const runtime::cause_scope cause{cause_id};
     auto started = std::chrono::steady_clock::now();
     status = ctx->h.function()(*env, rec);
-    ctx->part->handling.observe(std::chrono::steady_clock::now() - started);
+    handled.times.observe(std::chrono::steady_clock::now() - started);
   }
   if (ctx->guard.hold_after(*status)) { // its breaker opened: wait, then again
     // A failed call all the same (phoenix_record_failed_attempts_total), though it does
@@ -191,7 +195,7 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
     }
     // A batch holds one partition, so its topic is read once.
     const std::string_view topic = rd_kafka_topic_name(batch->records.front()->rkt);
-    handled_count handled{ctx->stats->handled, ctx->part->handled};
+    handled_count handled{ctx->stats->handled, ctx->part->handled, ctx->part->handling};
     for (const auto& msg : batch->records) {
       auto& m = *msg;
       if (ch.cancelled()) {
@@ -209,7 +213,7 @@ void run(self_ptr self, const std::shared_ptr<lane_context>& ctx) {
                   "its idempotency key is complete: skipped");
           }
           ch.handled.store(m.offset, std::memory_order_release);
-          ch.finished.fetch_add(1, std::memory_order_release);
+          ch.add_finished();
           continue;
         }
         if (v != verdict::run) { // the gate runs the lane again once it knows more

@@ -5,8 +5,7 @@
 // is restarted with its consumer and no saga is lost. The participants run in the test
 // process, so what they applied outlives the node. On the real cluster of the system
 // tier (TLS, replication factor 3) the first two run PHOENIX_SYSTEM_SAGAS sagas
-// (default 300), to keep the tier's wall time modest; the kill -9 scenario is skipped
-// there for now (see it).
+// (default 300), to keep the tier's wall time modest.
 
 #include "phoenix/actors/kafka/producer.hpp"
 #include "phoenix/lead_pipeline/lead_pipeline.hpp"
@@ -187,12 +186,8 @@ protected:
 TEST_F(saga_kill_test,
        kill_9_at_random_points_of_1000_sagas_loses_none_and_repeats_no_effect) {
   // On the real cluster the killed member keeps its partitions until its session times
-  // out (6 s), longer than the 3 s step timeout: sagas time out and compensate, and one
-  // run of 300 ended with every saga compensated and the tenants' quota at -6 (releases
-  // of reservations never applied). Kept to the mock cluster until that is resolved.
-  if (real())
-    GTEST_SKIP() << "compensations after kill -9 leave the quota negative on the real "
-                    "cluster (see the comment)";
+  // out (6 s), longer than the 3 s step timeout: sagas time out and compensate steps
+  // whose commands are still on their way, which the participants must undo as nothing.
   const int sagas = saga_count(1000);
   opts.failures = {20, 10, 100};
   opts.step_timeout = 3s;

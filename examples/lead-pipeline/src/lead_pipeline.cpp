@@ -68,24 +68,38 @@ std::optional<sagas::outcome> participants::handle(const sagas::command& c) {
     ++applied_[c.command_id];
     return o;
   };
+  // A timed-out step is compensated although its command may not have arrived yet (a
+  // killed node, a slow partition): a release or retraction that finds nothing to undo
+  // leaves a tombstone, and the action arriving after it is refused, not applied.
   if (c.step == "reserve_quota") {
     if (undo) {
-      --quota_[l.tenant];
+      if (reserved_.erase(c.saga_id) > 0)
+        --quota_[l.tenant];
+      else
+        cancelled_.insert({c.saga_id, c.step});
       return apply(sagas::outcome::success());
     }
+    if (cancelled_.count({c.saga_id, c.step}))
+      return apply(sagas::outcome::failure("reservation of " + c.saga_id +
+                                           " released before it arrived"));
     // A refusal is not remembered: a retry may find quota.
     if (hits(l.number, f.quota_exhausted_every, 1))
       return sagas::outcome::failure("tenant " + l.tenant + ": quota exhausted");
     ++quota_[l.tenant];
+    reserved_.insert(c.saga_id);
     return apply(sagas::outcome::success());
   }
   if (c.step == "score" && hits(l.number, f.score_fails_every, 3))
     return sagas::outcome::failure("scoring model unavailable");
   if (c.step == "notify_crm") {
     if (undo) {
-      notified_.erase(c.saga_id);
+      if (notified_.erase(c.saga_id) == 0)
+        cancelled_.insert({c.saga_id, c.step});
       return apply(sagas::outcome::success());
     }
+    if (cancelled_.count({c.saga_id, c.step}))
+      return apply(sagas::outcome::failure("notification of " + c.saga_id +
+                                           " retracted before it arrived"));
     notified_.insert(c.saga_id);
     auto o = apply(sagas::outcome::success());
     if (hits(l.number, f.crm_silent_every, 7))

@@ -110,6 +110,49 @@ TEST(lead_participants, answer_a_resent_command_without_applying_it_again) {
   EXPECT_EQ(p.applied().at("lead-1/reserve_quota/action"), 1);
 }
 
+// The saga compensates a timed-out step whose command may still be on its way.
+TEST(lead_participants, a_release_before_its_reservation_undoes_nothing_and_refuses_it) {
+  lead_pipeline::participants p{{}};
+  auto cmd = [](std::string saga, int n, command_kind kind) {
+    command c;
+    c.saga_id = std::move(saga);
+    c.step = "reserve_quota";
+    c.kind = kind;
+    c.command_id = make_command_id(c.saga_id, c.step, kind);
+    c.data = lead(n);
+    return c;
+  };
+  ASSERT_TRUE(p.handle(cmd("lead-1", 1, command_kind::action))->ok);
+  ASSERT_TRUE(p.handle(cmd("lead-5", 5, command_kind::compensate))->ok); // nothing held
+  auto late = p.handle(cmd("lead-5", 5, command_kind::action));
+  ASSERT_TRUE(late);
+  EXPECT_FALSE(late->ok);
+  EXPECT_NE(late->error.find("released before it arrived"), std::string::npos)
+      << late->error;
+  EXPECT_EQ(p.quota().at("t1"), 1); // lead-1 and lead-5 share tenant t1
+  ASSERT_TRUE(p.handle(cmd("lead-1", 1, command_kind::compensate))->ok);
+  EXPECT_EQ(p.quota().at("t1"), 0);
+  EXPECT_FALSE(p.handle(cmd("lead-5", 5, command_kind::action))->ok) << "answered again";
+  EXPECT_EQ(p.quota().at("t1"), 0);
+}
+
+TEST(lead_participants, a_retraction_before_its_notification_refuses_it) {
+  lead_pipeline::participants p{{}};
+  command c;
+  c.saga_id = "lead-2";
+  c.step = "notify_crm";
+  c.kind = command_kind::compensate;
+  c.command_id = make_command_id(c.saga_id, c.step, c.kind);
+  c.data = lead(2);
+  ASSERT_TRUE(p.handle(c)->ok);
+  c.kind = command_kind::action;
+  c.command_id = make_command_id(c.saga_id, c.step, c.kind);
+  auto late = p.handle(c);
+  ASSERT_TRUE(late);
+  EXPECT_FALSE(late->ok);
+  EXPECT_TRUE(p.notified().empty());
+}
+
 TEST(lead_participants, a_command_that_is_no_command_is_rejected) {
   lead_pipeline::participants p{{}};
   auto h = p.handler([](const std::string&, const std::string&, const runtime::envelope&) {

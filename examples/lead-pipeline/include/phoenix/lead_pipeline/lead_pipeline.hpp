@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace phoenix::lead_pipeline {
@@ -61,7 +62,10 @@ using publish_fn = std::function<void(const std::string& topic, const std::strin
 /// The four participant services of the pipeline in one object, as a test or the demo
 /// runs them: quota per tenant, enrichment, scoring, CRM notifications. Each applies a
 /// command id at most once and answers every delivery of it (a resend after a saga
-/// restart is answered from memory). Thread-safe.
+/// restart is answered from memory). A compensation may come before its action (the
+/// saga compensates a timed-out step whose command is still on its way): it undoes
+/// nothing and the late action is refused, so the quota never goes negative and a
+/// retracted notification never appears. Thread-safe.
 class participants {
 public:
   explicit participants(options opts);
@@ -97,7 +101,10 @@ private:
   std::map<std::string, int> applied_;
   std::map<std::string, int> unavailable_; // command id -> deliveries answered retry
   std::map<std::string, int> quota_;
+  std::set<std::string> reserved_; // saga ids holding quota
   std::set<std::string> notified_;
+  // (saga id, step) compensated before its action arrived: the action is refused.
+  std::set<std::pair<std::string, std::string>> cancelled_;
   std::size_t duplicates_ = 0;
 };
 

@@ -115,6 +115,7 @@ consumer_handle::open(std::map<std::string, std::string> props, const std::strin
   if (!props.count("group.id"))
     return error{runtime::errc::config_bad_value,
                  origin + ": [kafka] group.id: required for a consumer"};
+  props = rd::properties_for(RD_KAFKA_CONSUMER, std::move(props));
   // librdkafka commits only offsets Phoenix stored, which are done; its timer skips
   // while the group rebalances (a commit that waits behind this member's JoinGroup
   // comes back as an illegal generation, and librdkafka then drops the assignment as

@@ -27,7 +27,7 @@ struct producer::impl {
 
 result<producer> producer::create(const std::map<std::string, std::string>& properties,
                                   const std::string& origin) {
-  auto props = properties;
+  auto props = rd::properties_for(RD_KAFKA_PRODUCER, properties);
   props.emplace("enable.idempotence", "true");
   auto conf = rd::make_conf(props, origin);
   if (!conf)

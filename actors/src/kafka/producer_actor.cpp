@@ -74,7 +74,7 @@ bool queue_full(const rd::error_ptr& err) {
 } // namespace
 
 result<std::unique_ptr<producer_core>> make_producer_core(producer_config cfg) {
-  auto props = cfg.properties;
+  auto props = rd::properties_for(RD_KAFKA_PRODUCER, cfg.properties);
   if (auto it = props.find("transactional.id"); it != props.end()) {
     if (cfg.transactional_id && *cfg.transactional_id != it->second)
       return phoenix::error{runtime::errc::config_bad_value,

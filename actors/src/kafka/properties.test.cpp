@@ -71,6 +71,26 @@ TEST(kafka_properties, make_conf_holds_the_given_values) {
   EXPECT_STREQ(value, "phoenix-test");
 }
 
+TEST(kafka_properties, each_client_gets_the_shared_section_without_the_others_keys) {
+  const std::map<std::string, std::string> section{{"bootstrap.servers", "127.0.0.1:9092"},
+                                                   {"group.id", "phoenix"},
+                                                   {"session.timeout.ms", "6000"},
+                                                   {"linger.ms", "5"},
+                                                   {"acks", "all"},
+                                                   {"client.id", "node-1"}};
+  using phoenix::kafka::rd::properties_for;
+  const std::map<std::string, std::string> producer{{"bootstrap.servers", "127.0.0.1:9092"},
+                                                    {"linger.ms", "5"},
+                                                    {"acks", "all"},
+                                                    {"client.id", "node-1"}};
+  const std::map<std::string, std::string> consumer{{"bootstrap.servers", "127.0.0.1:9092"},
+                                                    {"group.id", "phoenix"},
+                                                    {"session.timeout.ms", "6000"},
+                                                    {"client.id", "node-1"}};
+  EXPECT_EQ(properties_for(RD_KAFKA_PRODUCER, section), producer);
+  EXPECT_EQ(properties_for(RD_KAFKA_CONSUMER, section), consumer);
+}
+
 TEST(kafka_properties, make_conf_rejects_like_validate_properties) {
   auto conf = phoenix::kafka::rd::make_conf({{"no.such.key", "1"}}, "test");
   ASSERT_FALSE(conf);

@@ -67,13 +67,14 @@ start() {
       return 0
     fi
     abort_start
-    # Another process may have taken a port between the pick and the bind: retry on
-    # fresh ports, otherwise give up loudly.
-    if [ "$START_FAILURE" != port ] || [ $attempt -eq 3 ]; then
+    # Another process may have taken a port between the pick and the bind (the tests
+    # running meanwhile open ports all the time), or a node died while it started: retry
+    # on fresh ports and a fresh data directory; anything else fails at once, loudly.
+    if [ -z "$START_FAILURE" ] || [ $attempt -eq 3 ]; then
       trap - EXIT
       die "the cluster did not start"
     fi
-    log "a port was taken meanwhile; retrying on other ports"
+    log "retrying on other ports ($START_FAILURE; attempt $attempt of 3 failed)"
   done
 }
 
@@ -112,19 +113,24 @@ start_once() {
   fi
 }
 
-# Shows why the start failed, then removes what it started. Sets START_FAILURE=port when
-# a node could not bind its port.
+# Shows why the start failed, then removes what it started. Sets START_FAILURE to "a
+# port was taken" when a node could not bind its port, or "a node exited" (set by
+# wait_ready) for another death of a node; left empty for other failures.
 abort_start() {
   log "start failed; cleaning up"
   local i dir
   for i in 1 2 3; do
     dir="${DATA_DIR:-/nonexistent}/node-$i"
-    if grep -qs BindException "$dir/server.log" "$dir/server.out"; then
-      START_FAILURE=port
+    if grep -qsE 'BindException|Address already in use' "$dir/server.log" "$dir/server.out"; then
+      START_FAILURE="a port was taken"
     fi
     if [ -s "$dir/server.out" ]; then
       log "node $i output (last lines):"
       tail -n 15 "$dir/server.out" >&2
+    fi
+    if grep -qsE '^\[[^]]*\] (ERROR|FATAL)' "$dir/server.log"; then
+      log "node $i errors in server.log (last ones):"
+      grep -E -A3 '^\[[^]]*\] (ERROR|FATAL)' "$dir/server.log" | tail -n 12 >&2
     fi
   done
   stop_cluster

@@ -64,6 +64,7 @@ wait_ready() { # seconds
     for i in 1 2 3; do
       if ! node_alive "$i"; then
         log "node $i exited during start"
+        START_FAILURE=${START_FAILURE:-"a node exited"}
         return 1
       fi
     done

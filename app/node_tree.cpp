@@ -119,8 +119,10 @@ runtime::supervisor_spec node_tree(const runtime::node_config& cfg,
                                    std::vector<runtime::child_spec> kafka_children,
                                    std::vector<runtime::child_spec> saga_children) {
   auto sub = [&](std::string name, runtime::restart_strategy s,
-                 std::vector<runtime::child_spec> children) {
+                 std::vector<runtime::child_spec> children,
+                 std::optional<runtime::restart_backoff> backoff = std::nullopt) {
     runtime::supervisor_spec spec;
+    spec.backoff = backoff;
     spec.name = std::move(name);
     spec.strategy = s;
     spec.intensity = cfg.supervisor.intensity;
@@ -160,7 +162,8 @@ runtime::supervisor_spec node_tree(const runtime::node_config& cfg,
   root.children.push_back(
       sub("sagas", runtime::restart_strategy::one_for_one, std::move(saga_children)));
   root.children.push_back(
-      sub("kafka", runtime::restart_strategy::rest_for_one, std::move(kafka_children)));
+      sub("kafka", runtime::restart_strategy::rest_for_one, std::move(kafka_children),
+          cfg.supervisor.kafka_backoff)); // a Kafka client refused (ACLs) retries spaced
   return root;
 }
 

@@ -13,10 +13,25 @@ namespace phoenix::observability {
 
 check_state health_state::storm_check() const {
   std::lock_guard<std::mutex> guard{mtx_};
+  if (!backing_off_.empty()) {
+    std::string text = "restarting under backoff, not stable yet:";
+    for (auto& [who, last] : backing_off_)
+      text += " " + who + " (" + last + ");";
+    text.pop_back();
+    return {false, text};
+  }
   if (!storm_)
     return {true, std::to_string(in_window_) + " restart(s) in the storm window"};
   return {false, "restart storm: " + std::to_string(in_window_) +
                      " restarts within the window; last: " + last_restart_};
+}
+
+std::vector<std::string> health_state::backing_off() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::vector<std::string> out;
+  for (auto& entry : backing_off_)
+    out.push_back(entry.first);
+  return out;
 }
 
 bool health_state::storm() const {
@@ -67,6 +82,7 @@ struct health_monitor_access {
     s.storm_ = storm;
   }
   static void last(health_state& s, std::string what) { s.last_restart_ = std::move(what); }
+  static auto& backing_off(health_state& s) { return s.backing_off_; }
 };
 
 namespace {
@@ -121,6 +137,7 @@ void on_event(self_ptr self, const monitor_context& ctx,
               const runtime::supervisor_event& e) {
   using ev = runtime::supervisor_event;
   auto kind = actor_kind(e.child);
+  auto who = e.supervisor + "/" + e.child;
   switch (e.kind) {
   case ev::child_restarted:
   case ev::restart_failed:
@@ -145,11 +162,26 @@ void on_event(self_ptr self, const monitor_context& ctx,
                    [&](health_state& s) { ++access::escalations(s)[e.supervisor]; });
     if (e.supervisor == ctx.opts.root_supervisor)
       ctx.state->set_tree_up(false);
+    access::update(*ctx.state, [&](health_state& s) { // its children start afresh
+      auto& waiting = access::backing_off(s);
+      for (auto it = waiting.begin(); it != waiting.end();)
+        it = it->first.rfind(e.supervisor + "/", 0) == 0 ? waiting.erase(it) : ++it;
+    });
+    break;
+  case ev::restart_delayed:
+    if (ctx.state->backing_off().empty())
+      spdlog::error("health: {} restarting under backoff; /ready fails", who);
+    access::update(*ctx.state,
+                   [&](health_state& s) { access::backing_off(s)[who] = e.reason; });
+    break;
+  case ev::backoff_reset:
+    access::update(*ctx.state, [&](health_state& s) { access::backing_off(s).erase(who); });
     break;
   case ev::child_started:
     // Series start at 0 for every kind and supervisor seen, so rate() and the
     // dashboard see them before the first failure.
     ctx.probe->know(kind, e.supervisor);
+    access::update(*ctx.state, [&](health_state& s) { access::backing_off(s).erase(who); });
     break;
   case ev::child_stopped:
     break;

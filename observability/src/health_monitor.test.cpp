@@ -46,13 +46,15 @@ protected:
 
   // The node's shape: the monitor first, then the children it watches, one of them a
   // nested supervisor.
-  caf::actor start_node(int intensity, int storm_restarts) {
+  caf::actor start_node(int intensity, int storm_restarts,
+                        std::optional<restart_backoff> kafka_backoff = std::nullopt) {
     health_monitor_options opts;
     opts.config.storm_restarts = storm_restarts;
     opts.config.storm_window = 10s;
     supervisor_spec kafka;
     kafka.name = "kafka";
     kafka.intensity = 100;
+    kafka.backoff = kafka_backoff;
     kafka.children.push_back(worker("consumer:leads"));
     supervisor_spec node;
     node.name = "node";
@@ -129,6 +131,28 @@ TEST_F(health_monitor_test, restarts_spread_wider_than_the_window_are_no_storm) 
   }
   EXPECT_EQ(state->restarts("store"), 5u);
   EXPECT_FALSE(state->storm());
+  stop(node);
+}
+
+TEST_F(health_monitor_test, child_restarting_under_backoff_fails_ready_until_stable) {
+  auto node = start_node(100, 100, restart_backoff{1s, 4s, 0.0, 10s});
+  kill("consumer:leads"); // at once
+  EXPECT_TRUE(ready->evaluate().ready);
+  kill("consumer:leads"); // waits 1 s
+  auto report = ready->evaluate();
+  EXPECT_FALSE(report.ready);
+  ASSERT_EQ(report.checks.size(), 1u);
+  EXPECT_TRUE(contains(report.checks[0].detail,
+                       "restarting under backoff, not stable yet: kafka/consumer:leads"))
+      << report.checks[0].detail;
+  EXPECT_TRUE(contains(report.checks[0].detail, "restart delayed 1000 ms"))
+      << report.checks[0].detail;
+  EXPECT_EQ(state->backing_off(), (std::vector<std::string>{"kafka/consumer:leads"}));
+  advance_time(1s);
+  EXPECT_FALSE(ready->evaluate().ready) << "restarted, but not yet up for 10 s";
+  advance_time(10s);
+  EXPECT_TRUE(ready->evaluate().ready) << ready->evaluate().checks[0].detail;
+  EXPECT_TRUE(state->backing_off().empty());
   stop(node);
 }
 

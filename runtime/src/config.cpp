@@ -353,13 +353,23 @@ result<node_config> parse_config(std::string_view text, const std::string& origi
   PHOENIX_TRY(read_log(section("log"), cfg.log));
 
   auto sup = section("supervisor");
-  PHOENIX_TRY(sup.check_known({"intensity", "period_ms"}));
+  PHOENIX_TRY(sup.check_known({"intensity", "period_ms", "backoff", "backoff_min_ms",
+                               "backoff_max_ms", "backoff_jitter", "backoff_reset_ms"}));
   int64_t intensity = cfg.supervisor.intensity;
   PHOENIX_TRY(sup.read("intensity", intensity, "an integer"));
   if (intensity < 0 || intensity > 1000)
     return sup.bad("intensity", "expected 0 to 1000, got " + std::to_string(intensity));
   cfg.supervisor.intensity = static_cast<int>(intensity);
   PHOENIX_TRY(sup.read_millis("period_ms", cfg.supervisor.period));
+  auto backoff = restart_backoff{};
+  bool with_backoff = true;
+  PHOENIX_TRY(sup.read("backoff", with_backoff, "a boolean"));
+  PHOENIX_TRY(sup.read_millis("backoff_min_ms", backoff.min));
+  PHOENIX_TRY(sup.read_millis("backoff_max_ms", backoff.max));
+  PHOENIX_TRY(sup.read("backoff_jitter", backoff.jitter, "a decimal number such as 0.2"));
+  PHOENIX_TRY(sup.read_millis("backoff_reset_ms", backoff.reset_after));
+  PHOENIX_TRY(validate_restart_backoff(backoff, origin + ": [supervisor]"));
+  cfg.supervisor.kafka_backoff = with_backoff ? std::optional{backoff} : std::nullopt;
 
   auto emb = section("embedded");
   PHOENIX_TRY(emb.check_known({"brokers", "partitions"}));

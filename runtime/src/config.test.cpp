@@ -104,6 +104,40 @@ TEST(config, wrong_type_is_named) {
       << e.message();
 }
 
+TEST(config, kafka_restart_backoff_is_on_by_default_and_read_from_supervisor) {
+  auto r = parse_config("", "node.toml");
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->supervisor.kafka_backoff.has_value());
+  EXPECT_EQ(r->supervisor.kafka_backoff->min, std::chrono::milliseconds{200});
+  EXPECT_EQ(r->supervisor.kafka_backoff->max, std::chrono::milliseconds{30000});
+  r = parse_config("[supervisor]\nbackoff_min_ms = 50\nbackoff_max_ms = 2000\n"
+                   "backoff_jitter = 0.0\nbackoff_reset_ms = 3000\n",
+                   "node.toml");
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_EQ(r->supervisor.kafka_backoff->min, std::chrono::milliseconds{50});
+  EXPECT_EQ(r->supervisor.kafka_backoff->max, std::chrono::milliseconds{2000});
+  EXPECT_EQ(r->supervisor.kafka_backoff->jitter, 0.0);
+  EXPECT_EQ(r->supervisor.kafka_backoff->reset_after, std::chrono::milliseconds{3000});
+  r = parse_config("[supervisor]\nbackoff = false\n", "node.toml");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->supervisor.kafka_backoff.has_value());
+}
+
+TEST(config, bad_restart_backoff_is_named) {
+  auto e = parse_error("[supervisor]\nbackoff_min_ms = 5000\nbackoff_max_ms = 1000\n");
+  EXPECT_EQ(e.code(), make_error_code(errc::config_bad_value));
+  EXPECT_TRUE(contains(e.message(), "node.toml: [supervisor] backoff_max_ms: must not be"))
+      << e.message();
+  e = parse_error("[supervisor]\nbackoff_jitter = 2.0\n");
+  EXPECT_TRUE(contains(e.message(), "[supervisor] backoff_jitter: expected 0 to 1"))
+      << e.message();
+  e = parse_error("[supervisor]\nbackoff_jitter = 1\n");
+  EXPECT_EQ(e.code(), make_error_code(errc::config_wrong_type));
+  e = parse_error("[supervisor]\nbackoff = \"yes\"\n");
+  EXPECT_TRUE(contains(e.message(), "[supervisor] backoff: expected a boolean"))
+      << e.message();
+}
+
 TEST(config, float_where_integer_expected_is_wrong_type) {
   auto e = parse_error("[supervisor]\nintensity = 2.5\n");
   EXPECT_EQ(e.code(), make_error_code(errc::config_wrong_type));

@@ -10,22 +10,28 @@
 #include <caf/system_messages.hpp>
 #include <deque>
 #include <optional>
+#include <random>
 #include <spdlog/spdlog.h>
 
 namespace phoenix::runtime {
 namespace {
 
-// The registry name under which the supervision observer is found.
-constexpr caf::atom_value observer_key = caf::atom("phx_svobs");
-
 using stop_timeout_atom = caf::atom_constant<caf::atom("sv_stop_to")>;
 using retry_start_atom = caf::atom_constant<caf::atom("sv_retry")>;
+using restart_due_atom = caf::atom_constant<caf::atom("sv_due")>;
+using backoff_reset_atom = caf::atom_constant<caf::atom("sv_reset")>;
 
 struct child_state {
   child_spec spec;
   caf::actor handle;            // null while not running
   std::uint64_t generation = 0; // bumped on every start, to spot stale exits
   bool removed = false;         // temporary child that has exited
+  // Backoff (supervisor_spec::backoff) only:
+  caf::actor_clock::time_point started_at{};
+  int failures = 0;             // exits since the child was last stable
+  std::uint64_t wait_token = 0; // non-zero while a delayed restart is pending
+  std::size_t wait_first = 0;   // the children [wait_first, wait_last) that it starts
+  std::size_t wait_last = 0;
 };
 
 // Ordered stop of some children, one at a time, then a continuation.
@@ -39,6 +45,7 @@ struct pending_exit {
   std::size_t index;
   std::uint64_t generation;
   caf::error reason;
+  bool backoff_due = false; // a delayed restart that came during a stop job
 };
 
 class supervisor_actor : public caf::event_based_actor {
@@ -48,7 +55,7 @@ public:
       : caf::event_based_actor(cfg), spec_(std::move(spec)),
         start_failure_(std::move(start_failure)) {
     for (auto& c : spec_.children)
-      children_.push_back(child_state{std::move(c), nullptr, 0, false});
+      children_.emplace_back().spec = std::move(c);
     spec_.children.clear();
     for (std::size_t i = 0; i < started.size(); ++i)
       children_[i].handle = std::move(started[i]);
@@ -81,6 +88,12 @@ public:
     return {
         [this](stop_timeout_atom, std::uint64_t token) { on_stop_timeout(token); },
         [this](retry_start_atom, std::uint64_t index) { retry_start(index); },
+        [this](restart_due_atom, std::uint64_t index, std::uint64_t token) {
+          restart_due(index, token);
+        },
+        [this](backoff_reset_atom, std::uint64_t index, std::uint64_t generation) {
+          backoff_reset(index, generation);
+        },
     };
   }
 
@@ -95,6 +108,10 @@ private:
   void watch(std::size_t i) {
     auto& c = children_[i];
     ++c.generation;
+    c.started_at = clock().now();
+    if (spec_.backoff && c.failures > 0)
+      delayed_send(this, spec_.backoff->reset_after, backoff_reset_atom::value,
+                   static_cast<std::uint64_t>(i), c.generation);
     // Monitors, not links: a link would pass a child's `kill` on to the supervisor,
     // which cannot trap it.
     monitor(c.handle);
@@ -111,6 +128,13 @@ private:
     case supervisor_event::child_restarted:
       spdlog::warn("supervisor {}: restarted {} (restart #{})", ev.supervisor, ev.child,
                    ev.restarts);
+      break;
+    case supervisor_event::restart_delayed:
+      spdlog::warn("supervisor {}: {} {}", ev.supervisor, ev.child, ev.reason);
+      break;
+    case supervisor_event::backoff_reset:
+      spdlog::info("supervisor {}: {} stable again ({})", ev.supervisor, ev.child,
+                   ev.reason);
       break;
     case supervisor_event::child_exited:
       if (ev.reason == "normal" || ev.reason == "user_shutdown")
@@ -161,9 +185,85 @@ private:
       c.removed = c.spec.restart == restart_type::temporary;
       return;
     }
+    if (spec_.backoff && delay_restart(i, reason))
+      return;
     if (!count_restart(i, reason))
       return;
     restart_after_exit(i);
+  }
+
+  // The children a restart of `i` starts, by strategy.
+  std::pair<std::size_t, std::size_t> restart_range(std::size_t i) const {
+    switch (spec_.strategy) {
+    case restart_strategy::one_for_one:
+      break;
+    case restart_strategy::one_for_all:
+      return {0, children_.size()};
+    case restart_strategy::rest_for_one:
+      return {i, children_.size()};
+    }
+    return {i, i + 1};
+  }
+
+  // Under backoff: the first exit since the child was stable restarts it at once
+  // (false); a later one stops the siblings the strategy restarts with it and waits.
+  bool delay_restart(std::size_t i, const caf::error& reason) {
+    auto& c = children_[i];
+    if (clock().now() - c.started_at >= spec_.backoff->reset_after)
+      c.failures = 0;
+    if (c.failures++ == 0)
+      return false;
+    auto text = describe(reason);
+    auto [first, last] = restart_range(i);
+    std::vector<std::size_t> stop;
+    if (spec_.strategy == restart_strategy::one_for_all)
+      stop = running_in_reverse(0, i);
+    else if (spec_.strategy == restart_strategy::rest_for_one)
+      stop = running_in_reverse(i + 1, i);
+    stop_then(std::move(stop), [this, i, first = first, last = last, text] {
+      wait_then_start(i, first, last, text);
+    });
+    return true;
+  }
+
+  void wait_then_start(std::size_t i, std::size_t first, std::size_t last,
+                       const std::string& why) {
+    auto& c = children_[i];
+    std::uniform_real_distribution<double> draw{0.0, 1.0};
+    auto delay = backoff_delay(*spec_.backoff, std::max(1, c.failures - 1), draw(rng_));
+    c.wait_token = ++wait_seq_;
+    c.wait_first = first;
+    c.wait_last = last;
+    ++restarts_;
+    emit(supervisor_event::restart_delayed, i,
+         "restart delayed " + std::to_string(delay.count()) + " ms (failure " +
+             std::to_string(c.failures) + " since stable): " + why);
+    delayed_send(this, delay, restart_due_atom::value, static_cast<std::uint64_t>(i),
+                 c.wait_token);
+  }
+
+  void restart_due(std::uint64_t index, std::uint64_t token) {
+    if (shutting_down_ || index >= children_.size())
+      return;
+    auto& c = children_[index];
+    if (c.wait_token != token)
+      return;
+    c.wait_token = 0;
+    if (job_)
+      pending_.push_back(pending_exit{index, c.generation, {}, true});
+    else
+      start_all_from(c.wait_first, c.wait_last);
+  }
+
+  void backoff_reset(std::uint64_t index, std::uint64_t generation) {
+    if (index >= children_.size())
+      return;
+    auto& c = children_[index];
+    if (!c.handle || c.generation != generation || c.failures == 0)
+      return;
+    c.failures = 0;
+    emit(supervisor_event::backoff_reset, index,
+         "up for " + std::to_string(spec_.backoff->reset_after.count()) + " ms");
   }
 
   // Records a restart against the intensity; escalates and returns false past it.
@@ -209,9 +309,15 @@ private:
   }
 
   void start_all_from(std::size_t first, std::size_t last) {
-    for (auto j = first; j < last && !shutting_down_; ++j)
-      if (!children_[j].removed && !children_[j].handle)
+    // A child waiting out its backoff is skipped, and under rest_for_one/one_for_all
+    // so are the children after it, which its delayed restart starts.
+    for (auto j = first; j < last && !shutting_down_; ++j) {
+      auto& c = children_[j];
+      if (!c.wait_token && !c.removed && !c.handle)
         start_child(j);
+      if (c.wait_token && spec_.strategy != restart_strategy::one_for_one)
+        break;
+    }
   }
 
   void start_child(std::size_t i) {
@@ -229,6 +335,13 @@ private:
       return;
     }
     emit(supervisor_event::restart_failed, i, started.error().describe());
+    if (spec_.backoff) {
+      // Waits like an exit soon after a start; start_all_from skips what follows.
+      c.failures = std::max(c.failures, 1) + 1;
+      auto [first, last] = restart_range(i);
+      wait_then_start(i, first, last, started.error().describe());
+      return;
+    }
     // A failed restart counts like a crash; retry from the mailbox so the other
     // children and exit requests are served in between.
     if (count_restart(i, to_caf_error(started.error())))
@@ -244,7 +357,8 @@ private:
       pending_.push_back(pending_exit{index, children_[index].generation, {}});
       return;
     }
-    if (!children_[index].handle && !children_[index].removed)
+    auto& c = children_[index];
+    if (!c.handle && !c.removed && !c.wait_token)
       start_child(index);
   }
 
@@ -291,7 +405,9 @@ private:
       auto& c = children_[p.index];
       if (c.handle || c.removed || c.generation != p.generation)
         continue;
-      if (!p.reason)
+      if (p.backoff_due)
+        start_all_from(c.wait_first, c.wait_last);
+      else if (!p.reason)
         start_child(p.index); // a deferred start retry
       else
         handle_exit(p.index, p.reason);
@@ -323,41 +439,11 @@ private:
   std::deque<pending_exit> pending_;
   bool shutting_down_ = false;
   caf::error final_reason_;
+  std::uint64_t wait_seq_ = 0;
+  std::minstd_rand rng_{std::random_device{}()};
 };
 
 } // namespace
-
-const char* to_string(supervisor_event::kind_t kind) noexcept {
-  switch (kind) {
-  case supervisor_event::child_started:
-    return "started";
-  case supervisor_event::child_exited:
-    return "exited";
-  case supervisor_event::child_restarted:
-    return "restarted";
-  case supervisor_event::restart_failed:
-    return "restart failed";
-  case supervisor_event::child_stopped:
-    return "stopped";
-  case supervisor_event::child_killed:
-    return "killed after shutdown timeout";
-  case supervisor_event::intensity_exceeded:
-    return "restart intensity exceeded";
-  }
-  return "unknown";
-}
-
-void set_supervision_observer(caf::actor_system& sys, const caf::actor& observer) {
-  if (observer)
-    sys.registry().put(observer_key, observer);
-  else
-    sys.registry().erase(observer_key);
-}
-
-void report_supervision_event(caf::actor_system& sys, const supervisor_event& ev) {
-  if (auto observer = sys.registry().get<caf::actor>(observer_key))
-    caf::anon_send(observer, supervision_event_atom::value, ev);
-}
 
 result<caf::actor> start_supervisor(caf::actor_system& sys, supervisor_spec spec) {
   std::vector<caf::actor> started;

@@ -20,6 +20,7 @@ result<caf::actor> start_kafka_subscription(caf::actor_system& sys,
   spec.strategy = runtime::restart_strategy::one_for_one;
   spec.intensity = shared.cfg.supervision.intensity;
   spec.period = shared.cfg.supervision.period;
+  spec.backoff = shared.cfg.supervision.kafka_backoff;
   spec.children.push_back(kafka::group_consumer_child(
       "consumer:" + name_of(sub), std::move(cfg), {sub.topic}, sub.handler, stats));
   auto started = runtime::start_supervisor(sys, std::move(spec));

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace phoenix::observability {
 
@@ -22,8 +23,13 @@ public:
   bool tree_up() const noexcept { return tree_up_.load(); }
   void set_tree_up(bool up) noexcept { tree_up_.store(up); }
 
-  /// The readiness check of the monitor: failing during a restart storm.
+  /// The readiness check of the monitor: failing while a child restarted under backoff
+  /// (runtime::restart_backoff) has not been stable since, naming it and its last
+  /// failure, and during a restart storm.
   check_state storm_check() const;
+
+  /// Children restarting under backoff and not stable since, as `supervisor/child`.
+  std::vector<std::string> backing_off() const;
 
   bool storm() const;
   std::uint64_t restarts(const std::string& kind) const;
@@ -38,6 +44,7 @@ private:
   std::size_t in_window_ = 0;
   std::map<std::string, std::uint64_t> restarts_, crashes_, escalations_;
   std::string last_restart_;
+  std::map<std::string, std::string> backing_off_; // supervisor/child -> last delay
 };
 
 /// The kind of actor a child id names, for metrics that must not grow with instances:
@@ -55,7 +62,9 @@ struct health_monitor_options {
 /// system and so learns every start, exit, restart, kill and escalation of every
 /// supervisor, nested ones included. It counts restarts and crashes per actor kind and
 /// escalations per supervisor (in `state` and as metrics), and calls a restart storm
-/// (`storm_restarts` restarts within `storm_window`) until the window holds fewer again;
+/// (`storm_restarts` restarts within `storm_window`) until the window holds fewer again.
+/// A child whose restart waits out a backoff counts as backing off until its supervisor
+/// reports it stable (`backoff_reset`), starts it afresh, or gives up.
 /// `state->storm_check()` is what `/ready` asks. Adds the `restarts` readiness check.
 runtime::child_spec health_monitor_child(health_monitor_options opts,
                                          std::shared_ptr<health_state> state,

@@ -2,6 +2,7 @@
 
 #include "phoenix/runtime/error.hpp"
 #include "phoenix/runtime/guard_config.hpp"
+#include "phoenix/runtime/restart_backoff.hpp"
 #include "phoenix/runtime/retry_policy.hpp"
 
 #include <chrono>
@@ -32,10 +33,14 @@ struct node_section {
   std::chrono::milliseconds shutdown_timeout{15000};
 };
 
-/// `[supervisor]`: restart intensity of the node's supervisors.
+/// `[supervisor]`: restart intensity of the node's supervisors, and the restart backoff
+/// of those of its Kafka clients (the `kafka` supervisor and each bus subscription's):
+/// keys `backoff` (false: none), `backoff_min_ms`, `backoff_max_ms`, `backoff_jitter`,
+/// `backoff_reset_ms`.
 struct supervision_config {
   int intensity = 10;
   std::chrono::milliseconds period{60000};
+  std::optional<restart_backoff> kafka_backoff = restart_backoff{};
 };
 
 /// `[embedded]`: the in-process mock cluster used when `[kafka]` has no

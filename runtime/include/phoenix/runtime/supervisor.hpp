@@ -1,6 +1,7 @@
 #pragma once
 
 #include "phoenix/runtime/error.hpp"
+#include "phoenix/runtime/restart_backoff.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,8 @@ struct supervisor_event {
     child_stopped,      ///< A child stopped as asked (shutdown or restart of siblings).
     child_killed,       ///< A child did not stop within its timeout and was killed.
     intensity_exceeded, ///< Too many restarts: the supervisor stops and fails upward.
+    restart_delayed,    ///< A restart waits out a backoff; `reason` says how long and why.
+    backoff_reset,      ///< A child restarted under backoff has stayed up `reset_after`.
   };
   kind_t kind;
   std::string supervisor;
@@ -83,6 +87,15 @@ struct supervisor_spec {
   /// children in reverse order, and fails it upward with errc::restart_intensity.
   int intensity = 10;
   std::chrono::milliseconds period = std::chrono::seconds{60};
+  /// Spaces the restarts of a child that keeps failing (per child); none: every restart
+  /// is immediate. With a backoff, only immediate restarts (the first exit of a child
+  /// after a stable period) count toward `intensity`; delayed restarts do not, as the
+  /// backoff bounds their rate already. A child that fails for good is then retried at
+  /// the cap for as long as the supervisor runs instead of ending it. While a child waits,
+  /// under rest_for_one/one_for_all the siblings stopped with it wait too (they are
+  /// started after it), and a start that fails waits the next delay. An exit request
+  /// during a wait stops the supervisor at once: the waiting child is not started.
+  std::optional<restart_backoff> backoff;
   /// Started in this order, stopped in the reverse order.
   std::vector<child_spec> children;
   /// Called in the supervisor's context for every event (metrics, health, tests).

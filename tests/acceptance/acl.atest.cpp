@@ -1,8 +1,9 @@
 // Acceptance 5, ACLs: on the mTLS cluster a client and a node without a client
 // certificate fail the TLS handshake (the node is never ready); a client whose identity
 // (reader) has no ACL on the topics gets TOPIC_AUTHORIZATION_FAILED; after `phoenix acl
-// grant` the same identity reads, and a node of that identity runs the pipeline. (A node
-// started before the grant is not tested: see tests/README.md, "Known limits".)
+// grant` the same identity reads, and a node of that identity runs the pipeline. A node
+// started before the grant retries its Kafka clients under backoff, not ready, and
+// recovers once granted.
 
 #include "harness.hpp"
 #include "phoenix/testkit/acl_probe.hpp"
@@ -48,6 +49,52 @@ protected:
 
   bool granted_ = false;
 };
+
+std::size_t occurrences(const std::string& s, const std::string& part) {
+  std::size_t n = 0;
+  for (auto at = s.find(part); at != std::string::npos; at = s.find(part, at + 1))
+    ++n;
+  return n;
+}
+
+// First in the file: the next test grants `reader` Write on its own prefix, and a Write
+// on any topic lets a client acquire an idempotent producer id.
+TEST_F(acl, node_without_acls_backs_off_not_ready_and_recovers_after_the_grant) {
+  ASSERT_NO_FATAL_FAILURE(create_pipeline_topics(prefix_, 1));
+  const auto detected = prefix_ + "lead.detected";
+  node_spec as_reader;
+  as_reader.identity = "reader";
+  // Intensity 3: without backoff the node would end after its fourth restart.
+  as_reader.extra = "[supervisor]\nintensity = 3\nbackoff_min_ms = 200\n"
+                    "backoff_max_ms = 2000\nbackoff_reset_ms = 3000\n";
+  auto& node = add_node("acl-backoff", as_reader);
+  ASSERT_NO_FATAL_FAILURE(node.start(false));
+  ASSERT_TRUE(
+      eventually([&] { return occurrences(node.log(), "restart delayed") >= 6; }, 60s))
+      << node.log();
+  EXPECT_TRUE(contains(node.log(), "Cluster authorization failed")) << node.log();
+  auto ready = node.get("/ready");
+  EXPECT_EQ(ready.status, 503) << "the node is still up and not ready: " << ready.body;
+  EXPECT_TRUE(contains(ready.body, "restarting under backoff")) << ready.body;
+  EXPECT_TRUE(contains(ready.body, "kafka/producer")) << ready.body;
+
+  granted_ = true;
+  auto r = acl_admin({"grant", "--principal", "User:reader", "--operation", "read",
+                      "--group", group_, "--prefixed"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = acl_admin({"grant", "--principal", "User:reader", "--operation",
+                 "read,write,describe", "--topic", prefix_, "--prefixed"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  // Recovers by itself: the next delayed restart succeeds and stays up.
+  ASSERT_TRUE(node.wait_ready(90s)) << node.get("/ready").body << node.log();
+  lead_sender send{client_properties()};
+  send.lead(detected, prefix_ + "lead-1", 1);
+  ASSERT_NO_FATAL_FAILURE(send.flush());
+  ASSERT_TRUE(
+      eventually([&] { return node.metric("phoenix_sagas_completed_total") >= 1; }, 60s))
+      << node.get("/metrics").body;
+  EXPECT_EQ(node.stop(), 0) << node.log();
+}
 
 TEST_F(acl, nodes_are_refused_without_certificate_or_acl_and_work_after_the_grant) {
   // A topic of the prefix with one record, for the reader client to try.

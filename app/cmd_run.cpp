@@ -6,9 +6,34 @@
 #include <CLI/CLI.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <chrono>
+#include <cstdlib>
 #include <iostream>
+#include <spdlog/spdlog.h>
+#include <thread>
 
 namespace phoenix::app {
+namespace {
+
+// How long the actor system may take to shut down once the tree has stopped in order.
+constexpr std::chrono::seconds teardown_bound{10};
+
+// librdkafka 2.0.2 can block for good destroying a consumer whose partitions left the
+// metadata while it consumed them (ACLs revoked; tests/README.md "Known limits"), and
+// the actor system's shutdown then waits on it. Everything was stopped, committed and
+// closed by then, so the process ends with the node's exit code regardless.
+void arm_teardown_watchdog(int exit_code) {
+  std::thread([exit_code] {
+    std::this_thread::sleep_for(teardown_bound);
+    spdlog::error("node: shutdown still waiting after {} s, on a Kafka client that "
+                  "librdkafka does not destroy; exiting without it",
+                  teardown_bound.count());
+    spdlog::default_logger()->flush();
+    std::_Exit(exit_code);
+  }).detach();
+}
+
+} // namespace
 
 void add_run_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
@@ -75,6 +100,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
     svc->health->set_tree_up(false);
     if (app->after_stop)
       app->after_stop();
+    arm_teardown_watchdog(exit_code); // before `sys` and the Kafka handles go
   });
 }
 

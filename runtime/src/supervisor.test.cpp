@@ -180,14 +180,7 @@ TEST_F(supervisor_test, child_failing_to_start_fails_the_start_with_a_clear_erro
 
 TEST_F(supervisor_test, restart_that_fails_counts_against_intensity_and_escalates) {
   auto fail_next = std::make_shared<bool>(false);
-  auto inner = worker(j, "a");
-  auto start_a = inner.start;
-  inner.start = [fail_next,
-                 start_a](caf::actor_system& sys) -> phoenix::result<caf::actor> {
-    if (*fail_next)
-      return phoenix::error{errc::invalid_argument, "broker unreachable"};
-    return start_a(sys);
-  };
+  auto inner = fails_to_restart_when(fail_next, worker(j, "a"));
   auto sup = start(spec(restart_strategy::one_for_one, 3, {inner}));
   auto down = watch(sup);
   *fail_next = true;

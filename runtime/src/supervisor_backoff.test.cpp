@@ -137,14 +137,7 @@ TEST_F(supervisor_backoff_test, rest_for_one_later_siblings_wait_with_the_child)
 TEST_F(supervisor_backoff_test,
        restart_that_fails_waits_the_next_delay_instead_of_escalating) {
   auto fail_next = std::make_shared<bool>(false);
-  auto inner = worker(j, "a");
-  auto start_a = inner.start;
-  inner.start = [fail_next,
-                 start_a](caf::actor_system& sys) -> phoenix::result<caf::actor> {
-    if (*fail_next)
-      return phoenix::error{errc::invalid_argument, "broker unreachable"};
-    return start_a(sys);
-  };
+  auto inner = fails_to_restart_when(fail_next, worker(j, "a"));
   auto sup =
       start(backoff_spec(restart_strategy::rest_for_one, 1, {inner, worker(j, "b")}));
   auto down = watch(sup);

@@ -68,6 +68,17 @@ inline child_spec worker(std::shared_ptr<journal> j, std::string id,
   return child_spec{id, start, opt.restart, 100ms};
 }
 
+// `child`, whose start fails ("broker unreachable") while `*fail` is true.
+inline child_spec fails_to_restart_when(std::shared_ptr<bool> fail, child_spec child) {
+  child.start =
+      [fail, start = child.start](caf::actor_system& sys) -> phoenix::result<caf::actor> {
+    if (*fail)
+      return phoenix::error{errc::invalid_argument, "broker unreachable"};
+    return start(sys);
+  };
+  return child;
+}
+
 class supervisor_test : public phoenix::testkit::actor_test {
 protected:
   std::shared_ptr<journal> j = std::make_shared<journal>();

@@ -47,6 +47,16 @@ protected:
     acceptance_test::TearDown();
   }
 
+  // Sends one lead to `detected` and waits until `node` completed its saga.
+  void run_one_lead(phoenix_node& node, const std::string& detected) const {
+    lead_sender send{client_properties()};
+    send.lead(detected, prefix_ + "lead-1", 1);
+    ASSERT_NO_FATAL_FAILURE(send.flush());
+    ASSERT_TRUE(
+        eventually([&] { return node.metric("phoenix_sagas_completed_total") >= 1; }, 60s))
+        << node.get("/metrics").body;
+  }
+
   bool granted_ = false;
 };
 
@@ -90,12 +100,7 @@ TEST_F(acl, node_without_acls_backs_off_not_ready_and_recovers_after_the_grant) 
   ASSERT_EQ(r.code, 0) << r.err;
   // Recovers by itself: the next delayed restart succeeds and stays up.
   ASSERT_TRUE(node.wait_ready(90s)) << node.get("/ready").body << node.log();
-  lead_sender send{client_properties()};
-  send.lead(detected, prefix_ + "lead-1", 1);
-  ASSERT_NO_FATAL_FAILURE(send.flush());
-  ASSERT_TRUE(
-      eventually([&] { return node.metric("phoenix_sagas_completed_total") >= 1; }, 60s))
-      << node.get("/metrics").body;
+  ASSERT_NO_FATAL_FAILURE(run_one_lead(node, detected));
 
   // Revoked while it runs: its fetches are refused, and it still ends on SIGTERM
   // (librdkafka's stuck destroy is left behind, tests/README.md "Known limits").
@@ -166,12 +171,7 @@ TEST_F(acl, nodes_are_refused_without_certificate_or_acl_and_work_after_the_gran
   as_reader.identity = "reader";
   auto& node = add_node("acl-reader", as_reader);
   ASSERT_NO_FATAL_FAILURE(node.start());
-  lead_sender send{client_properties()};
-  send.lead(detected, prefix_ + "lead-1", 1);
-  ASSERT_NO_FATAL_FAILURE(send.flush());
-  ASSERT_TRUE(
-      eventually([&] { return node.metric("phoenix_sagas_completed_total") >= 1; }, 60s))
-      << node.get("/metrics").body;
+  ASSERT_NO_FATAL_FAILURE(run_one_lead(node, detected));
   EXPECT_EQ(node.metric("phoenix_sagas_completed_total"), 1);
 }
 

@@ -29,6 +29,28 @@ protected:
     PHOENIX_REAL_ONLY();
   }
 
+  // The cluster outlives the test: ACLs granted here are taken back, pass or fail.
+  // Any Write grant lets `reader` get an idempotent producer id, which the acceptance
+  // tier's acl scenario needs it not to have.
+  void TearDown() override {
+    stop(); // the reader's clients first: revoking under them leaves them stuck
+    if (granted) {
+      auto admin = kafka::acl_admin::connect(client_properties("admin"), "test");
+      EXPECT_TRUE(admin) << admin.error().describe();
+      kafka::acl_filter reader;
+      reader.principal = "User:reader";
+      for (auto* name : {&topic, &group, &dlq}) {
+        reader.name = *name;
+        auto revoked = admin ? admin->revoke(reader, 30s) : admin.error();
+        EXPECT_TRUE(revoked) << *name << ": " << revoked.error().describe();
+      }
+    }
+    group_consumer_test::TearDown();
+  }
+
+  bool granted = false;
+  std::string dlq;
+
   // A consumer of `topic` and its producer as `identity`; `lead-0` is rejected (to the
   // DLQ at once), `lead-1` asks for a retry (attempts = 1: to the retry topic, or
   // without one to the DLQ).
@@ -94,7 +116,7 @@ TEST_F(policy_topics_test, a_client_that_may_not_create_them_says_so_and_loses_n
   // reader may read the topic and its group and write its DLQ, but create nothing.
   auto admin = kafka::acl_admin::connect(client_properties("admin"), "test");
   ASSERT_TRUE(admin) << admin.error().describe();
-  auto dlq = policies::dlq_topic(topic);
+  dlq = policies::dlq_topic(topic);
   std::vector<kafka::acl_binding> acls;
   for (auto op : {kafka::acl_operation::read, kafka::acl_operation::describe})
     acls.push_back({kafka::acl_resource::topic, topic, kafka::acl_pattern::literal,
@@ -105,6 +127,7 @@ TEST_F(policy_topics_test, a_client_that_may_not_create_them_says_so_and_loses_n
   for (auto op : {kafka::acl_operation::write, kafka::acl_operation::describe})
     acls.push_back({kafka::acl_resource::topic, dlq, kafka::acl_pattern::literal,
                     "User:reader", "*", op, kafka::acl_permission::allow});
+  granted = true;
   ASSERT_TRUE(admin->grant(acls, 30s));
   // Brokers apply ACLs as their copy of the metadata log reaches them.
   for (auto& broker : testkit::brokers_of(bootstrap()))

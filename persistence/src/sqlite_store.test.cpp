@@ -112,4 +112,33 @@ TEST(sqlite_store, a_wiped_schema_makes_the_store_unavailable_until_reconnect_mi
   EXPECT_EQ(*(*db)->claim({"k"}, t), claim_outcome::claimed);
 }
 
+TEST(sqlite_store, pending_outbox_rows_of_schema_3_take_the_partition_of_their_saga) {
+  auto path = dir().file("schema3");
+  ASSERT_TRUE(open_store(sqlite_config(path)));
+  // Back to schema 3 as an older build left it, with rows that build wrote.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  char* err = nullptr;
+  sqlite3_exec(
+      raw,
+      "DROP INDEX saga_outbox_pending_owner;"
+      "ALTER TABLE saga_outbox DROP COLUMN saga_topic;"
+      "ALTER TABLE saga_outbox DROP COLUMN saga_partition;"
+      "PRAGMA user_version = 3;"
+      "INSERT INTO saga_state VALUES ('old-2', 'lead', 'leads', 2, 'running', 0, 1, "
+      "x'00', 1);"
+      "INSERT INTO saga_outbox(saga_id, topic, key, payload, headers, created_at_us, "
+      "published_at_us) VALUES ('old-2', 'quota', 'old-2', x'01', x'', 1, 2),"
+      "('old-2', 'quota', 'old-2', x'02', x'', 1, NULL),"
+      "('orphan', 'quota', 'orphan', x'03', x'', 1, NULL);",
+      nullptr, nullptr, &err);
+  EXPECT_EQ(err, nullptr) << err;
+  sqlite3_free(err);
+  sqlite3_close(raw);
+  auto db = open_store(sqlite_config(path));
+  ASSERT_TRUE(db) << db.error().describe();
+  EXPECT_EQ(*(*db)->schema_version(), 4);
+  phoenix::persistence::testing::expect_rows_of_schema_3_go_out(**db);
+}
+
 } // namespace

@@ -79,6 +79,11 @@ public:
           return to_caf(
               read([&] { return db_->pending_outbox(static_cast<std::size_t>(limit)); }));
         },
+        [this](store_outbox_atom, std::uint64_t limit,
+               const outbox_scope& scope) -> caf::result<outbox_list> {
+          return to_caf(read(
+              [&] { return db_->pending_outbox(static_cast<std::size_t>(limit), scope); }));
+        },
         [this](store_purge_atom) -> caf::result<purge_counts> { return purge(); },
         [this](purge_tick_atom) {
           if (healthy_) {

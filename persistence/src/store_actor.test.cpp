@@ -52,8 +52,9 @@ public:
                                                        std::size_t n) override {
     return real_->list_sagas(st, n);
   }
-  phoenix::result<std::vector<outbox_record>> pending_outbox(std::size_t n) override {
-    return real_->pending_outbox(n);
+  phoenix::result<std::vector<outbox_record>>
+  pending_outbox(std::size_t n, const outbox_scope& scope) override {
+    return real_->pending_outbox(n, scope);
   }
   phoenix::result<std::vector<trace_record>> traces(const idempotency_key& k) override {
     return real_->traces(k);

@@ -58,25 +58,26 @@ caf::actor spawn_gateway(caf::actor_system& sys, std::function<caf::actor()> coo
                    std::move(start));
 }
 
-std::vector<runtime::child_spec>
-gateway_children(std::string consumer_id, kafka::group_consumer_config cfg,
-                 std::function<caf::actor()> coordinator, std::string start_topic,
-                 std::string reply_topic, start_fn start,
-                 std::shared_ptr<kafka::consumer_stats> stats,
-                 std::chrono::milliseconds timeout) {
+std::vector<runtime::child_spec> gateway_children(
+    std::string consumer_id, kafka::group_consumer_config cfg,
+    std::function<caf::actor()> coordinator, std::string start_topic,
+    std::string reply_topic, start_fn start, std::shared_ptr<kafka::consumer_stats> stats,
+    std::chrono::milliseconds timeout, std::shared_ptr<owned_partitions> owned) {
   auto slot = std::make_shared<runtime::actor_slot>();
   runtime::child_spec gateway{
       "saga-gateway:" + consumer_id,
       [coordinator, reply_topic, start](caf::actor_system& sys) -> result<caf::actor> {
         return spawn_gateway(sys, coordinator, reply_topic, start);
       }};
-  connect_rebalance(cfg, coordinator, start_topic);
+  connect_rebalance(cfg, coordinator, start_topic, owned);
   runtime::child_spec consumer{
       consumer_id, [=](caf::actor_system& sys) -> result<caf::actor> {
         auto g = slot->get();
         if (!g)
           return error{runtime::errc::invalid_argument,
                        consumer_id + ": the saga gateway is not running"};
+        if (owned) // a consumer that starts owns nothing until it is assigned
+          owned->forget(start_topic);
         auto h = kafka::handler::from_actor(g, timeout);
         return kafka::group_consumer_child(consumer_id, cfg,
                                            {{start_topic, h}, {reply_topic, h}}, stats)
@@ -86,24 +87,34 @@ gateway_children(std::string consumer_id, kafka::group_consumer_config cfg,
 }
 
 void connect_rebalance(kafka::group_consumer_config& cfg,
-                       std::function<caf::actor()> coordinator, std::string start_topic) {
+                       std::function<caf::actor()> coordinator, std::string start_topic,
+                       std::shared_ptr<owned_partitions> owned) {
   auto assigned = std::move(cfg.on_assigned);
   cfg.on_assigned = [=](const std::vector<kafka::topic_partition>& tps) {
     if (assigned)
       assigned(tps);
-    for (const auto& tp : tps)
-      if (tp.topic == start_topic)
-        if (auto c = coordinator())
-          caf::anon_send(c, saga_recover_atom::value, tp.topic, tp.partition);
+    for (const auto& tp : tps) {
+      if (tp.topic != start_topic)
+        continue;
+      // Before the recovery: the commands it resends are this node's to publish.
+      if (owned)
+        owned->assign(tp.topic, tp.partition);
+      if (auto c = coordinator())
+        caf::anon_send(c, saga_recover_atom::value, tp.topic, tp.partition);
+    }
   };
   auto revoked = std::move(cfg.on_revoked);
   cfg.on_revoked = [=](const std::vector<kafka::topic_partition>& tps, bool lost) {
     if (revoked)
       revoked(tps, lost);
-    for (const auto& tp : tps)
-      if (tp.topic == start_topic)
-        if (auto c = coordinator())
-          caf::anon_send(c, saga_revoke_atom::value, tp.topic, tp.partition);
+    for (const auto& tp : tps) {
+      if (tp.topic != start_topic)
+        continue;
+      if (owned)
+        owned->revoke(tp.topic, tp.partition);
+      if (auto c = coordinator())
+        caf::anon_send(c, saga_revoke_atom::value, tp.topic, tp.partition);
+    }
   };
 }
 

@@ -68,8 +68,10 @@ private:
     busy_ = true;
     again_ = false;
     ++opts_.stats->rounds;
+    auto scope = opts_.owned ? persistence::outbox_scope::owned(opts_.owned->snapshot())
+                             : persistence::outbox_scope::everything();
     request(store, caf::infinite, persistence::store_outbox_atom::value,
-            static_cast<std::uint64_t>(opts_.batch))
+            static_cast<std::uint64_t>(opts_.batch), std::move(scope))
         .then([this, producer](persistence::outbox_list& rows) { publish(producer, rows); },
               [this](caf::error& e) {
                 spdlog::warn("outbox relay: cannot read the outbox: {}",
@@ -168,6 +170,27 @@ private:
 };
 
 } // namespace
+
+void owned_partitions::assign(const std::string& topic, std::int32_t partition) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  set_.insert({topic, partition});
+}
+
+void owned_partitions::revoke(const std::string& topic, std::int32_t partition) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  set_.erase({topic, partition});
+}
+
+void owned_partitions::forget(const std::string& topic) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto i = set_.begin(); i != set_.end();)
+    i = i->topic == topic ? set_.erase(i) : std::next(i);
+}
+
+std::vector<persistence::saga_partition> owned_partitions::snapshot() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return {set_.begin(), set_.end()};
+}
 
 caf::actor spawn_outbox_relay(caf::actor_system& sys, relay_options opts) {
   return sys.spawn<relay>(std::move(opts));

@@ -3,9 +3,12 @@
 // so that what they applied survives the node.
 //
 //   saga_node <bootstrap | @client.properties> <store-path> <group> <step-timeout-ms>
-//             [topic-suffix]
+//             [topic-suffix] [--no-relay]
 // The suffix is appended to every topic name of the pipeline (unique names on the real
-// cluster, which outlives a test).
+// cluster, which outlives a test). --no-relay: the node runs no outbox relay (a node
+// that dies before publishing what it wrote). Each partition of lead.detected the saga
+// consumer gets or gives up is printed on stderr ("saga_node: owns lead.detected[1]",
+// "saga_node: gave up lead.detected[1]").
 
 #include "phoenix/lead_pipeline/node.hpp"
 #include "phoenix/persistence/store_actor.hpp"
@@ -20,6 +23,11 @@
 using namespace phoenix;
 
 int main(int argc, char** argv) {
+  bool relay = true;
+  if (argc > 1 && std::string{argv[argc - 1]} == "--no-relay") {
+    relay = false;
+    --argc;
+  }
   if (argc < 5) {
     std::cerr << "usage: saga_node <bootstrap | @client.properties> <store-path> <group> "
                  "<step-timeout-ms> [topic-suffix]\n";
@@ -50,6 +58,21 @@ int main(int argc, char** argv) {
   cfg.origin = "saga_node";
   cfg.commit_interval = std::chrono::milliseconds{200};
   cfg.idempotency.store = link;
+  node.prepare_consumer = [start = node.options.topics.lead_detected](
+                              kafka::group_consumer_config& c, const std::string& id) {
+    if (id != "consumer:sagas")
+      return;
+    c.on_assigned = [start](const std::vector<kafka::topic_partition>& tps) {
+      for (const auto& tp : tps)
+        if (tp.topic == start)
+          std::cerr << "saga_node: owns " << tp.topic << '[' << tp.partition << "]\n";
+    };
+    c.on_revoked = [start](const std::vector<kafka::topic_partition>& tps, bool) {
+      for (const auto& tp : tps)
+        if (tp.topic == start)
+          std::cerr << "saga_node: gave up " << tp.topic << '[' << tp.partition << "]\n";
+    };
+  };
 
   caf::actor_system_config sys_cfg;
   runtime::size_scheduler(sys_cfg);
@@ -65,7 +88,10 @@ int main(int argc, char** argv) {
   root.name = "node";
   root.strategy = runtime::restart_strategy::one_for_one;
   root.children.push_back(sub("store", {persistence::store_child(store, link)}));
-  root.children.push_back(sub("sagas", lead_pipeline::pipeline_saga_children(node, link)));
+  auto saga_children = lead_pipeline::pipeline_saga_children(node, link);
+  if (!relay) // the first child is the relay; the coordinator finds none and kicks no one
+    saga_children.erase(saga_children.begin());
+  root.children.push_back(sub("sagas", std::move(saga_children)));
   root.children.push_back(sub("kafka", lead_pipeline::pipeline_kafka_children(node, cfg)));
   runtime::node_run_options opts;
   opts.shutdown_timeout = std::chrono::seconds{20};

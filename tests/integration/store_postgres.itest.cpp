@@ -75,6 +75,30 @@ TEST(store_postgres, schema_sys_holds_the_tables_at_the_latest_version) {
   EXPECT_EQ(*(*db)->schema_version(), latest_schema_version("postgres"));
 }
 
+TEST(store_postgres, pending_outbox_rows_of_schema_3_take_the_partition_of_their_saga) {
+  auto dsn = pg_temp::get().create_database();
+  ASSERT_TRUE(open_store(pg_config(dsn)));
+  // Back to schema 3 as an older build left it, with rows that build wrote.
+  auto r = phoenix::testkit::run_process(
+      {"/usr/lib/postgresql/15/bin/psql", dsn, "-qAt", "-v", "ON_ERROR_STOP=1", "-c",
+       "DROP INDEX sys.saga_outbox_pending_owner;"
+       "ALTER TABLE sys.saga_outbox DROP COLUMN saga_topic, DROP COLUMN saga_partition;"
+       "DELETE FROM sys.schema_migrations WHERE version = 4;"
+       "INSERT INTO sys.saga_state VALUES ('old-2', 'lead', 'leads', 2, 'running', false, "
+       "1, "
+       "'\\x00', 1);"
+       "INSERT INTO sys.saga_outbox(saga_id, topic, key, payload, headers, created_at_us, "
+       "published_at_us) VALUES ('old-2', 'quota', 'old-2', '\\x01', '', 1, 2),"
+       "('old-2', 'quota', 'old-2', '\\x02', '', 1, NULL),"
+       "('orphan', 'quota', 'orphan', '\\x03', '', 1, NULL);"},
+      30s);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto db = open_store(pg_config(dsn));
+  ASSERT_TRUE(db) << db.error().describe();
+  EXPECT_EQ(*(*db)->schema_version(), 4);
+  phoenix::persistence::testing::expect_rows_of_schema_3_go_out(**db);
+}
+
 TEST(store_postgres, a_batch_takes_one_statement_per_kind_not_one_per_row) {
   auto db = open_store(pg_config(pg_temp::get().create_database()));
   ASSERT_TRUE(db) << db.error().describe();

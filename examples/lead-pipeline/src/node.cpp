@@ -26,6 +26,7 @@ pipeline_saga_children(lead_pipeline_node& node, const persistence::store_link& 
   ro.producer = [p = node.producer] { return p->get(); };
   ro.stats = node.relay_stats;
   ro.interval = std::chrono::milliseconds{200};
+  ro.owned = node.owned;
   runtime::child_spec relay{"outbox-relay",
                             [ro](caf::actor_system& sys) -> result<caf::actor> {
                               return sagas::spawn_outbox_relay(sys, ro);
@@ -92,9 +93,9 @@ pipeline_kafka_children(lead_pipeline_node& node,
   saga_cfg.properties.emplace("partition.assignment.strategy", "range");
   if (node.prepare_consumer)
     node.prepare_consumer(saga_cfg, "consumer:sagas");
-  for (auto& child :
-       sagas::gateway_children("consumer:sagas", saga_cfg, coordinator, t.lead_detected,
-                               t.replies, start_of, node.saga_consumer))
+  for (auto& child : sagas::gateway_children(
+           "consumer:sagas", saga_cfg, coordinator, t.lead_detected, t.replies, start_of,
+           node.saga_consumer, std::chrono::seconds{30}, node.owned))
     out.push_back(std::move(child));
   if (!node.participants)
     return out;

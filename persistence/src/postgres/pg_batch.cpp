@@ -40,8 +40,9 @@ UPDATE sys.saga_state SET saga_type = $2, topic = $3, kafka_partition = $4, stat
 WHERE saga_id = $1 AND version = $10)sql";
 
 constexpr const char* outbox_sql = R"sql(
-INSERT INTO sys.saga_outbox (saga_id, topic, key, payload, headers, created_at_us)
-SELECT $1, t, k, decode(p, 'hex'), decode(h, 'hex'), $2
+INSERT INTO sys.saga_outbox (saga_id, topic, key, payload, headers, created_at_us,
+                             saga_topic, saga_partition)
+SELECT $1, t, k, decode(p, 'hex'), decode(h, 'hex'), $2, $7, $8
 FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS x(t, k, p, h, o)
 ORDER BY o)sql";
 
@@ -208,7 +209,7 @@ std::optional<error> apply_saga(pqxx::transaction_base& tx, const saga_op& op,
       headers.push_back(hex(m.headers));
     }
     tx.exec_params(outbox_sql, st.id.value, to_us(now), text_array(topic), text_array(key),
-                   text_array(payload), text_array(headers));
+                   text_array(payload), text_array(headers), st.topic, st.partition);
   }
   rep.saga_versions.push_back(next);
   return std::nullopt;

@@ -134,20 +134,39 @@ public:
     });
   }
 
-  result<std::vector<outbox_record>> pending_outbox(std::size_t limit) override {
+  result<std::vector<outbox_record>> pending_outbox(std::size_t limit,
+                                                    const outbox_scope& scope) override {
     return guarded([&](pqxx::connection& c) {
       pqxx::nontransaction n{c};
-      auto rows = n.exec_params(
-          "SELECT id, saga_id, topic, key, payload, headers, created_at_us "
-          "FROM sys.saga_outbox WHERE published_at_us IS NULL ORDER BY id LIMIT $1",
-          static_cast<std::int64_t>(limit));
+      constexpr const char* cols =
+          "SELECT id, saga_id, topic, key, payload, headers, created_at_us, saga_topic, "
+          "saga_partition FROM sys.saga_outbox WHERE published_at_us IS NULL ";
+      pqxx::result rows;
+      if (scope.all) {
+        rows = n.exec_params(std::string{cols} + "ORDER BY id LIMIT $1",
+                             static_cast<std::int64_t>(limit));
+      } else {
+        std::vector<std::string> topics;
+        std::vector<std::int64_t> partitions;
+        for (const auto& p : scope.partitions) {
+          topics.push_back(p.topic);
+          partitions.push_back(p.partition);
+        }
+        rows = n.exec_params(std::string{cols} +
+                                 "AND (saga_partition = -1 OR (saga_topic, saga_partition) "
+                                 "IN (SELECT * FROM unnest($2::text[], $3::int4[]))) "
+                                 "ORDER BY id LIMIT $1",
+                             static_cast<std::int64_t>(limit), pg::text_array(topics),
+                             pg::int_array(partitions));
+      }
       std::vector<outbox_record> out;
       for (const auto& r : rows)
         out.push_back({r[0].as<std::int64_t>(),
                        {r[1].as<std::string>()},
                        {r[2].as<std::string>(), r[3].as<std::string>(),
                         pqxx::binarystring{r[4]}.str(), pqxx::binarystring{r[5]}.str()},
-                       from_us(r[6].as<std::int64_t>())});
+                       from_us(r[6].as<std::int64_t>()),
+                       {r[7].as<std::string>(), r[8].as<std::int32_t>()}});
       return out;
     });
   }

@@ -31,8 +31,32 @@ constexpr const char* saga_put_sql =
     "status = excluded.status, finished = excluded.finished, version = excluded.version, "
     "data = excluded.data, updated_at_us = excluded.updated_at_us";
 constexpr const char* outbox_put_sql =
-    "INSERT INTO saga_outbox(saga_id, topic, key, payload, headers, created_at_us) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO saga_outbox(saga_id, topic, key, payload, headers, created_at_us, "
+    "saga_topic, saga_partition) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr const char* outbox_all_sql =
+    "SELECT id, saga_id, topic, key, payload, headers, created_at_us, saga_topic, "
+    "saga_partition FROM saga_outbox WHERE published_at_us IS NULL ORDER BY id LIMIT ?1";
+// ?2: the owned partitions as a JSON array of [topic, partition] pairs.
+constexpr const char* outbox_owned_sql =
+    "SELECT id, saga_id, topic, key, payload, headers, created_at_us, saga_topic, "
+    "saga_partition FROM saga_outbox WHERE published_at_us IS NULL AND "
+    "(saga_partition = -1 OR (saga_topic, saga_partition) IN "
+    "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2))) "
+    "ORDER BY id LIMIT ?1";
+
+std::string json_partitions(const std::vector<saga_partition>& ps) {
+  std::string out = "[";
+  for (const auto& p : ps) {
+    out += out.size() > 1 ? ",[\"" : "[\"";
+    for (char c : p.topic) {
+      if (c == '"' || c == '\\')
+        out += '\\';
+      out += c;
+    }
+    out += "\"," + std::to_string(p.partition) + "]";
+  }
+  return out + "]";
+}
 constexpr const char* publish_sql =
     "UPDATE saga_outbox SET published_at_us = ?2 WHERE id = ?1 AND published_at_us IS NULL";
 constexpr const char* saga_cols = "SELECT saga_id, saga_type, topic, kafka_partition, "
@@ -177,17 +201,21 @@ public:
     });
   }
 
-  result<std::vector<outbox_record>> pending_outbox(std::size_t limit) override {
+  result<std::vector<outbox_record>> pending_outbox(std::size_t limit,
+                                                    const outbox_scope& scope) override {
     return guarded([&] {
-      auto& s = get("SELECT id, saga_id, topic, key, payload, headers, created_at_us "
-                    "FROM saga_outbox WHERE published_at_us IS NULL ORDER BY id LIMIT ?1");
+      auto& s = get(scope.all ? outbox_all_sql : outbox_owned_sql);
       s.bind(1, static_cast<std::int64_t>(limit));
+      std::string owned;
+      if (!scope.all)
+        s.bind(2, owned = json_partitions(scope.partitions));
       std::vector<outbox_record> out;
       while (s.step())
         out.push_back({s.int64(0),
                        {s.text(1)},
                        {s.text(2), s.text(3), s.text(4), s.text(5)},
-                       from_us(s.int64(6))});
+                       from_us(s.int64(6)),
+                       {s.text(7), static_cast<std::int32_t>(s.int64(8))}});
       s.reset();
       return out;
     });
@@ -374,6 +402,8 @@ private:
           .bind_blob(4, m.payload)
           .bind_blob(5, m.headers)
           .bind(6, to_us(now))
+          .bind(7, st.topic)
+          .bind(8, st.partition)
           .run();
     rep.saga_versions.push_back(next);
   }

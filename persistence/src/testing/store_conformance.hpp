@@ -393,3 +393,5 @@ TEST_P(store_conformance, data_survives_reopening_and_migrations_run_once) {
 }
 
 } // namespace phoenix::persistence::testing
+
+#include "testing/outbox_conformance.hpp" // IWYU pragma: keep (more of the suite)

@@ -45,8 +45,13 @@ public:
   /// what inspection tools list.
   virtual result<std::vector<saga_record>> list_sagas(const std::string& status,
                                                       std::size_t limit) = 0;
-  /// Outbox rows not yet published, oldest first, at most `limit`.
-  virtual result<std::vector<outbox_record>> pending_outbox(std::size_t limit) = 0;
+  /// Outbox rows not yet published that `scope` covers, oldest first, at most `limit`.
+  virtual result<std::vector<outbox_record>> pending_outbox(std::size_t limit,
+                                                            const outbox_scope& scope) = 0;
+  /// Every outbox row not yet published, oldest first, at most `limit`.
+  result<std::vector<outbox_record>> pending_outbox(std::size_t limit) {
+    return pending_outbox(limit, outbox_scope::everything());
+  }
   /// Traceability rows of one key, oldest first.
   virtual result<std::vector<trace_record>> traces(const idempotency_key& key) = 0;
 

@@ -29,7 +29,8 @@ using store_lookup_atom = caf::atom_constant<caf::atom("st_lookup")>;
 using store_saga_atom = caf::atom_constant<caf::atom("st_saga")>;
 /// (store_sagas_atom, std::string topic, std::int32_t partition) -> saga_list
 using store_sagas_atom = caf::atom_constant<caf::atom("st_sagas")>;
-/// (store_outbox_atom, std::uint64_t limit) -> outbox_list
+/// (store_outbox_atom, std::uint64_t limit) -> outbox_list: every pending row;
+/// (store_outbox_atom, std::uint64_t limit, outbox_scope) -> outbox_list: those it covers.
 using store_outbox_atom = caf::atom_constant<caf::atom("st_outbox")>;
 /// (store_purge_atom) -> purge_counts; purges what is older than the retention.
 using store_purge_atom = caf::atom_constant<caf::atom("st_purge")>;
@@ -104,5 +105,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(phoenix::persistence::saga_id)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(phoenix::persistence::saga_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(phoenix::persistence::saga_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(phoenix::persistence::outbox_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(phoenix::persistence::outbox_scope)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(phoenix::persistence::purge_counts)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(phoenix::persistence::store_stats)

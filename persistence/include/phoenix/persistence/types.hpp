@@ -80,11 +80,40 @@ struct outbox_message {
   std::string headers; ///< Opaque, encoded by the caller.
 };
 
+/// A partition on which sagas' events arrive (a saga's `topic` and `partition`): the
+/// node its consumer group assigns it to owns those sagas, and publishes their outbox.
+struct saga_partition {
+  std::string topic;
+  std::int32_t partition = -1; ///< -1: a saga that arrived on no partition.
+  friend bool operator==(const saga_partition& a, const saga_partition& b) {
+    return a.partition == b.partition && a.topic == b.topic;
+  }
+  friend bool operator<(const saga_partition& a, const saga_partition& b) {
+    return a.topic != b.topic ? a.topic < b.topic : a.partition < b.partition;
+  }
+};
+
 struct outbox_record {
   std::int64_t id = 0; ///< Assigned by the store, increasing.
   saga_id saga;
   outbox_message message;
   time_point created_at;
+  /// The saga's partition when the row was written (from its saga_op's state).
+  saga_partition owner;
+};
+
+/// Which pending outbox rows a relay reads.
+struct outbox_scope {
+  /// True: every row (a node alone on its store, or one that owns everything).
+  bool all = true;
+  /// With `all` false: the rows of sagas on these partitions, and the rows of sagas on
+  /// no partition (-1), which no consumer group assigns and every relay therefore reads.
+  std::vector<saga_partition> partitions;
+
+  static outbox_scope everything() { return {}; }
+  static outbox_scope owned(std::vector<saga_partition> ps) {
+    return {false, std::move(ps)};
+  }
 };
 
 // -- writes: a request is a list of operations applied atomically -------------------

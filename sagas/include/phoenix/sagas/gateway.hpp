@@ -3,6 +3,7 @@
 #include "phoenix/actors/kafka/group_consumer.hpp"
 #include "phoenix/runtime/envelope.hpp"
 #include "phoenix/runtime/supervisor.hpp"
+#include "phoenix/sagas/outbox_relay.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
@@ -41,19 +42,25 @@ caf::actor spawn_gateway(caf::actor_system& sys, std::function<caf::actor()> coo
 /// one (its uncommitted records are read again: the coordinator absorbs duplicates).
 /// The consumer (`consumer_id`) reads `start_topic` and `reply_topic`; `cfg` gets the
 /// rebalance hooks of `connect_rebalance`. A record the gateway does not answer within
-/// `timeout` counts as a crash of the record.
+/// `timeout` counts as a crash of the record. With `owned`, the partitions of
+/// `start_topic` the consumer holds are kept there (for the node's outbox relay); each
+/// start of the consumer begins with none.
 std::vector<runtime::child_spec>
 gateway_children(std::string consumer_id, kafka::group_consumer_config cfg,
                  std::function<caf::actor()> coordinator, std::string start_topic,
                  std::string reply_topic, start_fn start,
                  std::shared_ptr<kafka::consumer_stats> stats,
-                 std::chrono::milliseconds timeout = std::chrono::seconds{30});
+                 std::chrono::milliseconds timeout = std::chrono::seconds{30},
+                 std::shared_ptr<owned_partitions> owned = nullptr);
 
 /// Adds to `cfg`'s rebalance hooks: on assignment of a partition of `start_topic` the
 /// coordinator recovers that partition's unfinished sagas; on revoke it forgets them.
 /// The start topic and the reply topic need the same partition count (both keyed by
-/// saga id), so one member owns a saga's start and its replies.
+/// saga id), so one member owns a saga's start and its replies. With `owned`, the
+/// partition joins it before the recovery and leaves it on revoke (also when lost), so
+/// the node's relay publishes the outbox rows of exactly the sagas the node owns.
 void connect_rebalance(kafka::group_consumer_config& cfg,
-                       std::function<caf::actor()> coordinator, std::string start_topic);
+                       std::function<caf::actor()> coordinator, std::string start_topic,
+                       std::shared_ptr<owned_partitions> owned = nullptr);
 
 } // namespace phoenix::sagas

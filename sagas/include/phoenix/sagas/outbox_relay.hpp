@@ -1,6 +1,7 @@
 #pragma once
 
 #include "phoenix/persistence/store_link.hpp"
+#include "phoenix/persistence/types.hpp"
 
 #include <atomic>
 #include <caf/actor.hpp>
@@ -10,6 +11,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
 
 namespace phoenix::sagas {
 
@@ -23,6 +28,23 @@ struct relay_stats {
   std::atomic<std::uint64_t> rounds{0};
 };
 
+/// The saga partitions a node owns: the partitions of its saga types' start topics
+/// that its saga consumer is assigned (`connect_rebalance` keeps it). A saga's id is its
+/// Kafka key, so the owner of its partition runs it, and with this its relay publishes
+/// its commands. Thread-safe: consumers' threads write, the relay reads once a round.
+class owned_partitions {
+public:
+  void assign(const std::string& topic, std::int32_t partition);
+  void revoke(const std::string& topic, std::int32_t partition);
+  /// Forgets every partition of `topic` (a consumer that starts again owns none yet).
+  void forget(const std::string& topic);
+  std::vector<persistence::saga_partition> snapshot() const;
+
+private:
+  mutable std::mutex mtx_;
+  std::set<persistence::saga_partition> set_;
+};
+
 struct relay_options {
   persistence::store_link store;
   /// The actor that sends records: the producer actor's protocol,
@@ -33,9 +55,14 @@ struct relay_options {
   std::chrono::milliseconds interval{1000}; ///< Rounds also run this often.
   std::chrono::milliseconds publish_timeout{30000};
   std::shared_ptr<relay_stats> stats = std::make_shared<relay_stats>();
+  /// Whose rows to publish, when several nodes share one store: only those of sagas on
+  /// these partitions (and of sagas on no partition). Null: every row (a node alone on
+  /// its store, the test kit, the benchmark).
+  std::shared_ptr<const owned_partitions> owned;
 };
 
-/// The outbox relay: in rounds, reads pending outbox rows (oldest first), sends each
+/// The outbox relay: in rounds, reads pending outbox rows (oldest first; with `owned`,
+/// only those of the partitions it holds at the round's start), sends each
 /// with the producer (idempotent by default) and, once delivered, marks them published
 /// in one store request. A row whose delivery fails stays pending and is sent again in
 /// a later round; a row sent but not yet marked when the node dies is sent again after

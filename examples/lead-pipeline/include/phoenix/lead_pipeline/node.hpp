@@ -39,6 +39,10 @@ struct lead_pipeline_node {
   std::shared_ptr<runtime::actor_slot> coordinator =
       std::make_shared<runtime::actor_slot>();
   std::shared_ptr<runtime::actor_slot> relay = std::make_shared<runtime::actor_slot>();
+  /// The partitions of lead.detected the saga consumer holds: the relay publishes only
+  /// the outbox rows of those sagas, so nodes sharing one store each publish their own.
+  std::shared_ptr<sagas::owned_partitions> owned =
+      std::make_shared<sagas::owned_partitions>();
   std::shared_ptr<runtime::actor_slot> producer = std::make_shared<runtime::actor_slot>();
   /// False: `producer` is the node's (tracked by its own child elsewhere), and
   /// pipeline_kafka_children makes no producer child.

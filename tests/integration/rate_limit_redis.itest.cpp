@@ -57,7 +57,8 @@ double field(policies::redis_connection& c, const std::string& key, const char* 
   return v && !v->empty() ? std::stod(*v) : -1;
 }
 
-TEST(rate_limit_redis, two_nodes_sharing_a_limit_never_get_more_than_redis_allows) {
+TEST(rate_limit_redis,
+     two_nodes_sharing_a_limit_together_get_the_global_rate_within_10_percent) {
   auto t = redis_tenants();
   t.limits["acme"] = {200, 20};
   auto prefix = unique_prefix();
@@ -107,6 +108,11 @@ TEST(rate_limit_redis, two_nodes_sharing_a_limit_never_get_more_than_redis_allow
   EXPECT_LE(static_cast<double>(total), granted) << "a node uses only what Redis leased it";
   EXPECT_LE(granted, allowed + 1e-6)
       << "Redis never grants more than rate x elapsed + burst";
+  // And the two together get the global rate, not less: within 10% below the bound over
+  // Redis's own span from the first grant to the last (both nodes ask all the time, and
+  // a node's unused lease is at most a few tokens).
+  EXPECT_GE(static_cast<double>(total), 0.9 * allowed)
+      << "two nodes asking all the time took less than 90% of the global rate";
   std::printf("rate_limit_redis: 2 nodes took %llu + %llu = %llu tokens in %.3f s (Redis "
               "clock; %.3f s wall); Redis granted %.0f of rate x elapsed + burst = %.1f "
               "(%+.1f%%); taken / (rate x wall) = %.3f\n",

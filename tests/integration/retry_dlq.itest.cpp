@@ -272,6 +272,44 @@ TEST_F(retry_dlq_test, record_through_a_retry_topic_is_not_handled_before_it_is_
   expect_all_committed();
 }
 
+// The in-place bound moves a record on before its attempts run out: with waits drawn up
+// to 200 ms and at most 200 ms in place, a record failing on its topic reaches the
+// retry topic after a few of its 1,000 attempts, and is handled there.
+TEST_F(retry_dlq_test, record_past_its_time_in_place_moves_to_the_retry_topic_early) {
+  create_topic(topic + ".retry.1", 1);
+  produce_events(0, 3);
+  auto retry_topic = topic + ".retry.1";
+  auto on_topic = std::make_shared<std::atomic<int>>(0);
+  auto log = seen;
+  auto cfg = policy_config(1000, {100ms});
+  cfg.policies.fallback.backoff_base = 200ms;
+  cfg.policies.fallback.backoff_cap = 200ms;
+  cfg.policies.fallback.max_in_place = 200ms;
+  start_with_producer(
+      [log, on_topic, retry_topic](const runtime::envelope_view& env,
+                                   const kafka::record_view& rec) {
+        if (env.id == "lead-1" && rec.topic != retry_topic) {
+          on_topic->fetch_add(1);
+          return kafka::handler_status::retry;
+        }
+        return record_done(*log, env);
+      },
+      cfg);
+  ASSERT_TRUE(eventually([&] { return seen->done_count() == 3; }));
+  EXPECT_TRUE(runtime::is_normal_exit(stop()));
+  EXPECT_EQ(stats->retry_topic_records.load(), 1u);
+  EXPECT_EQ(stats->dead_lettered.load(), 0u);
+  EXPECT_GE(on_topic->load(), 1);
+  EXPECT_LT(on_topic->load(), 1000) << "the record used up its attempts in place";
+  auto moved = testkit::consume_from(client_properties(), retry_topic,
+                                     unique_name("reader"), 1, 30s);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(value_of(moved[0].headers, headers::attempts),
+            std::to_string(on_topic->load()));
+  EXPECT_EQ(value_of(moved[0].headers, headers::error_class), "handler_retry");
+  expect_all_committed();
+}
+
 TEST_F(retry_dlq_test, record_is_not_committed_while_the_dlq_cannot_be_written) {
   producer_properties["message.timeout.ms"] = "300";
   produce_events(0, 5);
@@ -370,6 +408,70 @@ TEST_F(retry_dlq_test, dlq_tools_refuse_unknown_topics_and_bad_filters) {
   auto empty = dlq_command({"list", "--config", config_file, "--topic", topic});
   EXPECT_EQ(empty.code, 0) << empty.err;
   EXPECT_EQ(lines_of(empty.out).size(), 1u) << empty.out; // the header only
+}
+
+// Three partitions: a record retried in place waits on a timer, not in the poll loop or
+// a thread, so the other partitions keep being consumed and committed meanwhile, while
+// the records behind it on its own partition wait (its partition stays ordered).
+class retry_in_place_test : public retry_dlq_test {
+protected:
+  retry_in_place_test() { partitions = 3; }
+};
+
+TEST_F(retry_in_place_test, record_retried_in_place_holds_only_its_own_partition) {
+  produce_events(0, 1); // lead-0: fails until released
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto failures = std::make_shared<std::atomic<int>>(0);
+  auto stuck_partition = std::make_shared<std::atomic<int>>(-1);
+  auto handled_on_stuck = std::make_shared<std::atomic<int>>(0);
+  auto log = seen;
+  auto cfg = policy_config(100000); // waits of 5-20 ms, many attempts
+  // Room for the test to take its time: up to 25 s in place (below half the poll limit).
+  cfg.properties["max.poll.interval.ms"] = "60000";
+  cfg.policies.fallback.max_in_place = 25s;
+  start_with_producer(
+      [=](const runtime::envelope_view& env, const kafka::record_view& rec) {
+        if (env.id == "lead-0") {
+          stuck_partition->store(rec.partition);
+          if (!release->load()) {
+            failures->fetch_add(1);
+            return kafka::handler_status::retry;
+          }
+        } else if (rec.partition == stuck_partition->load()) {
+          handled_on_stuck->fetch_add(1);
+        }
+        return record_done(*log, env);
+      },
+      cfg);
+  ASSERT_TRUE(eventually([&] { return failures->load() >= 1; }));
+  const int p = stuck_partition->load();
+  produce_events(1, 60); // keyed: they land on all three partitions
+  // Every other partition is handled to its end and committed while lead-0 waits.
+  ASSERT_TRUE(eventually([&] {
+    auto c = committed_and_end();
+    for (auto& [partition, offsets] : c)
+      if (partition != p && offsets.first != offsets.second)
+        return false;
+    return true;
+  })) << "other partitions did not move while a record of partition "
+      << p << " waited";
+  auto c = committed_and_end();
+  EXPECT_GT(c[p].second, 1) << "no record landed behind lead-0";
+  EXPECT_LE(c[p].first, 0) << "committed past the waiting record";
+  EXPECT_EQ(handled_on_stuck->load(), 0) << "a record behind lead-0 ran before it";
+  EXPECT_NE(seen->done_count(), 61u);
+  {
+    std::lock_guard<std::mutex> g{seen->mtx};
+    EXPECT_EQ(seen->calls.count("lead-0"), 0u) << "lead-0 was handled before its release";
+  }
+  EXPECT_GE(failures->load(), 2) << "lead-0 was not retried in place meanwhile";
+  release->store(true);
+  ASSERT_TRUE(eventually([&] { return seen->done_count() == 61; }));
+  ASSERT_TRUE(eventually([&] { return all_committed(); }));
+  EXPECT_TRUE(runtime::is_normal_exit(stop()));
+  EXPECT_EQ(stats->dead_lettered.load(), 0u);
+  EXPECT_EQ(stats->retry_topic_records.load(), 0u);
+  EXPECT_EQ(seen->calls["lead-0"], 1);
 }
 
 } // namespace

@@ -17,6 +17,7 @@ namespace {
 using flush_atom = caf::atom_constant<caf::atom("st_flush")>;
 using reconnect_atom = caf::atom_constant<caf::atom("st_reconn")>;
 using purge_tick_atom = caf::atom_constant<caf::atom("st_ptick")>;
+using health_tick_atom = caf::atom_constant<caf::atom("st_htick")>;
 
 template <class T>
 caf::result<T> to_caf(result<T>&& r) {
@@ -41,6 +42,8 @@ public:
     });
     if (opts_.purge_interval.count() > 0)
       delayed_send(this, opts_.purge_interval, purge_tick_atom::value);
+    if (opts_.health_interval.count() > 0)
+      delayed_send(this, opts_.health_interval, health_tick_atom::value);
     return {
         [this](store_apply_atom, store_request& req) -> caf::result<reply> {
           if (!healthy_)
@@ -92,6 +95,12 @@ public:
               spdlog::warn("store: purge failed: {}", runtime::describe(r.err));
           }
           delayed_send(this, opts_.purge_interval, purge_tick_atom::value);
+        },
+        [this](health_tick_atom) {
+          // While unhealthy the reconnect loop probes; a failure here starts it.
+          if (healthy_)
+            (void)read([&] { return db_->schema_version(); });
+          delayed_send(this, opts_.health_interval, health_tick_atom::value);
         },
         [this](store_health_atom) -> caf::result<bool, std::string> {
           return {healthy_, last_error_};
@@ -213,6 +222,7 @@ store_actor_options actor_options(const store_config& cfg) {
   o.batch_max = cfg.batch_max;
   o.batch_window = cfg.batch_window;
   o.retention = cfg.retention;
+  o.health_interval = std::chrono::seconds{2};
   return o;
 }
 

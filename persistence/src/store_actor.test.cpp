@@ -62,7 +62,11 @@ public:
   phoenix::result<purge_counts> purge(time_point cutoff) override {
     return real_->purge(cutoff);
   }
-  phoenix::result<int> schema_version() override { return real_->schema_version(); }
+  phoenix::result<int> schema_version() override {
+    if (f_->fail_apply) // unplugged: every question fails, not just writes
+      return make_store_error(store_errc::store_unavailable, "disk unplugged");
+    return real_->schema_version();
+  }
   phoenix::result<void> verify() override { return real_->verify(); }
   phoenix::result<void> reconnect() override {
     ++f_->reconnects;
@@ -295,6 +299,30 @@ TEST_F(store_actor_test, the_link_is_not_ready_from_a_failed_write_until_the_rec
   EXPECT_EQ(opts.link.reason(), "");
 }
 
+TEST_F(store_actor_test, an_idle_store_that_goes_away_is_noticed_by_its_health_check) {
+  store_actor_options opts;
+  opts.reconnect_min = 10ms;
+  opts.health_interval = 2s;
+  opts.link = store_link{};
+  auto st = spawn_store(opts);
+  opts.link.attach(st);
+  advance_time(2s); // a check while the store is there changes nothing
+  ASSERT_TRUE(opts.link.ready());
+  f->fail_apply = true;
+  f->failing_reconnects = 1;
+  advance_time(1s);
+  EXPECT_TRUE(opts.link.ready()) << "no check yet, and no request was made";
+  advance_time(1s); // the next check fails: not ready, without any request
+  EXPECT_FALSE(opts.link.ready());
+  EXPECT_NE(opts.link.reason().find("disk unplugged"), std::string::npos)
+      << opts.link.reason();
+  advance_time(10ms); // the first reconnect fails
+  EXPECT_FALSE(opts.link.ready());
+  advance_time(20ms); // the second succeeds
+  EXPECT_TRUE(opts.link.ready());
+  EXPECT_EQ(f->reconnects, 2);
+}
+
 TEST_F(store_actor_test, a_saga_conflict_fails_only_its_requester_and_keeps_the_store_up) {
   auto st = spawn_store();
   saga_op bad;
@@ -349,6 +377,7 @@ TEST_F(store_actor_test, the_actor_purges_on_its_own_by_the_configured_retention
   auto opts = actor_options(*cfg);
   EXPECT_EQ(opts.retention, std::chrono::hours{48});
   EXPECT_EQ(opts.purge_interval, std::chrono::hours{1});
+  EXPECT_EQ(opts.health_interval, std::chrono::seconds{2});
   auto st = spawn_store(opts, true);
   send(st, store_request::complete({"old"}));
   send(st, store_request::claim({"claimed-long-ago"}));

@@ -2,12 +2,17 @@
 // PostgreSQL 15 started through deploy/postgres/pg-temp.sh, the mock cluster for
 // Kafka): commits stop while the store is down, the store link says not ready, the
 // partitions pause at their bound, and once the server is back everything resumes by
-// itself with no record lost and none applied twice.
+// itself with no record lost and none applied twice. And a `phoenix run` node on that
+// store: /ready over HTTP follows the store away and back.
 
 #include "consumer_fixture.hpp"
+#include "http_node.hpp"
 #include "phoenix/persistence/store_actor.hpp"
 #include "phoenix/runtime/idempotency_key.hpp"
 #include "testing/pg_temp.hpp"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
 
 using namespace phoenix;
 using namespace std::chrono_literals;
@@ -136,6 +141,58 @@ TEST_F(store_outage_test,
               static_cast<unsigned long long>(stats->store_retries.load()),
               static_cast<unsigned long long>(stats->pauses.load()),
               static_cast<unsigned long long>(handled_during));
+}
+
+// The same outage seen from outside, on an idle `phoenix run` node whose [store] is that
+// PostgreSQL: /ready turns 503 naming the store check (no record needs to fail first:
+// the store actor checks its connection every 2 s) and 200 again once the server is back.
+std::map<std::string, std::pair<bool, std::string>> ready_checks(httplib::Client& cli,
+                                                                 int* status) {
+  std::map<std::string, std::pair<bool, std::string>> out;
+  auto r = cli.Get("/ready");
+  *status = r ? r->status : -1;
+  if (!r)
+    return out;
+  auto body = nlohmann::json::parse(r->body, nullptr, false);
+  if (body.is_discarded())
+    return out;
+  for (auto& c : body["checks"])
+    out[c["name"].get<std::string>()] = {c["ok"].get<bool>(),
+                                         c["detail"].get<std::string>()};
+  return out;
+}
+
+TEST(phoenix_run_ready, ready_turns_false_while_the_store_is_away_and_true_once_back) {
+  pg_temp::get().start();
+  auto dsn = pg_temp::get().create_database();
+  running_node n{"[store]\nbackend = \"postgres\"\ndsn = \"" + dsn + "\"\n"};
+  ASSERT_GT(n.port, 0);
+  httplib::Client cli{"127.0.0.1", n.port};
+  auto wait_ready = [&](bool want, std::chrono::seconds bound) {
+    auto until = std::chrono::steady_clock::now() + bound;
+    for (;;) {
+      int status = 0;
+      auto checks = ready_checks(cli, &status);
+      auto store = checks.find("store");
+      if (store != checks.end() && store->second.first == want &&
+          status == (want ? 200 : 503))
+        return checks;
+      if (std::chrono::steady_clock::now() > until) {
+        ADD_FAILURE() << "/ready did not become " << (want ? "200" : "503")
+                      << " with store ok=" << want << " (last status " << status << ")\n"
+                      << n.node->err();
+        return checks;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  };
+  wait_ready(true, 30s);
+  pg_temp::get().stop();
+  auto down = wait_ready(false, 30s);
+  EXPECT_NE(down["store"].second, "") << "the failing check says why";
+  pg_temp::get().start();
+  auto up = wait_ready(true, 60s);
+  EXPECT_EQ(up["store"].second, "takes writes");
 }
 
 } // namespace

@@ -1,7 +1,7 @@
 // /health, /ready and /metrics over real HTTP on running `phoenix` nodes, promtool on
 // what /metrics serves, and the deployment files in deploy/ checked against it.
 
-#include "cli_helpers.hpp"
+#include "http_node.hpp"
 #include "phoenix/runtime/config.hpp"
 #include "phoenix/testkit/child_process.hpp"
 
@@ -21,39 +21,6 @@ using phoenix::testkit::run_process;
 using namespace phoenix::itest;
 
 namespace {
-
-// The port a node logged as `http: listening on http(s)://127.0.0.1:<port>`.
-int logged_port(const child_process& node) {
-  std::smatch m;
-  auto err = node.err();
-  if (!std::regex_search(err, m,
-                         std::regex{"listening on https?://127\\.0\\.0\\.1:(\\d+)"}))
-    return -1;
-  return std::stoi(m[1]);
-}
-
-// A `phoenix run` node on a free port, stopped with SIGTERM at the end.
-struct running_node {
-  explicit running_node(const std::string& config_text) {
-    auto path = write_config("phoenix-obs-" + std::to_string(++counter()) + ".toml",
-                             "[http]\nlisten = \"127.0.0.1:0\"\n" + config_text);
-    node = std::make_unique<child_process>(
-        std::vector<std::string>{PHOENIX_BIN, "run", "--config", path});
-    EXPECT_TRUE(node->wait_for_stderr("node started", 60s)) << node->err();
-    port = logged_port(*node);
-    EXPECT_GT(port, 0) << node->err();
-  }
-  ~running_node() {
-    node->signal(SIGTERM);
-    EXPECT_EQ(node->wait(60s), 0) << node->err();
-  }
-  static int& counter() {
-    static int n = 0;
-    return n;
-  }
-  std::unique_ptr<child_process> node;
-  int port = -1;
-};
 
 TEST(phoenix_run_http, serves_health_ready_and_metrics) {
   running_node n{""};

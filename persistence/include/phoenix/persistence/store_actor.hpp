@@ -54,6 +54,11 @@ struct store_actor_options {
   std::chrono::milliseconds reconnect_max{5000};
   /// How often the actor purges by itself; zero disables.
   std::chrono::milliseconds purge_interval = std::chrono::hours{1};
+  /// How often the actor asks the database a trivial question while it is healthy, so
+  /// that a store that went away is noticed (link and `/ready`) even when nothing is
+  /// written or read; zero disables (the default here, for tests on virtual time).
+  /// `actor_options` sets 2 s, what nodes run with.
+  std::chrono::milliseconds health_interval{0};
   /// The actor blocks on database I/O, so it runs on its own thread by default; tests
   /// on the deterministic scheduler turn this off.
   bool detached = true;

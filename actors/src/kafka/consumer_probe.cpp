@@ -24,6 +24,7 @@ namespace {
 struct topic_totals {
   std::uint64_t consumed = 0, handled = 0, rejected = 0, retried = 0, undecodable = 0;
   std::uint64_t failed_attempts = 0, retry_topic = 0, dead_lettered = 0, move_failures = 0;
+  std::uint64_t duplicates = 0;
   histogram_sum handling;
 };
 
@@ -116,6 +117,7 @@ private:
       t.retry_topic += p.retry_topic_records.load(std::memory_order_relaxed);
       t.dead_lettered += p.dead_lettered.load(std::memory_order_relaxed);
       t.move_failures += p.produce_failures.load(std::memory_order_relaxed);
+      t.duplicates += p.duplicates.load(std::memory_order_relaxed);
       t.handling.add(p.handling);
       if (!p.assigned.load(std::memory_order_relaxed))
         return;
@@ -151,6 +153,9 @@ private:
         c.counter.value = static_cast<double>(v);
         out[i++].metric.push_back(c);
       }
+      auto d = labelled(labels);
+      d.counter.value = static_cast<double>(t.duplicates);
+      out[13].metric.push_back(d);
     }
     std::vector<ClientMetric::Label> labels{{"consumer", consumer}};
     histogram_sum commit;
@@ -167,12 +172,9 @@ private:
     auto a = labelled(labels);
     a.gauge.value = assigned;
     out[12].metric.push_back(a);
-    i = 13;
-    for (auto v : {s.duplicates.load(), s.store_retries.load()}) {
-      auto c = labelled(labels);
-      c.counter.value = static_cast<double>(v);
-      out[i++].metric.push_back(c);
-    }
+    auto r = labelled(labels);
+    r.counter.value = static_cast<double>(s.store_retries.load());
+    out[14].metric.push_back(r);
     auto w = labelled(labels);
     w.gauge.value = static_cast<double>(s.store_waiting.load());
     out[15].metric.push_back(w);

@@ -51,7 +51,9 @@ TEST(consumer_probe, sums_partitions_per_topic_and_reports_lag_of_assigned_ones)
   p1->handling.observe(3ms);   // le 0.005
   stats->commits = 2;
   stats->commit_latency.observe(20ms);
-  stats->duplicates = 7;
+  p0->duplicates = 4; // per topic: the partitions' sum
+  p1->duplicates = 3;
+  other->duplicates = 1;
   stats->store_retries = 3;
   stats->store_waiting = 1;
   probe.add("consumer:leads", stats);
@@ -87,8 +89,13 @@ TEST(consumer_probe, sums_partitions_per_topic_and_reports_lag_of_assigned_ones)
   EXPECT_TRUE(
       contains(text, "phoenix_offset_commits_total{consumer=\"consumer:leads\"} 2"));
   EXPECT_TRUE(contains(text, "phoenix_assigned_partitions{consumer=\"consumer:leads\"} 2"));
-  EXPECT_TRUE(
-      contains(text, "phoenix_records_duplicate_total{consumer=\"consumer:leads\"} 7"));
+  EXPECT_TRUE(contains(
+      text,
+      "phoenix_records_duplicate_total{consumer=\"consumer:leads\",topic=\"leads\"} 7"))
+      << text;
+  EXPECT_TRUE(contains(
+      text,
+      "phoenix_records_duplicate_total{consumer=\"consumer:leads\",topic=\"scores\"} 1"));
   EXPECT_TRUE(contains(text, "phoenix_store_retries_total{consumer=\"consumer:leads\"} 3"));
   EXPECT_TRUE(contains(text, "phoenix_store_waiting_lanes{consumer=\"consumer:leads\"} 1"));
 }

@@ -40,9 +40,10 @@ make_gate_settings(const group_consumer_config& cfg) {
 
 idempotency_gate::idempotency_gate(std::shared_ptr<const gate_settings> settings,
                                    lane_channel& channel, std::uint32_t lane,
-                                   std::shared_ptr<consumer_stats> stats, hooks h)
+                                   std::shared_ptr<consumer_stats> stats,
+                                   std::shared_ptr<partition_stats> part, hooks h)
     : settings_(std::move(settings)), channel_(channel), lane_(lane),
-      stats_(std::move(stats)), hooks_(std::move(h)) {
+      stats_(std::move(stats)), part_(std::move(part)), hooks_(std::move(h)) {
   channel_.gated.store(true, std::memory_order_release);
   // A crashed predecessor's completions: sent before anything of this gate, and the
   // records they finish become committable with them.
@@ -117,6 +118,8 @@ verdict idempotency_gate::check(caf::event_based_actor* self, std::int64_t offse
     return verdict::run;
   case verdict::skip:
     stats_->duplicates.fetch_add(1, std::memory_order_relaxed);
+    if (part_)
+      part_->duplicates.fetch_add(1, std::memory_order_relaxed);
     records_.erase(it);
     if (finished_.empty())    // everything before it is durable: so is this, at once
       hooks_.durable(offset); // (a crash further on then is not laid at its door)

@@ -62,7 +62,8 @@ public:
   /// Takes over what a crashed predecessor on `channel` left unsent (lane_channel::unsent):
   /// it goes out first, with the gate's first request.
   idempotency_gate(std::shared_ptr<const gate_settings> settings, lane_channel& channel,
-                   std::uint32_t lane, std::shared_ptr<consumer_stats> stats, hooks h);
+                   std::uint32_t lane, std::shared_ptr<consumer_stats> stats,
+                   std::shared_ptr<partition_stats> part, hooks h);
 
   /// True once the claims of `batch` (the lane's oldest) are answered. Before that, claims
   /// them (once: its records above `done_upto`) and returns false; the gate resumes the
@@ -117,6 +118,7 @@ private:
   std::uint32_t lane_;
   std::string owner_; // scope/topic/partition/lane, set with the first batch
   std::shared_ptr<consumer_stats> stats_;
+  std::shared_ptr<partition_stats> part_; // duplicates by topic, for the metrics
   hooks hooks_;
 
   std::pair<const lane_batch*, std::int64_t> admitted_{nullptr, -1}; // batch, 1st offset

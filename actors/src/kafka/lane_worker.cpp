@@ -258,7 +258,7 @@ caf::behavior lane_worker(caf::stateful_actor<lane_state>* self, caf::actor cons
   if (idempotency) {
     auto* c = ctx.get(); // the gate lives in the context: no cycle through these hooks
     ctx->gate = std::make_unique<idempotency_gate>(
-        std::move(idempotency), *c->channel, c->id.lane, c->stats,
+        std::move(idempotency), *c->channel, c->id.lane, c->stats, c->part,
         idempotency_gate::hooks{[self, weak = std::weak_ptr<lane_context>(ctx)] {
                                   if (auto ctx = weak.lock(); ctx && !self->state.awaiting)
                                     guarded(self, *ctx, [&] { run(self, ctx); });

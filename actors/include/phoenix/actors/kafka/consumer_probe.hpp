@@ -24,8 +24,8 @@ namespace phoenix::kafka {
 /// - `phoenix_offset_commit_seconds` histogram (synchronous commits: revoke, stop),
 ///   `phoenix_offset_commits_total`, `phoenix_offset_commit_failures_total`,
 ///   `phoenix_partition_pauses_total`, `phoenix_assigned_partitions` per consumer
-/// - idempotent consumer, per consumer: `phoenix_records_duplicate_total`,
-///   `phoenix_store_retries_total`, `phoenix_store_waiting_lanes`
+/// - idempotent consumer: `phoenix_records_duplicate_total` per consumer and topic,
+///   `phoenix_store_retries_total`, `phoenix_store_waiting_lanes` per consumer
 /// - `phoenix_breaker_paused_partitions` per consumer: paused while the breaker of their
 ///   handler's downstream is open
 /// - `phoenix_policy_topics_missing` per consumer: retry and DLQ topics it needs and

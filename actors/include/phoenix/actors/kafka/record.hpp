@@ -126,6 +126,8 @@ struct partition_stats {
       0}; ///< Handler calls not done, crashes included.
   std::atomic<std::uint64_t> retry_topic_records{0}; ///< Moved to a retry topic.
   std::atomic<std::uint64_t> dead_lettered{0};       ///< Moved to the DLQ.
+  /// Skipped: their idempotency key was already complete.
+  std::atomic<std::uint64_t> duplicates{0};
   /// Failed requests to move a record to a retry topic or the DLQ (sent again).
   std::atomic<std::uint64_t> produce_failures{0};
   /// Next offset to read as last committed; -1 before the first commit.

@@ -121,7 +121,6 @@ TEST(sqlite_store, pending_outbox_rows_of_schema_3_take_the_partition_of_their_s
   char* err = nullptr;
   sqlite3_exec(
       raw,
-      "DROP INDEX saga_outbox_pending_owner;"
       "ALTER TABLE saga_outbox DROP COLUMN saga_topic;"
       "ALTER TABLE saga_outbox DROP COLUMN saga_partition;"
       "PRAGMA user_version = 3;"

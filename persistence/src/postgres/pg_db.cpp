@@ -67,15 +67,15 @@ ALTER TABLE sys.request_keys ADD COLUMN owner text NOT NULL DEFAULT '';
 )sql",
       // 4: the partition of the saga that wrote an outbox row, so that a relay reads only
       // the rows of the sagas its node owns. Pending rows written before take it from
-      // their saga; a row without one keeps -1 and is read by every relay.
+      // their saga; a row without one keeps -1 and is read by every relay. No index of its
+      // own: a relay reads the pending rows in id order and skips the others' (see the
+      // SQLite schema).
       R"sql(
 ALTER TABLE sys.saga_outbox ADD COLUMN saga_topic text NOT NULL DEFAULT '';
 ALTER TABLE sys.saga_outbox ADD COLUMN saga_partition integer NOT NULL DEFAULT -1;
 UPDATE sys.saga_outbox AS o SET saga_topic = s.topic, saga_partition = s.kafka_partition
   FROM sys.saga_state AS s
   WHERE s.saga_id = o.saga_id AND o.published_at_us IS NULL;
-CREATE INDEX saga_outbox_pending_owner ON sys.saga_outbox (saga_topic, saga_partition, id)
-  WHERE published_at_us IS NULL;
 )sql",
   };
   return steps;

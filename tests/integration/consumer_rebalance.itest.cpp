@@ -1,5 +1,6 @@
-// Several consumers in one group on the mock cluster: members join and leave while
-// records are in flight, brokers go down and requests fail, and nothing is lost.
+// Several consumers in one group: members join and leave while records are in flight
+// (on the mock cluster and, in the system tier, on the real one), brokers go down and
+// requests fail (mock only), and nothing is lost.
 
 #include "consumer_fixture.hpp"
 
@@ -51,11 +52,11 @@ struct partition_history {
 // Reads the committed offsets of one group with a client of its own (not a member).
 class committed_reader {
 public:
-  committed_reader(const std::string& bootstrap, const std::string& group,
+  committed_reader(std::map<std::string, std::string> client, const std::string& group,
                    const std::string& topic, int partitions)
       : topic_(topic), partitions_(partitions) {
-    auto conf = kafka::rd::make_conf(
-        {{"bootstrap.servers", bootstrap}, {"group.id", group}}, "test");
+    client["group.id"] = group;
+    auto conf = kafka::rd::make_conf(client, "test");
     EXPECT_TRUE(conf.has_value());
     auto rk = kafka::rd::make_handle(RD_KAFKA_CONSUMER, std::move(*conf), "reader");
     EXPECT_TRUE(rk.has_value());
@@ -88,8 +89,8 @@ private:
 // membership change of the test happens while records arrive and are in flight.
 class steady_producer {
 public:
-  steady_producer(const std::string& bootstrap, const std::string& topic)
-      : thread_([this, bootstrap, topic] { run(bootstrap, topic); }) {}
+  steady_producer(std::map<std::string, std::string> client, const std::string& topic)
+      : thread_([this, client, topic] { run(client, topic); }) {}
   ~steady_producer() { stop(); }
 
   // Stops producing; returns how many events were produced (all acknowledged).
@@ -103,8 +104,8 @@ public:
   bool failed() const { return failed_; }
 
 private:
-  void run(const std::string& bootstrap, const std::string& topic) {
-    auto p = kafka::producer::create({{"bootstrap.servers", bootstrap}}, "test");
+  void run(const std::map<std::string, std::string>& client, const std::string& topic) {
+    auto p = kafka::producer::create(client, "test");
     if (!p) {
       failed_ = true;
       return;
@@ -251,7 +252,8 @@ TEST_F(consumer_rebalance_test, members_join_and_leave_mid_stream_without_loss) 
   // handled a third of the records again; and manual commits sent while this member's
   // JoinGroup was pending came back as an illegal generation, which made librdkafka drop
   // the assignment as lost.
-  reader = std::make_unique<committed_reader>(bootstrap(), group, topic, partitions);
+  reader =
+      std::make_unique<committed_reader>(client_properties(), group, topic, partitions);
   std::atomic<bool> watching{true};
   std::thread watcher{[&] {
     while (watching) {
@@ -261,7 +263,7 @@ TEST_F(consumer_rebalance_test, members_join_and_leave_mid_stream_without_loss) 
       std::this_thread::sleep_for(20ms);
     }
   }};
-  steady_producer producer{bootstrap(), topic};
+  steady_producer producer{client_properties(), topic};
   auto s1 = std::make_shared<kafka::consumer_stats>();
   auto s2 = std::make_shared<kafka::consumer_stats>();
   auto s3 = std::make_shared<kafka::consumer_stats>();

@@ -68,7 +68,8 @@ int run_list(const dlq_options& o) {
                "message\n";
   for (auto& r : *records) {
     const auto& m = r.marks;
-    std::cout << r.partition << '\t' << r.offset << '\t' << printable(r.key, 40) << '\t'
+    std::cout << r.partition << '\t' << r.offset << '\t'
+              << (r.null_key ? "(null)" : printable(r.key, 40)) << '\t'
               << (m.error_class.empty() ? "-" : m.error_class) << '\t' << m.attempts << '\t'
               << m.original_topic << '[' << m.original_partition << "]@"
               << m.original_offset << '\t' << utc(m.first_failure_ms) << '\t'

@@ -310,6 +310,54 @@ TEST_F(retry_dlq_test, record_past_its_time_in_place_moves_to_the_retry_topic_ea
   expect_all_committed();
 }
 
+// A record without a key and without a value (a tombstone) stays so: in the DLQ, and
+// again after a replay (the replayed record is rejected once more, so the DLQ holds
+// what the replay sent). Empty strings would be bytes Kafka tells apart from null.
+TEST_F(retry_dlq_test, null_key_and_tombstone_stay_null_in_the_dlq_and_through_replay) {
+  runtime::envelope env;
+  env.id = "tomb";
+  env.source = "/test";
+  env.type = "lead.deleted";
+  {
+    auto p = kafka::producer::create(client_properties(), "test");
+    ASSERT_TRUE(p.has_value()) << p.error().describe();
+    ASSERT_TRUE(p->produce(topic, std::string_view{}, std::string_view{},
+                           runtime::encode_headers(env)));
+    ASSERT_TRUE(p->flush(10s));
+  }
+  produce_events(0, 3);
+  auto log = seen;
+  start_with_producer(
+      [log](const runtime::envelope_view& ev, const kafka::record_view&) {
+        if (ev.id == "tomb")
+          return kafka::handler_status::rejected;
+        return record_done(*log, ev);
+      },
+      policy_config(3));
+  ASSERT_TRUE(eventually([&] { return seen->done_count() == 3; }));
+  ASSERT_TRUE(eventually([&] { return stats->dead_lettered.load() == 1; }));
+  auto first = policies::read_dlq(client_properties(), "test", topic, 0, 30s);
+  ASSERT_TRUE(first.has_value()) << first.error().describe();
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_TRUE((*first)[0].null_key) << "a null key reached the DLQ as an empty one";
+  EXPECT_TRUE((*first)[0].null_value) << "a tombstone reached the DLQ with a value";
+  auto all = policies::dlq_filter::parse({});
+  ASSERT_TRUE(all.has_value());
+  auto replayed = policies::replay_dlq(client_properties(), "test", topic, *all, 30s);
+  ASSERT_TRUE(replayed.has_value()) << replayed.error().describe();
+  EXPECT_EQ(replayed->replayed, 1u);
+  ASSERT_TRUE(eventually([&] { return stats->dead_lettered.load() == 2; }));
+  EXPECT_TRUE(runtime::is_normal_exit(stop()));
+  auto both = policies::read_dlq(client_properties(), "test", topic, 0, 30s);
+  ASSERT_TRUE(both.has_value()) << both.error().describe();
+  ASSERT_EQ(both->size(), 2u);
+  for (const auto& r : *both) {
+    EXPECT_TRUE(r.null_key) << "DLQ offset " << r.offset;
+    EXPECT_TRUE(r.null_value) << "DLQ offset " << r.offset;
+  }
+  expect_all_committed();
+}
+
 TEST_F(retry_dlq_test, record_is_not_committed_while_the_dlq_cannot_be_written) {
   producer_properties["message.timeout.ms"] = "300";
   produce_events(0, 5);

@@ -54,8 +54,8 @@ producer::~producer() {
   }
 }
 
-result<void> producer::produce(const std::string& topic, const std::string& key,
-                               const std::string& value,
+result<void> producer::produce(const std::string& topic, std::string_view key,
+                               std::string_view value,
                                const std::vector<runtime::header>& headers) {
   for (;;) {
     auto error =

@@ -63,8 +63,10 @@ rd::headers_ptr headers_of(const outgoing_record& rec) {
 }
 
 rd::error_ptr produce_one(rd_kafka_t& rk, const outgoing_record& rec, void* opaque) {
-  return rd::enqueue(rk, rec.topic, rec.key, rec.value, headers_of(rec), opaque,
-                     rec.partition.value_or(RD_KAFKA_PARTITION_UA));
+  // A view without data is what librdkafka takes for null.
+  return rd::enqueue(rk, rec.topic, rec.null_key ? std::string_view{} : rec.key,
+                     rec.null_value ? std::string_view{} : rec.value, headers_of(rec),
+                     opaque, rec.partition.value_or(RD_KAFKA_PARTITION_UA));
 }
 
 bool queue_full(const rd::error_ptr& err) {

@@ -54,6 +54,8 @@ dlq_record to_record(rd_kafka_message_t& m) {
   r.offset = m.offset;
   r.key.assign(static_cast<const char*>(m.key), m.key ? m.key_len : 0);
   r.value.assign(static_cast<const char*>(m.payload), m.payload ? m.len : 0);
+  r.null_key = m.key == nullptr;
+  r.null_value = m.payload == nullptr;
   std::vector<runtime::header_view> views;
   kafka::rd::for_each_header(m, [&](std::string_view k, std::string_view v) {
     r.headers.push_back({std::string{k}, std::string{v}});
@@ -195,7 +197,9 @@ result<replay_counts> replay_dlq(const std::map<std::string, std::string>& prope
         original.push_back(h);
     auto to = r.marks.original_topic.empty() ? topic : r.marks.original_topic;
     auto sent_at = std::chrono::system_clock::now();
-    if (auto ok = producer->produce(to, r.key, r.value, original); !ok)
+    if (auto ok = producer->produce(to, r.null_key ? std::string_view{} : r.key,
+                                    r.null_value ? std::string_view{} : r.value, original);
+        !ok)
       return ok.error();
     std::string_view ce_id;
     for (const auto& h : original)

@@ -144,6 +144,8 @@ kafka::outgoing_record moved_record(const lane_policy& p, const next_step& step,
   }
   out.key = std::string{key};
   out.value = std::string{value};
+  out.null_key = key.data() == nullptr; // the caller's view of a null key has no data
+  out.null_value = value.data() == nullptr;
   out.headers = with_marks(headers, marks);
   return out;
 }

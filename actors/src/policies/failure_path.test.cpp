@@ -93,4 +93,22 @@ TEST(failure_path, moved_records_name_their_topic_and_carry_a_due_time_only_to_r
   EXPECT_EQ(dead.headers.front().key, "ce_id");
 }
 
+TEST(failure_path, a_moved_record_keeps_a_null_key_and_value_apart_from_empty_ones) {
+  lane_policy p;
+  p.topic = "orders";
+  record_failure f;
+  f.start(1, p, 0, {});
+  f.failed("handler_rejected", "no");
+  std::vector<runtime::header_view> headers;
+  next_step dead{next_step::kind::dead_letter, milliseconds{0}, 0};
+  auto null = moved_record(p, dead, f, std::string_view{}, std::string_view{}, headers);
+  EXPECT_TRUE(null.null_key);
+  EXPECT_TRUE(null.null_value);
+  auto empty = moved_record(p, dead, f, "", "", headers);
+  EXPECT_FALSE(empty.null_key);
+  EXPECT_FALSE(empty.null_value);
+  EXPECT_EQ(empty.key, "");
+  EXPECT_EQ(empty.value, "");
+}
+
 } // namespace

@@ -25,11 +25,11 @@ public:
   producer& operator=(producer&&) noexcept;
   ~producer();
 
-  /// Queues one record; waits while librdkafka's queue is full.
+  /// Queues one record; waits while librdkafka's queue is full. A view without data
+  /// (`std::string_view{}`) is a null key or value; any string, even empty, is bytes.
   /// Errors: errc::kafka_error for an unknown topic or a record librdkafka refuses.
-  result<void> produce(const std::string& topic, const std::string& key,
-                       const std::string& value,
-                       const std::vector<runtime::header>& headers);
+  result<void> produce(const std::string& topic, std::string_view key,
+                       std::string_view value, const std::vector<runtime::header>& headers);
 
   /// Waits until every queued record is acknowledged or failed, at most `timeout`.
   /// Errors: errc::kafka_error if records are still queued at the timeout.

@@ -41,7 +41,7 @@ struct producer_config {
 };
 
 /// A record to produce. Key, value and header values are bytes, sent as given (an
-/// empty key or value is empty, not null).
+/// empty key or value is empty, not null, unless `null_key` / `null_value` says so).
 struct outgoing_record {
   std::string topic;
   std::string key;
@@ -56,6 +56,10 @@ struct outgoing_record {
   /// The message this record is produced for (`runtime::cause_scope`); with
   /// `producer_config::trace`, its delivery is written into that message's journey.
   std::string cause{runtime::current_cause()};
+  /// Sent as a null key (no key: the partitioner's choice) / a null value (a tombstone),
+  /// not as empty ones: a record moved to a retry topic or the DLQ keeps what it had.
+  bool null_key = false;
+  bool null_value = false;
 };
 
 /// Where the brokers stored a record.

@@ -22,6 +22,8 @@ struct dlq_record {
   std::int64_t offset = -1;    ///< In the DLQ topic.
   std::string key;
   std::string value;
+  bool null_key = false;   ///< The record has no key (`key` is empty).
+  bool null_value = false; ///< The record has no value, a tombstone (`value` is empty).
   std::vector<runtime::header> headers; ///< As stored: the original ones, then the marks.
   failure_marks marks;                  ///< The failure headers, read.
 };

@@ -4,6 +4,12 @@ PRESET ?= default
 BUILD  := build/$(PRESET)
 EVENTS ?= 10000
 
+# ccache keys on paths relative to the checkout, so a fresh clone elsewhere (CI) reuses
+# what another checkout compiled instead of rebuilding everything; the build directory
+# (in the hash of -g objects by default) is left out of the key for the same reason.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= true
+
 .PHONY: demo test build deps configure format clean
 
 demo: build

@@ -71,18 +71,25 @@ protected:
     kafka_cluster_fixture::TearDown();
   }
 
+  // A consumer of the test's cluster in a group of its own (`group` made unique), with
+  // the short session and poll limits a test needs to see rebalances in seconds.
+  kafka::group_consumer_config group_config(const std::string& group) {
+    kafka::group_consumer_config cfg;
+    cfg.properties = client_properties();
+    cfg.properties.insert({{"group.id", unique_name(group)},
+                           {"session.timeout.ms", "6000"},
+                           {"max.poll.interval.ms", "10000"}});
+    cfg.origin = "test";
+    return cfg;
+  }
+
   void start_participants() {
     parts = std::make_shared<lead_pipeline::participants>(opts);
     auto p = kafka::producer::create(client_properties(), "test");
     ASSERT_TRUE(p.has_value()) << p.error().describe();
     replies = std::make_unique<kafka::producer>(std::move(*p));
     sys = std::make_unique<caf::actor_system>(sys_cfg);
-    kafka::group_consumer_config cfg;
-    cfg.properties = client_properties();
-    cfg.properties.insert({{"group.id", unique_name("participants")},
-                           {"session.timeout.ms", "6000"},
-                           {"max.poll.interval.ms", "10000"}});
-    cfg.origin = "test";
+    auto cfg = group_config("participants");
     auto* out = replies.get();
     runtime::supervisor_spec spec;
     spec.name = "participants";

@@ -92,12 +92,7 @@ TEST_F(saga_kill_test, a_crashed_gateway_is_restarted_with_its_consumer_and_lose
   persistence::store_link link;
   persistence::store_config store;
   store.path = store_path;
-  kafka::group_consumer_config cfg;
-  cfg.properties = client_properties();
-  cfg.properties.insert({{"group.id", unique_name("sagas-in-process")},
-                         {"session.timeout.ms", "6000"},
-                         {"max.poll.interval.ms", "10000"}});
-  cfg.origin = "test";
+  auto cfg = group_config("sagas-in-process");
   cfg.commit_interval = 200ms;
   cfg.idempotency.store = link;
   auto kafka_children = lead_pipeline::pipeline_kafka_children(node, cfg);

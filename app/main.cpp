@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "phoenix/runtime/allocator.hpp"
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -7,7 +8,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Phoenix: resilient event processing on Apache Kafka, built on actors.\n"
                "Run `phoenix <command> --help` for a command's options.",
                "phoenix"};
-  app.set_version_flag("--version", "phoenix 0.1.0");
+  app.set_version_flag(
+      "--version", "phoenix 0.1.0 (malloc: " + phoenix::runtime::allocator_name() + ")");
   int exit_code = 0;
   phoenix::app::add_run_command(app, exit_code);
   phoenix::app::add_demo_command(app, exit_code);

@@ -19,6 +19,11 @@ add_library(CppHttplib::httplib ALIAS PkgConfig::CPP_HTTPLIB)
 # hiredis 0.14 (libhiredis-dev): the Redis backend of the tenant rate limits.
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET GLOBAL hiredis>=0.14)
 add_library(Hiredis::hiredis ALIAS PkgConfig::HIREDIS)
+# jemalloc 5.3 (libjemalloc-dev): the phoenix executable's malloc, unless
+# PHOENIX_ALLOCATOR=system.
+if(PHOENIX_ALLOCATOR STREQUAL "jemalloc")
+  pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET GLOBAL jemalloc>=5.3)
+endif()
 if(PHOENIX_ENABLE_TESTS)
   find_package(GTest 1.12 REQUIRED)
 endif()

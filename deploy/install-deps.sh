@@ -11,6 +11,8 @@ packages=(
   libcaf-dev librdkafka-dev libsqlite3-dev libpqxx-dev prometheus-cpp-dev libspdlog-dev
   libgtest-dev libgmock-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
   libcpp-httplib-dev libhiredis-dev libssl-dev
+  # jemalloc 5.3: the phoenix executable's malloc (README.md, "Allocator").
+  libjemalloc-dev
   clang-14 libclang-rt-14-dev clang-format-14
   kcat postgresql-15 postgresql-client-15
   # Redis 7 for the cluster-wide tenant rate limits; tests start their own on free

@@ -3,6 +3,7 @@
 #include "dataset.hpp"
 #include "kafka/rdkafka.hpp"
 #include "phoenix/actors/kafka/mock_cluster.hpp"
+#include "phoenix/runtime/allocator.hpp"
 #include "sides.hpp"
 
 #include <spdlog/spdlog.h>
@@ -63,6 +64,7 @@ result<consume_report> run_consume(const consume_options& opts) {
   report.value_bytes = opts.value_bytes;
   report.brokers = opts.brokers;
   report.cores = std::thread::hardware_concurrency();
+  report.allocator = runtime::allocator_name();
   report.librdkafka_version = rd_kafka_version_str();
 
   auto cluster = kafka::mock_cluster::start(opts.brokers);

@@ -102,7 +102,10 @@ std::string to_json(const consume_report& report) {
       {"goal_met", completed > 0 && ratio >= report.goal},
       {"timing", "per side: from the first record received by application code to the "
                  "N-th record finished; group join and shutdown excluded"},
-      {"machine", {{"cores", report.cores}, {"librdkafka", report.librdkafka_version}}},
+      {"machine",
+       {{"cores", report.cores},
+        {"librdkafka", report.librdkafka_version},
+        {"allocator", report.allocator}}},
       {"command", report.command},
   };
   return doc.dump(2);

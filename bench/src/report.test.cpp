@@ -22,6 +22,7 @@ consume_report two_round_report() {
   rep.brokers = 1;
   rep.cores = 2;
   rep.librdkafka_version = "2.0.2";
+  rep.allocator = "jemalloc 5.3.0";
   rep.command = "phoenix bench consume --records 1000";
   rep.rounds = {completed(1000, 0.001, 0.002), completed(1000, 0.002, 0.004)};
   return rep;
@@ -91,6 +92,7 @@ TEST(consume_report, json_has_the_documented_shape) {
   EXPECT_EQ(doc["failed_rounds"], 0);
   EXPECT_EQ(doc["machine"]["cores"], 2);
   EXPECT_EQ(doc["machine"]["librdkafka"], "2.0.2");
+  EXPECT_EQ(doc["machine"]["allocator"], "jemalloc 5.3.0");
   EXPECT_EQ(doc["command"], "phoenix bench consume --records 1000");
   EXPECT_TRUE(doc["timing"].is_string());
 }

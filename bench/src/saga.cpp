@@ -2,6 +2,7 @@
 
 #include "phoenix/actors/kafka/producer_actor.hpp"
 #include "phoenix/persistence/store_actor.hpp"
+#include "phoenix/runtime/allocator.hpp"
 #include "phoenix/runtime/node_runner.hpp"
 #include "phoenix/sagas/coordinator.hpp"
 #include "phoenix/sagas/outbox_relay.hpp"
@@ -118,6 +119,7 @@ result<saga_report> run_saga(const saga_options& opts) {
   saga_report report;
   report.options = opts;
   report.cores = std::thread::hardware_concurrency();
+  report.allocator = runtime::allocator_name();
   std::string dir;
   auto path = opts.sqlite_path;
   if (path.empty()) {
@@ -228,6 +230,7 @@ std::string to_json(const saga_report& r) {
       {"scenario", "saga"},
       {"command", r.command},
       {"cores", r.cores},
+      {"allocator", r.allocator},
       {"sagas", r.options.sagas},
       {"in_flight", r.options.in_flight},
       {"rounds", r.options.rounds},

@@ -1,6 +1,7 @@
 #include "phoenix/bench/store.hpp"
 
 #include "phoenix/persistence/store.hpp"
+#include "phoenix/runtime/allocator.hpp"
 #include "store_sides.hpp"
 
 #include <cstdlib>
@@ -132,6 +133,7 @@ result<store_report> run_store(const store_options& opts) {
   report.key_order = opts.key_order;
   report.keys_per_request = opts.keys_per_request;
   report.cores = std::thread::hardware_concurrency();
+  report.allocator = runtime::allocator_name();
 
   scratch_dir dir;
   std::uint64_t seed = 0;

@@ -93,7 +93,7 @@ std::string to_json(const store_report& report) {
       {"timing", "per side: first statement (raw) or request (phoenix) to the last commit "
                  "acknowledged; opening the database and the fill excluded; a key is one "
                  "claim and one completion"},
-      {"machine", {{"cores", report.cores}}},
+      {"machine", {{"cores", report.cores}, {"allocator", report.allocator}}},
       {"command", report.command},
   };
   return doc.dump(2);

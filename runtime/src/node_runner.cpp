@@ -1,6 +1,7 @@
 #include "phoenix/runtime/node_runner.hpp"
 
 #include "phoenix/runtime/actor_error.hpp"
+#include "phoenix/runtime/allocator.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -54,7 +55,7 @@ node_exit run_node(caf::actor_system& sys, supervisor_spec root, node_run_option
   // node's /health turns on there).
   if (opts.on_started)
     opts.on_started(sup);
-  spdlog::info("node started: supervisor {} is up", name);
+  spdlog::info("node started: supervisor {} is up (malloc: {})", name, allocator_name());
 
   // Signals are blocked in every thread; this one takes them synchronously and turns the
   // first into an ordered stop of the tree.

@@ -50,6 +50,7 @@ struct consume_report {
   std::vector<round_result> rounds;
   double goal = 0.9; ///< Phoenix rate / raw rate the design asks for; information only.
   unsigned cores = 0;
+  std::string allocator; ///< runtime::allocator_name(): it moves the rates.
   std::string librdkafka_version;
   std::string command; ///< The command line that repeats this run.
 

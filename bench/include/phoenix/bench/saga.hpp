@@ -33,6 +33,7 @@ struct saga_report {
   double goal_sagas_per_second = 10000;
   double goal_bytes_per_idle_saga = 1024;
   unsigned cores = 0;
+  std::string allocator; ///< runtime::allocator_name(): it moves the rates.
   std::string command;
   std::string error;
 };

@@ -67,7 +67,8 @@ struct store_report {
   double goal_ratio = 0.8;          ///< Phoenix / raw at every measure; information only.
   double goal_sqlite_rate = 100000; ///< keys/s of Phoenix on SQLite at its best batch.
   unsigned cores = 0;
-  std::string command; ///< The command line that repeats this run.
+  std::string allocator; ///< runtime::allocator_name(): it moves the rates.
+  std::string command;   ///< The command line that repeats this run.
 
   bool failed() const; ///< Some measurement did not complete.
 };

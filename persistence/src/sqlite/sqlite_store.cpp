@@ -23,13 +23,24 @@ constexpr const char* trace_sql =
     "node, detail, at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 constexpr const char* saga_version_sql =
     "SELECT version FROM saga_state WHERE saga_id = ?1";
-constexpr const char* saga_put_sql =
+// A saga write takes only when the stored version is the one expected, so the check and
+// the write are one statement: the first write of a saga inserts (and finds any row
+// there), a later one updates the row at the expected version. The usual later write,
+// an unfinished saga staying where it is, sets only the columns that change, so that
+// SQLite leaves the unfinished-sagas index alone; any other (finishing, or a saga
+// moved) sets every column.
+constexpr const char* saga_insert_sql =
     "INSERT INTO saga_state(saga_id, saga_type, topic, kafka_partition, status, finished, "
     "version, data, updated_at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-    "ON CONFLICT(saga_id) DO UPDATE SET saga_type = excluded.saga_type, "
-    "topic = excluded.topic, kafka_partition = excluded.kafka_partition, "
-    "status = excluded.status, finished = excluded.finished, version = excluded.version, "
-    "data = excluded.data, updated_at_us = excluded.updated_at_us";
+    "ON CONFLICT(saga_id) DO NOTHING";
+constexpr const char* saga_step_sql =
+    "UPDATE saga_state SET status = ?5, version = ?6, data = ?7, updated_at_us = ?8 "
+    "WHERE saga_id = ?1 AND version = ?9 AND finished = 0 AND saga_type = ?2 AND "
+    "topic = ?3 AND kafka_partition = ?4";
+constexpr const char* saga_update_sql =
+    "UPDATE saga_state SET saga_type = ?2, topic = ?3, kafka_partition = ?4, status = ?5, "
+    "finished = ?6, version = ?7, data = ?8, updated_at_us = ?9 "
+    "WHERE saga_id = ?1 AND version = ?10";
 constexpr const char* outbox_put_sql =
     "INSERT INTO saga_outbox(saga_id, topic, key, payload, headers, created_at_us, "
     "saga_topic, saga_partition) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -310,14 +321,19 @@ private:
 
   result<reply> apply_request(const store_request& req, time_point now) {
     reply rep;
-    // Only a saga write can fail one request alone (request_conflict); any other
-    // failure fails the whole batch. So only requests with one need a savepoint.
-    const bool has_saga =
-        std::any_of(req.ops.begin(), req.ops.end(),
+    // Only a saga write can fail one request alone (request_conflict), and it finds the
+    // conflict before it writes anything; any other failure fails the whole batch. So a
+    // request needs a savepoint only when a saga write follows other writes of it.
+    const bool needs_savepoint =
+        std::any_of(req.ops.begin() + (req.ops.empty() ? 0 : 1), req.ops.end(),
                     [](const store_op& op) { return std::holds_alternative<saga_op>(op); });
-    if (!has_saga) {
-      for (const auto& op : req.ops)
-        std::visit([&](const auto& x) { apply_op(x, now, rep); }, op);
+    if (!needs_savepoint) {
+      try {
+        for (const auto& op : req.ops)
+          std::visit([&](const auto& x) { apply_op(x, now, rep); }, op);
+      } catch (const request_conflict& c) {
+        return c.err; // the first op: nothing of this request was written
+      }
       return rep;
     }
     run("SAVEPOINT request");
@@ -374,26 +390,57 @@ private:
 
   void apply_op(const saga_op& op, time_point now, reply& rep) {
     const auto& st = op.state;
-    auto& v = get(saga_version_sql).bind(1, st.id.value);
-    std::int64_t current = v.step() ? v.int64(0) : 0;
-    v.reset();
-    if (current != op.expected_version)
+    const std::int64_t next = op.expected_version + 1;
+    const std::int64_t updated = to_us(detail::stamp(st.updated_at, now));
+    if (op.expected_version == 0) {
+      get(saga_insert_sql)
+          .bind(1, st.id.value)
+          .bind(2, st.type)
+          .bind(3, st.topic)
+          .bind(4, st.partition)
+          .bind(5, st.status)
+          .bind(6, st.finished ? 1 : 0)
+          .bind(7, next)
+          .bind_blob(8, st.data)
+          .bind(9, updated)
+          .run();
+    } else {
+      if (!st.finished) {
+        get(saga_step_sql)
+            .bind(1, st.id.value)
+            .bind(2, st.type)
+            .bind(3, st.topic)
+            .bind(4, st.partition)
+            .bind(5, st.status)
+            .bind(6, next)
+            .bind_blob(7, st.data)
+            .bind(8, updated)
+            .bind(9, op.expected_version)
+            .run();
+      }
+      if (st.finished || sqlite3_changes(db_.get()) == 0)
+        get(saga_update_sql)
+            .bind(1, st.id.value)
+            .bind(2, st.type)
+            .bind(3, st.topic)
+            .bind(4, st.partition)
+            .bind(5, st.status)
+            .bind(6, st.finished ? 1 : 0)
+            .bind(7, next)
+            .bind_blob(8, st.data)
+            .bind(9, updated)
+            .bind(10, op.expected_version)
+            .run();
+    }
+    if (sqlite3_changes(db_.get()) == 0) {
+      auto& v = get(saga_version_sql).bind(1, st.id.value);
+      std::int64_t current = v.step() ? v.int64(0) : 0;
+      v.reset();
       throw request_conflict{make_store_error(store_errc::conflict,
                                               "saga " + st.id.value + " is at version " +
                                                   std::to_string(current) + ", expected " +
                                                   std::to_string(op.expected_version))};
-    const std::int64_t next = op.expected_version + 1;
-    get(saga_put_sql)
-        .bind(1, st.id.value)
-        .bind(2, st.type)
-        .bind(3, st.topic)
-        .bind(4, st.partition)
-        .bind(5, st.status)
-        .bind(6, st.finished ? 1 : 0)
-        .bind(7, next)
-        .bind_blob(8, st.data)
-        .bind(9, to_us(detail::stamp(st.updated_at, now)))
-        .run();
+    }
     for (const auto& m : op.outbox)
       get(outbox_put_sql)
           .bind(1, st.id.value)

@@ -297,6 +297,46 @@ TEST_P(store_conformance, a_saga_version_conflict_fails_only_its_own_request) {
   EXPECT_EQ(again.error().code(), store_errc::conflict) << "a second creation conflicts";
 }
 
+TEST_P(store_conformance, a_later_saga_write_stores_every_field_whatever_changed) {
+  ASSERT_TRUE(db->save_saga(saga_write("s1", 0, 1, false), t0));
+  // A step: status, data and time change, the saga stays unfinished where it was.
+  auto step = saga_write("s1", 1, 1, false);
+  step.state.status = "enriching";
+  step.state.data = "after step";
+  step.state.updated_at = t0 + std::chrono::seconds{1};
+  ASSERT_EQ(*db->save_saga(step, t0), 2);
+  auto s = *db->load_saga({"s1"});
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->status, "enriching");
+  EXPECT_EQ(s->data, "after step");
+  EXPECT_EQ(s->updated_at, t0 + std::chrono::seconds{1});
+  EXPECT_EQ(db->unfinished_sagas("leads", 1)->size(), 1u);
+  // Moved to another partition and type: found there, no longer in the old one.
+  auto moved = saga_write("s1", 2, 4, false);
+  moved.state.type = "lead.v2";
+  ASSERT_EQ(*db->save_saga(moved, t0), 3);
+  EXPECT_EQ((*db->load_saga({"s1"}))->type, "lead.v2");
+  EXPECT_TRUE(db->unfinished_sagas("leads", 1)->empty());
+  EXPECT_EQ(db->unfinished_sagas("leads", 4)->size(), 1u);
+  // Finished, then (by a repair) unfinished again: recovery sees each.
+  ASSERT_EQ(*db->save_saga(saga_write("s1", 3, 4, true), t0), 4);
+  EXPECT_TRUE(db->unfinished_sagas("leads", 4)->empty());
+  EXPECT_TRUE((*db->load_saga({"s1"}))->finished);
+  ASSERT_EQ(*db->save_saga(saga_write("s1", 4, 4, false), t0), 5);
+  EXPECT_FALSE((*db->load_saga({"s1"}))->finished);
+  EXPECT_EQ(db->unfinished_sagas("leads", 4)->size(), 1u);
+  // A stale version changes nothing, whichever kind of write it is.
+  for (bool finished : {false, true}) {
+    auto stale = db->save_saga(saga_write("s1", 3, 4, finished), t0);
+    ASSERT_FALSE(stale);
+    EXPECT_EQ(stale.error().code(), store_errc::conflict);
+    EXPECT_NE(stale.error().message().find("saga s1"), std::string::npos)
+        << stale.error().message();
+  }
+  EXPECT_EQ((*db->load_saga({"s1"}))->version, 5);
+  EXPECT_FALSE((*db->load_saga({"s1"}))->finished);
+}
+
 TEST_P(store_conformance, unfinished_sagas_of_a_partition_are_found_for_recovery) {
   ASSERT_TRUE(db->save_saga(saga_write("a", 0, 1, false), t0));
   ASSERT_TRUE(db->save_saga(saga_write("b", 0, 1, true), t0));

@@ -25,7 +25,7 @@ int run_bench_saga(const bench_saga_options& opt) {
   std::ostringstream cmd;
   cmd << "phoenix bench saga --sagas " << opt.run.sagas << " --in-flight "
       << opt.run.in_flight << " --idle " << opt.run.idle << " --rounds " << opt.run.rounds
-      << " --out " << opt.out;
+      << " --store-window-us " << opt.run.store_window_us << " --out " << opt.out;
   if (!opt.run.sqlite_path.empty())
     cmd << " --sqlite-path " << opt.run.sqlite_path;
   report->command = cmd.str();
@@ -65,6 +65,10 @@ void add_bench_saga(CLI::App& bench, int& exit_code) {
   cmd->add_option("--rounds", opt->run.rounds, "Rounds")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
+  cmd->add_option("--store-window-us", opt->run.store_window_us,
+                  "The store actor's group-commit window ([store] batch_window_us)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1000000}));
   cmd->add_option("--sqlite-path", opt->run.sqlite_path,
                   "SQLite file (default: one in a temporary directory)");
   cmd->add_option("-o,--out", opt->out, "JSON report file")->capture_default_str();

@@ -131,6 +131,7 @@ result<saga_report> run_saga(const saga_options& opts) {
   }
   persistence::store_config scfg;
   scfg.path = path;
+  scfg.batch_window = std::chrono::microseconds{opts.store_window_us};
   auto db = persistence::open_store(scfg);
   if (!db)
     return db.error();

@@ -52,6 +52,10 @@ public:
           promises_.push_back(make_response_promise<reply>());
           if (pending_.size() >= opts_.batch_max)
             flush();
+          else if (pending_.size() == 1 && opts_.batch_window.count() == 0)
+            // No window: the batch is whatever is queued behind this request, i.e.
+            // what arrived while the previous transaction committed.
+            send(this, flush_atom::value, generation_);
           else if (pending_.size() == 1)
             delayed_send(this, opts_.batch_window, flush_atom::value, generation_);
           return caf::delegated<reply>{};

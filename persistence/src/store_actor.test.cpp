@@ -201,6 +201,41 @@ TEST_F(store_actor_test, a_full_batch_commits_without_waiting_for_the_window) {
   EXPECT_EQ(transactions(st), before + 2);
 }
 
+TEST_F(store_actor_test, with_no_window_a_batch_is_what_queued_while_the_last_committed) {
+  store_actor_options opts;
+  opts.batch_window = 0us;
+  auto st = spawn_store(opts);
+  const auto before = transactions(st);
+  // Five requesters send before the store runs: their requests wait in its mailbox
+  // together, as they do while a transaction commits.
+  std::vector<std::shared_ptr<answer<reply>>> outs;
+  for (int i = 0; i < 5; ++i) {
+    auto out = std::make_shared<answer<reply>>();
+    outs.push_back(out);
+    sys.spawn([=](caf::event_based_actor* self) {
+      self->request(st, caf::infinite, store_apply_atom::value,
+                    store_request::claim({"k" + std::to_string(i)}))
+          .then(
+              [out](reply& r) {
+                out->value = std::move(r);
+                out->done = true;
+              },
+              [out](caf::error& e) {
+                out->err = std::move(e);
+                out->done = true;
+              });
+    });
+  }
+  run(); // no virtual time passes
+  for (auto& o : outs)
+    ASSERT_TRUE(o->done && o->value);
+  EXPECT_EQ(transactions(st), before + 1);
+  auto alone = send(st, store_request::claim({"later"}));
+  run();
+  EXPECT_TRUE(alone->done) << "a lone request commits at once, without a timer";
+  EXPECT_EQ(transactions(st), before + 2);
+}
+
 TEST_F(store_actor_test, batch_sizes_times_and_failures_reach_the_links_metrics) {
   store_actor_options opts;
   opts.batch_max = 4;

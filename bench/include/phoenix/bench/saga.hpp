@@ -14,6 +14,8 @@ struct saga_options {
   std::uint64_t idle = 100000;    ///< Sagas left waiting for the memory measure.
   int rounds = 3;
   std::string sqlite_path; ///< Empty: a file in a temporary directory.
+  /// The store actor's group-commit window (`[store] batch_window_us`), the node's default.
+  std::int64_t store_window_us = 500;
 };
 
 /// What `phoenix bench saga` measured.

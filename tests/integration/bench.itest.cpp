@@ -1,6 +1,7 @@
-// `phoenix bench consume` run as a child process at a tiny size: the report has the
-// documented shape and both sides consumed exactly every record. Counts only: timings
-// depend on the machine and are not asserted.
+// `phoenix bench consume` and `phoenix bench saga` run as child processes at a tiny
+// size: the report has the documented shape, both consume sides consumed exactly every
+// record, every saga finished. Counts only: timings depend on the machine and are not
+// asserted.
 
 #include "phoenix/testkit/child_process.hpp"
 
@@ -87,6 +88,47 @@ TEST(phoenix_bench_consume, rejects_a_bad_record_count) {
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(contains(r.err, "--records")) << r.err;
   EXPECT_TRUE(r.out.empty());
+}
+
+TEST(phoenix_bench_saga, every_saga_of_every_round_finishes_and_the_report_says_so) {
+  auto out = temp_path("bench-saga");
+  std::remove(out.c_str());
+  auto r = run_process({PHOENIX_BIN, "bench", "saga", "--sagas", "300", "--in-flight", "50",
+                        "--idle", "200", "--rounds", "2", "--store-window-us", "0", "--out",
+                        out},
+                       300s);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "bench saga: ")) << r.out;
+  auto doc = read_json(out);
+  EXPECT_EQ(doc["scenario"], "saga");
+  EXPECT_EQ(doc["error"], "");
+  EXPECT_EQ(doc["sagas"], 300);
+  EXPECT_EQ(doc["idle_sagas"], 200);
+  ASSERT_EQ(doc["sagas_per_second"].size(), 2u);
+  ASSERT_EQ(doc["cpu_us_per_saga"].size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_GT(doc["sagas_per_second"][i].get<double>(), 0) << i;
+    EXPECT_GT(doc["cpu_us_per_saga"][i].get<double>(), 0) << i;
+    EXPECT_LE(doc["p50_ms"][i].get<double>(), doc["p99_ms"][i].get<double>()) << i;
+  }
+  // Every saga sends 3 commands; the relay published them all, in rounds of at least one.
+  EXPECT_GE(doc["outbox_rows_per_round"].get<double>(), 1.0);
+  EXPECT_EQ(doc["allocator"].get<std::string>().rfind(PHOENIX_EXPECTED_MALLOC, 0), 0u)
+      << doc["allocator"];
+  EXPECT_TRUE(contains(doc["command"], "--store-window-us 0")) << doc["command"];
+}
+
+TEST(phoenix_bench_saga, bad_arguments_exit_2_naming_them) {
+  for (auto bad : {std::vector<std::string>{"--sagas", "0"},
+                   std::vector<std::string>{"--store-window-us", "-1"},
+                   std::vector<std::string>{"--rounds", "0"}}) {
+    std::vector<std::string> args{PHOENIX_BIN, "bench", "saga"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    auto r = run_process(args, 30s);
+    EXPECT_EQ(r.code, 2) << bad[0];
+    EXPECT_TRUE(contains(r.err, bad[0])) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
 }
 
 } // namespace

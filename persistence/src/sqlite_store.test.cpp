@@ -31,17 +31,22 @@ INSTANTIATE_TEST_SUITE_P(sqlite, store_conformance,
                              "sqlite", [] { return sqlite_config(dir().file("c")); }}),
                          phoenix::persistence::testing::backend_name);
 
-std::string pragma(const std::string& path, const std::string& name) {
+/// The first column of the first row of `sql`, read on a connection of its own.
+std::string query(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
   sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(db, ("PRAGMA " + name).c_str(), -1, &s, nullptr);
+  sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr);
   std::string out = sqlite3_step(s) == SQLITE_ROW
                         ? reinterpret_cast<const char*>(sqlite3_column_text(s, 0))
                         : "";
   sqlite3_finalize(s);
   sqlite3_close(db);
   return out;
+}
+
+std::string pragma(const std::string& path, const std::string& name) {
+  return query(path, "PRAGMA " + name);
 }
 
 TEST(sqlite_store, opens_in_wal_mode_at_the_latest_schema_version) {
@@ -136,8 +141,18 @@ TEST(sqlite_store, pending_outbox_rows_of_schema_3_take_the_partition_of_their_s
   sqlite3_close(raw);
   auto db = open_store(sqlite_config(path));
   ASSERT_TRUE(db) << db.error().describe();
-  EXPECT_EQ(*(*db)->schema_version(), 4);
+  EXPECT_EQ(*(*db)->schema_version(), latest_schema_version("sqlite"));
   phoenix::persistence::testing::expect_rows_of_schema_3_go_out(**db);
+  // Schema 5 deleted the row published before; publishing deletes the others.
+  EXPECT_EQ(query(path, "SELECT count(*) FROM saga_outbox"), "2");
+  auto pending = (*db)->pending_outbox(10);
+  ASSERT_TRUE(pending && pending->size() == 2u);
+  auto t = std::chrono::system_clock::now();
+  ASSERT_TRUE((*db)->mark_published((*pending)[0].id, t));
+  EXPECT_EQ(query(path, "SELECT count(*) FROM saga_outbox"), "1");
+  ASSERT_TRUE((*db)->mark_published((*pending)[1].id, t));
+  ASSERT_TRUE((*db)->mark_published((*pending)[1].id, t)) << "again: no effect, no error";
+  EXPECT_EQ(query(path, "SELECT count(*) FROM saga_outbox"), "0");
 }
 
 } // namespace

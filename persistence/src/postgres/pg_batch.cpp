@@ -24,9 +24,9 @@ INSERT INTO sys.message_traceability
 SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::int8[], $5::text[],
                      $6::text[], $7::text[], $8::int8[]))sql";
 
+// A published row is not kept: nothing reads it again (schema step 5).
 constexpr const char* publish_sql =
-    "UPDATE sys.saga_outbox SET published_at_us = $2 "
-    "WHERE published_at_us IS NULL AND id = ANY($1::int8[])";
+    "DELETE FROM sys.saga_outbox WHERE id = ANY($1::int8[])";
 
 constexpr const char* saga_insert_sql = R"sql(
 INSERT INTO sys.saga_state (saga_id, saga_type, topic, kafka_partition, status, finished,
@@ -154,7 +154,7 @@ private:
     case kind::publish:
       for (auto& e : seg)
         ints.push_back(std::get<publish_op>(*e.op).outbox_id);
-      tx.exec_params(publish_sql, int_array(ints), now);
+      tx.exec_params(publish_sql, int_array(ints));
       return;
     }
   }

@@ -77,6 +77,11 @@ UPDATE sys.saga_outbox AS o SET saga_topic = s.topic, saga_partition = s.kafka_p
   FROM sys.saga_state AS s
   WHERE s.saga_id = o.saga_id AND o.published_at_us IS NULL;
 )sql",
+      // 5: a published row is deleted rather than marked (nothing reads it again, and
+      // marked rows made the table grow without bound); the ones marked before go now.
+      R"sql(
+DELETE FROM sys.saga_outbox WHERE published_at_us IS NOT NULL;
+)sql",
   };
   return steps;
 }

@@ -68,8 +68,8 @@ std::string json_partitions(const std::vector<saga_partition>& ps) {
   }
   return out + "]";
 }
-constexpr const char* publish_sql =
-    "UPDATE saga_outbox SET published_at_us = ?2 WHERE id = ?1 AND published_at_us IS NULL";
+// A published row is not kept: nothing reads it again (schema step 5).
+constexpr const char* publish_sql = "DELETE FROM saga_outbox WHERE id = ?1";
 constexpr const char* saga_cols = "SELECT saga_id, saga_type, topic, kafka_partition, "
                                   "status, finished, version, data, updated_at_us "
                                   "FROM saga_state ";
@@ -455,8 +455,8 @@ private:
     rep.saga_versions.push_back(next);
   }
 
-  void apply_op(const publish_op& op, time_point now, reply&) {
-    get(publish_sql).bind(1, op.outbox_id).bind(2, to_us(now)).run();
+  void apply_op(const publish_op& op, time_point, reply&) {
+    get(publish_sql).bind(1, op.outbox_id).run();
   }
 
   store_config cfg_;

@@ -119,6 +119,14 @@ protected:
   /// scheduler (without firing timers) so the request is in the store's hands.
   template <class T, class... Ts>
   std::shared_ptr<answer<T>> ask(const caf::actor& st, Ts... xs) {
+    auto out = spawn_requester<T>(st, xs...);
+    run();
+    return out;
+  }
+
+  /// The requester of ask(), spawned without running the scheduler.
+  template <class T, class... Ts>
+  std::shared_ptr<answer<T>> spawn_requester(const caf::actor& st, Ts... xs) {
     auto out = std::make_shared<answer<T>>();
     sys.spawn([=](caf::event_based_actor* self) {
       self->request(st, caf::infinite, xs...)
@@ -132,7 +140,6 @@ protected:
                 out->done = true;
               });
     });
-    run();
     return out;
   }
 
@@ -209,23 +216,9 @@ TEST_F(store_actor_test, with_no_window_a_batch_is_what_queued_while_the_last_co
   // Five requesters send before the store runs: their requests wait in its mailbox
   // together, as they do while a transaction commits.
   std::vector<std::shared_ptr<answer<reply>>> outs;
-  for (int i = 0; i < 5; ++i) {
-    auto out = std::make_shared<answer<reply>>();
-    outs.push_back(out);
-    sys.spawn([=](caf::event_based_actor* self) {
-      self->request(st, caf::infinite, store_apply_atom::value,
-                    store_request::claim({"k" + std::to_string(i)}))
-          .then(
-              [out](reply& r) {
-                out->value = std::move(r);
-                out->done = true;
-              },
-              [out](caf::error& e) {
-                out->err = std::move(e);
-                out->done = true;
-              });
-    });
-  }
+  for (int i = 0; i < 5; ++i)
+    outs.push_back(spawn_requester<reply>(st, store_apply_atom::value,
+                                          store_request::claim({"k" + std::to_string(i)})));
   run(); // no virtual time passes
   for (auto& o : outs)
     ASSERT_TRUE(o->done && o->value);

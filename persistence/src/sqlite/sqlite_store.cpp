@@ -388,24 +388,28 @@ private:
         .run();
   }
 
+  // ?1-?9 of saga_insert_sql and saga_update_sql: the row as it is to be stored.
+  static statement& bind_saga_row(statement& s, const saga_record& st, std::int64_t next,
+                                  std::int64_t updated) {
+    return s.bind(1, st.id.value)
+        .bind(2, st.type)
+        .bind(3, st.topic)
+        .bind(4, st.partition)
+        .bind(5, st.status)
+        .bind(6, st.finished ? 1 : 0)
+        .bind(7, next)
+        .bind_blob(8, st.data)
+        .bind(9, updated);
+  }
+
   void apply_op(const saga_op& op, time_point now, reply& rep) {
     const auto& st = op.state;
     const std::int64_t next = op.expected_version + 1;
     const std::int64_t updated = to_us(detail::stamp(st.updated_at, now));
     if (op.expected_version == 0) {
-      get(saga_insert_sql)
-          .bind(1, st.id.value)
-          .bind(2, st.type)
-          .bind(3, st.topic)
-          .bind(4, st.partition)
-          .bind(5, st.status)
-          .bind(6, st.finished ? 1 : 0)
-          .bind(7, next)
-          .bind_blob(8, st.data)
-          .bind(9, updated)
-          .run();
+      bind_saga_row(get(saga_insert_sql), st, next, updated).run();
     } else {
-      if (!st.finished) {
+      if (!st.finished)
         get(saga_step_sql)
             .bind(1, st.id.value)
             .bind(2, st.type)
@@ -417,18 +421,8 @@ private:
             .bind(8, updated)
             .bind(9, op.expected_version)
             .run();
-      }
       if (st.finished || sqlite3_changes(db_.get()) == 0)
-        get(saga_update_sql)
-            .bind(1, st.id.value)
-            .bind(2, st.type)
-            .bind(3, st.topic)
-            .bind(4, st.partition)
-            .bind(5, st.status)
-            .bind(6, st.finished ? 1 : 0)
-            .bind(7, next)
-            .bind_blob(8, st.data)
-            .bind(9, updated)
+        bind_saga_row(get(saga_update_sql), st, next, updated)
             .bind(10, op.expected_version)
             .run();
     }

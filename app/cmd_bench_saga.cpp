@@ -25,7 +25,8 @@ int run_bench_saga(const bench_saga_options& opt) {
   std::ostringstream cmd;
   cmd << "phoenix bench saga --sagas " << opt.run.sagas << " --in-flight "
       << opt.run.in_flight << " --idle " << opt.run.idle << " --rounds " << opt.run.rounds
-      << " --store-window-us " << opt.run.store_window_us << " --out " << opt.out;
+      << " --store-window-us " << opt.run.store_window_us << " --relay-rounds "
+      << opt.run.relay_rounds << " --out " << opt.out;
   if (!opt.run.sqlite_path.empty())
     cmd << " --sqlite-path " << opt.run.sqlite_path;
   report->command = cmd.str();
@@ -69,6 +70,10 @@ void add_bench_saga(CLI::App& bench, int& exit_code) {
                   "The store actor's group-commit window ([store] batch_window_us)")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1000000}));
+  cmd->add_option("--relay-rounds", opt->run.relay_rounds,
+                  "Outbox relay rounds in flight at once (1: one after the other)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{64}));
   cmd->add_option("--sqlite-path", opt->run.sqlite_path,
                   "SQLite file (default: one in a temporary directory)");
   cmd->add_option("-o,--out", opt->out, "JSON report file")->capture_default_str();

@@ -157,6 +157,7 @@ result<saga_report> run_saga(const saga_options& opts) {
     sagas::relay_options ro;
     ro.store = link;
     ro.producer = [parts] { return parts; };
+    ro.rounds_in_flight = static_cast<std::size_t>(opts.relay_rounds);
     auto relay_stats = ro.stats;
     auto relay = sagas::spawn_outbox_relay(sys, ro);
     tracker t;

@@ -5,7 +5,9 @@
 #include "phoenix/runtime/actor_error.hpp"
 #include "phoenix/sagas/wire.hpp"
 
+#include <algorithm>
 #include <caf/all.hpp>
+#include <map>
 #include <spdlog/spdlog.h>
 
 namespace phoenix::sagas {
@@ -19,15 +21,21 @@ using round_timeout_atom = caf::atom_constant<caf::atom("sg_rtmo")>;
 struct round_state {
   std::uint64_t no = 0;
   std::size_t left = 0;
-  bool full = false;
   bool closed = false;
+  bool failed = false; ///< A delivery failed or went unanswered: the row stays pending.
   std::vector<persistence::store_op> done;
 };
+
+// Reads ahead of the rounds in flight before the relay waits for them to end and reads
+// from the oldest pending row again (see `maybe_read`).
+constexpr int max_reads_ahead = 8;
 
 class relay : public caf::event_based_actor {
 public:
   relay(caf::actor_config& cfg, relay_options opts)
-      : caf::event_based_actor(cfg), opts_(std::move(opts)) {}
+      : caf::event_based_actor(cfg), opts_(std::move(opts)) {
+    opts_.rounds_in_flight = std::max<std::size_t>(1, opts_.rounds_in_flight);
+  }
 
   caf::behavior make_behavior() override {
     runtime::crash_on_exception(this);
@@ -40,63 +48,91 @@ public:
           delayed_send(this, opts_.interval, tick_atom::value);
         },
         [this](round_timeout_atom, std::uint64_t no) {
-          if (!current_ || current_->no != no || current_->closed)
+          auto i = rounds_.find(no);
+          if (i == rounds_.end() || i->second->closed)
             return;
-          opts_.stats->failures += current_->left;
+          auto r = i->second;
+          opts_.stats->failures += r->left;
           spdlog::warn("outbox relay: {} deliveries unanswered after {} ms, kept for the "
                        "next round",
-                       current_->left, opts_.publish_timeout.count());
-          close_round();
+                       r->left, opts_.publish_timeout.count());
+          r->failed = true;
+          close_round(r);
         },
     };
   }
 
 private:
   void kick() {
-    if (busy_) {
-      again_ = true;
-      return;
-    }
-    round();
+    again_ = true;
+    maybe_read();
   }
 
-  void round() {
+  // Reads the next rows when there is room for a round. With rounds in flight it reads
+  // only past the highest id it has read (`cursor_`), so no row is in two rounds; it
+  // stops reading ahead after a failed delivery (that row is older than the cursor) and
+  // after max_reads_ahead reads, and then reads from the oldest pending row once the
+  // rounds in flight have ended and their rows are marked: the marks are sent before
+  // that read, and the store applies a requester's messages in order, so it does not
+  // return them again. Reading from the oldest now and then also picks up a row that
+  // committed after rows with higher ids (possible with PostgreSQL's sequences when
+  // several nodes write), which a cursor alone would pass by.
+  void maybe_read() {
+    if (reading_ || rounds_.size() >= opts_.rounds_in_flight || !(again_ || more_))
+      return;
+    bool ahead = !rounds_.empty();
+    if (ahead && (failed_ || reads_ahead_ >= max_reads_ahead))
+      return; // the last round to end reads again
     auto store = opts_.store.actor();
     auto producer = opts_.producer ? opts_.producer() : caf::actor{};
     if (!store || !producer)
       return; // the next tick tries again
-    busy_ = true;
+    if (ahead) {
+      ++reads_ahead_;
+    } else {
+      reads_ahead_ = 0;
+      cursor_ = 0;
+      failed_ = false;
+    }
+    reading_ = true;
     again_ = false;
+    more_ = false;
     ++opts_.stats->rounds;
     auto scope = opts_.owned ? persistence::outbox_scope::owned(opts_.owned->snapshot())
                              : persistence::outbox_scope::everything();
+    scope.after(cursor_);
     request(store, caf::infinite, persistence::store_outbox_atom::value,
             static_cast<std::uint64_t>(opts_.batch), std::move(scope))
-        .then([this, producer](persistence::outbox_list& rows) { publish(producer, rows); },
-              [this](caf::error& e) {
-                spdlog::warn("outbox relay: cannot read the outbox: {}",
-                             runtime::describe(e));
-                busy_ = false;
-              });
+        .then(
+            [this, producer](persistence::outbox_list& rows) {
+              reading_ = false;
+              if (!rows.empty()) {
+                cursor_ = std::max(cursor_, rows.back().id);
+                more_ = rows.size() >= opts_.batch;
+                publish(producer, rows);
+              }
+              maybe_read();
+            },
+            [this](caf::error& e) {
+              spdlog::warn("outbox relay: cannot read the outbox: {}",
+                           runtime::describe(e));
+              reading_ = false;
+              failed_ = true; // the cursor may have passed rows nobody sent
+            });
   }
 
   void publish(const caf::actor& producer, persistence::outbox_list& rows) {
-    if (rows.empty()) {
-      finish(false);
-      return;
-    }
     // One timeout for the round rather than one per row: a request timeout costs the
     // clock thread two wake-ups, per command.
     auto r = std::make_shared<round_state>();
-    r->no = ++rounds_;
+    r->no = ++round_no_;
     r->left = rows.size();
-    r->full = rows.size() >= opts_.batch;
     r->done.reserve(rows.size());
-    current_ = r;
+    rounds_.emplace(r->no, r);
     delayed_send(this, opts_.publish_timeout, round_timeout_atom::value, r->no);
     auto one_done = [this, r] {
       if (!r->closed && --r->left == 0)
-        close_round();
+        close_round(r);
     };
     for (auto& row : rows) {
       kafka::outgoing_record rec;
@@ -119,6 +155,7 @@ private:
               [this, r, id, one_done](caf::error& e) {
                 if (!r->closed) {
                   ++opts_.stats->failures;
+                  r->failed = true;
                   spdlog::warn(
                       "outbox row {}: delivery failed, kept for the next round: {}", id,
                       runtime::describe(e));
@@ -128,45 +165,42 @@ private:
     }
   }
 
-  void close_round() {
-    auto r = std::move(current_);
+  void close_round(const std::shared_ptr<round_state>& r) {
     r->closed = true;
-    mark(std::move(r->done), r->full);
+    rounds_.erase(r->no);
+    if (r->failed)
+      failed_ = true;
+    if (r->done.empty())
+      more_ = false; // nothing went out: wait for a kick or the tick rather than spin
+    else
+      mark(std::move(r->done)); // sent before the next read (maybe_read's comment)
+    maybe_read();
   }
 
-  void mark(std::vector<persistence::store_op> ops, bool full) {
+  void mark(std::vector<persistence::store_op> ops) {
     auto store = opts_.store.actor();
-    if (ops.empty() || !store) {
-      finish(false); // nothing delivered: wait for the tick rather than spin
-      return;
-    }
+    if (!store)
+      return; // delivered but not marked: sent again, absorbed by command id
     auto n = ops.size();
     request(store, caf::infinite, persistence::store_apply_atom::value,
             persistence::store_request{std::move(ops)})
-        .then(
-            [this, n, full](const persistence::reply&) {
-              opts_.stats->published += n;
-              finish(full);
-            },
-            [this](caf::error& e) {
-              // Delivered but not marked: sent again next round, absorbed by command id.
-              spdlog::warn("outbox relay: cannot mark rows published: {}",
-                           runtime::describe(e));
-              finish(false);
-            });
-  }
-
-  void finish(bool more) {
-    busy_ = false;
-    if (more || again_)
-      round();
+        .then([this, n](const persistence::reply&) { opts_.stats->published += n; },
+              [](caf::error& e) {
+                // Delivered but not marked: sent again later, absorbed by command id.
+                spdlog::warn("outbox relay: cannot mark rows published: {}",
+                             runtime::describe(e));
+              });
   }
 
   relay_options opts_;
-  std::shared_ptr<round_state> current_;
-  std::uint64_t rounds_ = 0;
-  bool busy_ = false;
-  bool again_ = false;
+  std::map<std::uint64_t, std::shared_ptr<round_state>> rounds_; ///< In flight.
+  std::uint64_t round_no_ = 0;
+  std::int64_t cursor_ = 0; ///< The highest id read since the last read from the oldest.
+  int reads_ahead_ = 0;
+  bool reading_ = false;
+  bool again_ = false;  ///< Kicked since the last read.
+  bool more_ = false;   ///< The last read was full: more rows wait.
+  bool failed_ = false; ///< A row older than the cursor may still be pending.
 };
 
 } // namespace

@@ -94,8 +94,8 @@ TEST(phoenix_bench_saga, every_saga_of_every_round_finishes_and_the_report_says_
   auto out = temp_path("bench-saga");
   std::remove(out.c_str());
   auto r = run_process({PHOENIX_BIN, "bench", "saga", "--sagas", "300", "--in-flight", "50",
-                        "--idle", "200", "--rounds", "2", "--store-window-us", "0", "--out",
-                        out},
+                        "--idle", "200", "--rounds", "2", "--store-window-us", "0",
+                        "--relay-rounds", "3", "--out", out},
                        300s);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "bench saga: ")) << r.out;
@@ -115,12 +115,14 @@ TEST(phoenix_bench_saga, every_saga_of_every_round_finishes_and_the_report_says_
   EXPECT_GE(doc["outbox_rows_per_round"].get<double>(), 1.0);
   EXPECT_EQ(doc["allocator"].get<std::string>().rfind(PHOENIX_EXPECTED_MALLOC, 0), 0u)
       << doc["allocator"];
-  EXPECT_TRUE(contains(doc["command"], "--store-window-us 0")) << doc["command"];
+  EXPECT_TRUE(contains(doc["command"], "--store-window-us 0 --relay-rounds 3"))
+      << doc["command"];
 }
 
 TEST(phoenix_bench_saga, bad_arguments_exit_2_naming_them) {
   for (auto bad : {std::vector<std::string>{"--sagas", "0"},
                    std::vector<std::string>{"--store-window-us", "-1"},
+                   std::vector<std::string>{"--relay-rounds", "0"},
                    std::vector<std::string>{"--rounds", "0"}}) {
     std::vector<std::string> args{PHOENIX_BIN, "bench", "saga"};
     args.insert(args.end(), bad.begin(), bad.end());

@@ -140,11 +140,11 @@ public:
       pqxx::nontransaction n{c};
       constexpr const char* cols =
           "SELECT id, saga_id, topic, key, payload, headers, created_at_us, saga_topic, "
-          "saga_partition FROM sys.saga_outbox WHERE published_at_us IS NULL ";
+          "saga_partition FROM sys.saga_outbox WHERE published_at_us IS NULL AND id > $2 ";
       pqxx::result rows;
       if (scope.all) {
         rows = n.exec_params(std::string{cols} + "ORDER BY id LIMIT $1",
-                             static_cast<std::int64_t>(limit));
+                             static_cast<std::int64_t>(limit), scope.after_id);
       } else {
         std::vector<std::string> topics;
         std::vector<std::int64_t> partitions;
@@ -154,10 +154,10 @@ public:
         }
         rows = n.exec_params(std::string{cols} +
                                  "AND (saga_partition = -1 OR (saga_topic, saga_partition) "
-                                 "IN (SELECT * FROM unnest($2::text[], $3::int4[]))) "
+                                 "IN (SELECT * FROM unnest($3::text[], $4::int4[]))) "
                                  "ORDER BY id LIMIT $1",
-                             static_cast<std::int64_t>(limit), pg::text_array(topics),
-                             pg::int_array(partitions));
+                             static_cast<std::int64_t>(limit), scope.after_id,
+                             pg::text_array(topics), pg::int_array(partitions));
       }
       std::vector<outbox_record> out;
       for (const auto& r : rows)

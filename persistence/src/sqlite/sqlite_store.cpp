@@ -46,11 +46,12 @@ constexpr const char* outbox_put_sql =
     "saga_topic, saga_partition) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 constexpr const char* outbox_all_sql =
     "SELECT id, saga_id, topic, key, payload, headers, created_at_us, saga_topic, "
-    "saga_partition FROM saga_outbox WHERE published_at_us IS NULL ORDER BY id LIMIT ?1";
-// ?2: the owned partitions as a JSON array of [topic, partition] pairs.
+    "saga_partition FROM saga_outbox WHERE published_at_us IS NULL AND id > ?3 "
+    "ORDER BY id LIMIT ?1";
+// ?2: the owned partitions as a JSON array of [topic, partition] pairs; ?3 after_id.
 constexpr const char* outbox_owned_sql =
     "SELECT id, saga_id, topic, key, payload, headers, created_at_us, saga_topic, "
-    "saga_partition FROM saga_outbox WHERE published_at_us IS NULL AND "
+    "saga_partition FROM saga_outbox WHERE published_at_us IS NULL AND id > ?3 AND "
     "(saga_partition = -1 OR (saga_topic, saga_partition) IN "
     "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2))) "
     "ORDER BY id LIMIT ?1";
@@ -217,6 +218,7 @@ public:
     return guarded([&] {
       auto& s = get(scope.all ? outbox_all_sql : outbox_owned_sql);
       s.bind(1, static_cast<std::int64_t>(limit));
+      s.bind(3, scope.after_id);
       std::string owned;
       if (!scope.all)
         s.bind(2, owned = json_partitions(scope.partitions));

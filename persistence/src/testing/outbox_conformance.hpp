@@ -68,6 +68,28 @@ TEST_P(store_conformance,
       << "oldest first, at most the limit";
 }
 
+TEST_P(store_conformance, a_read_after_an_id_starts_past_it_in_every_scope) {
+  for (const char* id : {"a", "b", "c", "d"})
+    ASSERT_TRUE(db->save_saga(saga_with_command(id, "leads", 0), t0));
+  auto rows = *db->pending_outbox(10);
+  ASSERT_EQ(rows.size(), 4u);
+  using v = std::vector<std::string>;
+  EXPECT_EQ(
+      saga_ids_of(db->pending_outbox(10, outbox_scope::everything().after(rows[1].id))),
+      (v{"c", "d"}));
+  EXPECT_EQ(saga_ids_of(db->pending_outbox(
+                1, outbox_scope::owned({{"leads", 0}}).after(rows[0].id))),
+            (v{"b"}))
+      << "the limit counts from the id";
+  EXPECT_EQ(
+      saga_ids_of(db->pending_outbox(10, outbox_scope::everything().after(rows[3].id))),
+      (v{}));
+  ASSERT_TRUE(db->mark_published(rows[2].id, t0));
+  EXPECT_EQ(
+      saga_ids_of(db->pending_outbox(10, outbox_scope::everything().after(rows[0].id))),
+      (v{"b", "d"}));
+}
+
 TEST_P(store_conformance, an_owned_scope_skips_published_rows_and_unusual_topic_names) {
   const std::string odd = "we\"ird\\topic";
   ASSERT_TRUE(db->save_saga(saga_with_command("a", odd, 3), t0));

@@ -16,6 +16,8 @@ struct saga_options {
   std::string sqlite_path; ///< Empty: a file in a temporary directory.
   /// The store actor's group-commit window (`[store] batch_window_us`), the node's default.
   std::int64_t store_window_us = 500;
+  /// The outbox relay's rounds at once (`sagas::relay_options::rounds_in_flight`).
+  std::uint64_t relay_rounds = 2;
 };
 
 /// What `phoenix bench saga` measured.

@@ -109,10 +109,17 @@ struct outbox_scope {
   /// With `all` false: the rows of sagas on these partitions, and the rows of sagas on
   /// no partition (-1), which no consumer group assigns and every relay therefore reads.
   std::vector<saga_partition> partitions;
+  /// Only rows with a greater id: a relay reading ahead of the rows it has in flight
+  /// (0: from the oldest pending row).
+  std::int64_t after_id = 0;
 
   static outbox_scope everything() { return {}; }
   static outbox_scope owned(std::vector<saga_partition> ps) {
-    return {false, std::move(ps)};
+    return {false, std::move(ps), 0};
+  }
+  outbox_scope& after(std::int64_t id) {
+    after_id = id;
+    return *this;
   }
 };
 

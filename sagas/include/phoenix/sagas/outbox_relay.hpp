@@ -18,8 +18,8 @@
 
 namespace phoenix::sagas {
 
-/// (relay_kick_atom): rows are waiting in the outbox. Kicks that arrive while a round
-/// runs are folded into one more round.
+/// (relay_kick_atom): rows are waiting in the outbox. Kicks that arrive while the relay
+/// reads are folded into one more read.
 using relay_kick_atom = caf::atom_constant<caf::atom("sg_kick")>;
 
 struct relay_stats {
@@ -51,7 +51,10 @@ struct relay_options {
   /// `(kafka::produce_atom, kafka::outgoing_record) -> kafka::delivery_report`.
   /// Looked up on every round, so a restarted producer is found.
   std::function<caf::actor()> producer;
-  std::size_t batch = 1000;                 ///< Rows per round.
+  std::size_t batch = 1000; ///< Rows per round.
+  /// Rounds at once: while one round's deliveries are in flight the next rows are read
+  /// and sent (1: one round after the other).
+  std::size_t rounds_in_flight = 2;
   std::chrono::milliseconds interval{1000}; ///< Rounds also run this often.
   std::chrono::milliseconds publish_timeout{30000};
   std::shared_ptr<relay_stats> stats = std::make_shared<relay_stats>();
@@ -66,7 +69,8 @@ struct relay_options {
 /// with the producer (idempotent by default) and, once delivered, marks them published
 /// in one store request. A row whose delivery fails stays pending and is sent again in
 /// a later round; a row sent but not yet marked when the node dies is sent again after
-/// the restart, which participants absorb by command id. One round at a time.
+/// the restart, which participants absorb by command id. Up to `rounds_in_flight`
+/// rounds at a time, each reading past the rows of the others, so no row is in two.
 caf::actor spawn_outbox_relay(caf::actor_system& sys, relay_options opts);
 
 } // namespace phoenix::sagas

@@ -7,11 +7,10 @@
 #include "phoenix/actors/kafka/producer_actor.hpp"
 #include "phoenix/persistence/store_actor.hpp"
 #include "phoenix/testkit/actor_test.hpp"
+#include "testing/temp_dir.hpp"
 
 #include <algorithm>
 #include <caf/all.hpp>
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <stdexcept>
 
@@ -52,12 +51,8 @@ caf::behavior held_producer(caf::event_based_actor* self, std::shared_ptr<sends>
 class outbox_relay_test : public testkit::actor_test {
 protected:
   outbox_relay_test() {
-    char tmpl[] = "/tmp/phoenix-relay-test-XXXXXX";
-    if (!mkdtemp(tmpl))
-      throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
     persistence::store_config cfg;
-    cfg.path = dir_ + "/relay.db";
+    cfg.path = dir_.file("relay");
     auto db = persistence::open_store(cfg);
     if (!db)
       throw std::runtime_error(db.error().describe());
@@ -68,8 +63,6 @@ protected:
       if (*a)
         caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     run();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   // Sagas s-00.. each with one pending command keyed by its id, then the actors.
@@ -135,7 +128,7 @@ protected:
     return out;
   }
 
-  std::string dir_;
+  persistence::testing::temp_dir dir_;
   std::unique_ptr<persistence::store> db_;
   persistence::store_link link_;
   caf::actor store_, producer_, relay_;

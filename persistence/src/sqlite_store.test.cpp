@@ -128,6 +128,7 @@ TEST(sqlite_store, pending_outbox_rows_of_schema_3_take_the_partition_of_their_s
       raw,
       "ALTER TABLE saga_outbox DROP COLUMN saga_topic;"
       "ALTER TABLE saga_outbox DROP COLUMN saga_partition;"
+      "DROP INDEX saga_state_finished;"
       "PRAGMA user_version = 3;"
       "INSERT INTO saga_state VALUES ('old-2', 'lead', 'leads', 2, 'running', 0, 1, "
       "x'00', 1);"

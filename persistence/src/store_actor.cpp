@@ -174,9 +174,10 @@ private:
     auto r = read([&] { return db_->purge(opts_.clock() - opts_.retention); });
     if (!r)
       return runtime::to_caf_error(r.error());
-    if (r->keys + r->traces > 0)
-      spdlog::info("store: purged {} keys and {} traceability rows older than {} h",
-                   r->keys, r->traces, opts_.retention.count());
+    if (r->keys + r->traces + r->sagas > 0)
+      spdlog::info("store: purged {} keys, {} traceability rows and {} finished sagas "
+                   "older than {} h",
+                   r->keys, r->traces, r->sagas, opts_.retention.count());
     return *r;
   }
 

@@ -7,8 +7,9 @@
 namespace phoenix::sagas {
 namespace {
 
+// compensation_failed is the status the store's retention keeps.
 constexpr const char* saga_names[] = {"running", "compensating", "completed", "compensated",
-                                      "compensation_failed"};
+                                      persistence::saga_status_kept};
 constexpr const char* step_names[] = {
     "pending",   "running",      "retry_wait",        "done",        "failed",
     "timed_out", "compensating", "compensation_wait", "compensated", "compensation_failed"};

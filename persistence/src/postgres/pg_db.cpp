@@ -82,6 +82,10 @@ UPDATE sys.saga_outbox AS o SET saga_topic = s.topic, saga_partition = s.kafka_p
       R"sql(
 DELETE FROM sys.saga_outbox WHERE published_at_us IS NOT NULL;
 )sql",
+      // 6: finished sagas are purged with the keys (retention), found by their last write.
+      R"sql(
+CREATE INDEX saga_state_finished ON sys.saga_state (updated_at_us) WHERE finished;
+)sql",
   };
   return steps;
 }

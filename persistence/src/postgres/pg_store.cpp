@@ -199,6 +199,10 @@ public:
       n.traces = w.exec_params("DELETE FROM sys.message_traceability WHERE at_us < $1",
                                to_us(cutoff))
                      .affected_rows();
+      n.sagas = w.exec_params("DELETE FROM sys.saga_state WHERE finished AND "
+                              "updated_at_us < $1 AND status <> $2",
+                              to_us(cutoff), std::string{saga_status_kept})
+                    .affected_rows();
       w.commit();
       return n;
     });

@@ -82,6 +82,11 @@ UPDATE saga_outbox SET saga_topic = s.topic, saga_partition = s.kafka_partition
       R"sql(
 DELETE FROM saga_outbox WHERE published_at_us IS NOT NULL;
 )sql",
+      // 6: finished sagas are purged with the keys (retention), found by their last write;
+      // an index entry is added once a saga, when it finishes, at the end of the index.
+      R"sql(
+CREATE INDEX saga_state_finished ON saga_state(updated_at_us) WHERE finished = 1;
+)sql",
   };
   return steps;
 }

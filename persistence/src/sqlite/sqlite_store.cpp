@@ -252,6 +252,7 @@ public:
   result<purge_counts> purge(time_point cutoff) override {
     return guarded([&] {
       purge_counts n;
+      static const std::string kept_status{saga_status_kept}; // bound SQLITE_STATIC
       run("BEGIN IMMEDIATE");
       try {
         get("DELETE FROM request_keys WHERE state = 2 AND completed_at_us < ?1")
@@ -262,6 +263,12 @@ public:
             .bind(1, to_us(cutoff))
             .run();
         n.traces = static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
+        get("DELETE FROM saga_state WHERE finished = 1 AND updated_at_us < ?1 AND "
+            "status <> ?2")
+            .bind(1, to_us(cutoff))
+            .bind(2, kept_status)
+            .run();
+        n.sagas = static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
         run("COMMIT");
       } catch (...) {
         sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);

@@ -419,6 +419,34 @@ TEST_P(store_conformance, purge_removes_only_what_is_older_than_the_cutoff) {
   EXPECT_EQ(db->purge(t0 + hours{24})->keys, 0u) << "nothing left to purge";
 }
 
+TEST_P(store_conformance, purge_removes_finished_sagas_older_than_the_cutoff_only) {
+  using std::chrono::hours;
+  auto at = [](saga_op op, time_point t) {
+    op.state.updated_at = t;
+    return op;
+  };
+  ASSERT_TRUE(db->save_saga(at(saga_write("done-old", 0, 0, true), t0), t0));
+  ASSERT_TRUE(db->save_saga(at(saga_write("done-new", 0, 0, true), t0 + hours{48}), t0));
+  ASSERT_TRUE(db->save_saga(at(saga_write("running-old", 0, 0, false), t0), t0));
+  ASSERT_TRUE(db->save_saga(at(saga_write("finished-later", 0, 0, false), t0), t0));
+  ASSERT_TRUE(
+      db->save_saga(at(saga_write("finished-later", 1, 0, true), t0 + hours{30}), t0));
+  auto stuck = at(saga_write("stuck", 0, 0, true), t0);
+  stuck.state.status = saga_status_kept;
+  ASSERT_TRUE(db->save_saga(stuck, t0));
+  auto n = db->purge(t0 + hours{24});
+  ASSERT_TRUE(n) << n.error().describe();
+  EXPECT_EQ(n->sagas, 1u);
+  EXPECT_FALSE(*db->load_saga({"done-old"}));
+  EXPECT_TRUE(*db->load_saga({"done-new"}));
+  EXPECT_TRUE(*db->load_saga({"running-old"})) << "an unfinished saga is never history";
+  EXPECT_TRUE(*db->load_saga({"finished-later"})) << "its age counts from its last write";
+  EXPECT_TRUE(*db->load_saga({"stuck"})) << "a saga waiting for a person is kept";
+  EXPECT_EQ(db->unfinished_sagas("leads", 0)->size(), 1u);
+  EXPECT_EQ(db->purge(t0 + hours{24})->sagas, 0u) << "nothing left to purge";
+  EXPECT_EQ(db->purge(t0 + hours{49})->sagas, 2u);
+}
+
 TEST_P(store_conformance, data_survives_reopening_and_migrations_run_once) {
   ASSERT_TRUE(db->complete(key("kept"), t0));
   EXPECT_EQ(*db->schema_version(), latest_schema_version(cfg.backend));

@@ -55,8 +55,10 @@ public:
   /// Traceability rows of one key, oldest first.
   virtual result<std::vector<trace_record>> traces(const idempotency_key& key) = 0;
 
-  /// Deletes completed keys whose completion, and traceability rows whose time, is
-  /// before `cutoff`. Claimed keys stay: they are live leases, not history.
+  /// Deletes completed keys whose completion, traceability rows whose time, and finished
+  /// sagas whose last write is before `cutoff`. Claimed keys and unfinished sagas stay:
+  /// they are live work, not history; so do sagas in `saga_status_kept`, which wait
+  /// for a person, and pending outbox rows until published.
   /// Errors: store_unavailable, corrupt.
   virtual result<purge_counts> purge(time_point cutoff) = 0;
 

@@ -25,7 +25,7 @@ struct store_config {
   std::chrono::milliseconds busy_timeout{5000}; ///< SQLite: wait for another writer.
   std::size_t batch_max = 1000;                 ///< Requests per transaction at most.
   std::chrono::microseconds batch_window{500};  ///< Wait for more requests this long.
-  std::chrono::hours retention{24 * 7};         ///< Purge keys and traces older than this.
+  std::chrono::hours retention{24 * 7}; ///< Purge keys, traces, finished sagas older.
   /// Write each record's journey (received, handled, retried, dead-lettered, ...) to
   /// `message_traceability` for `phoenix trace` (see trace_log.hpp).
   bool traceability = true;

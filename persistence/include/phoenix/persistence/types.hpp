@@ -60,6 +60,10 @@ struct trace_record {
 };
 
 /// The persisted state machine of one saga instance.
+/// The status of a finished saga that retention keeps: a compensation that kept failing
+/// needs a person (sagas' `saga_status::compensation_failed` is stored as this).
+inline constexpr const char* saga_status_kept = "compensation_failed";
+
 struct saga_record {
   saga_id id;
   std::string type;
@@ -181,6 +185,7 @@ struct reply {
 struct purge_counts {
   std::uint64_t keys = 0;
   std::uint64_t traces = 0;
+  std::uint64_t sagas = 0; ///< Finished sagas (their state rows) last written before.
 };
 
 /// Counters of one store object (one connection), for tests and metrics.

@@ -48,8 +48,8 @@ public:
           delayed_send(this, opts_.interval, tick_atom::value);
         },
         [this](round_timeout_atom, std::uint64_t no) {
-          auto i = rounds_.find(no);
-          if (i == rounds_.end() || i->second->closed)
+          auto i = rounds_.find(no); // a closed round has left the map
+          if (i == rounds_.end())
             return;
           auto r = i->second;
           opts_.stats->failures += r->left;

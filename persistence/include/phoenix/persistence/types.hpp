@@ -59,11 +59,11 @@ struct trace_record {
   time_point at; ///< Left at the epoch, the batch's `now` is used.
 };
 
-/// The persisted state machine of one saga instance.
 /// The status of a finished saga that retention keeps: a compensation that kept failing
 /// needs a person (sagas' `saga_status::compensation_failed` is stored as this).
 inline constexpr const char* saga_status_kept = "compensation_failed";
 
+/// The persisted state machine of one saga instance.
 struct saga_record {
   saga_id id;
   std::string type;

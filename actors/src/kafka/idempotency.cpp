@@ -1,5 +1,6 @@
 #include "kafka/idempotency.hpp"
 
+#include "kafka/header_views.hpp"
 #include "kafka/rdkafka.hpp"
 #include "phoenix/persistence/store_actor.hpp"
 #include "phoenix/runtime/actor_error.hpp"
@@ -53,10 +54,7 @@ idempotency_gate::idempotency_gate(std::shared_ptr<const gate_settings> settings
 }
 
 std::string idempotency_gate::key_of(rd_kafka_message_t& m, std::string_view topic) {
-  headers_.clear();
-  rd::for_each_header(m, [&](std::string_view name, std::string_view value) {
-    headers_.push_back({name, value});
-  });
+  rd::header_views(m, headers_);
   return runtime::idempotency_key_of(headers_.data(), headers_.size(), topic, m.partition,
                                      m.offset);
 }

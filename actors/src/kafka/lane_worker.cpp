@@ -1,5 +1,6 @@
 #include "kafka/lane_worker.hpp"
 
+#include "kafka/header_views.hpp"
 #include "kafka/lane_context.hpp"
 #include "phoenix/observability/duration_histogram.hpp"
 #include "phoenix/runtime/actor_error.hpp"
@@ -13,19 +14,16 @@ namespace {
 
 using namespace lane;
 
-// The record's headers as views into librdkafka's parsed copy, taken from the message
-// for the time of one attempt: they are freed when it ends (handlers and the failure path
-// copy what they keep), right after their allocation, which malloc's per-thread cache
-// serves, instead of with the batch of a thousand records.
+// The record's headers as views for the time of one attempt: into the record's own bytes
+// (`rd::header_views`), or into librdkafka's parsed copy taken from the message, which is
+// freed when the attempt ends (handlers and the failure path copy what they keep), right
+// after its allocation, which malloc's per-thread cache serves, instead of with the batch
+// of a thousand records.
 class record_headers {
 public:
   record_headers(rd_kafka_message_t& m, std::vector<runtime::header_view>& views)
-      : owned_(rd::detach_headers(m)), views_(views) {
-    views_.clear();
-    rd::for_each_header(static_cast<const rd_kafka_headers_t*>(owned_.get()),
-                        [&](std::string_view name, std::string_view value) {
-                          views_.push_back({name, value});
-                        });
+      : views_(views) {
+    rd::header_views(m, views_, &owned_);
   }
   record_headers(const record_headers&) = delete;
   record_headers& operator=(const record_headers&) = delete;

@@ -14,12 +14,13 @@ namespace {
 constexpr int known_version = 0x020002ff; // 2.0.2
 constexpr std::size_t binhdrs_len_at = 120;
 constexpr std::size_t binhdrs_data_at = 128;
-static_assert(sizeof(rd_kafka_message_t) == 72 && sizeof(void*) == 8,
-              "the offsets above are those of librdkafka 2.0.2 on LP64");
+// The offsets above are those of librdkafka 2.0.2 on LP64 (x86-64, arm64); anywhere else
+// every record takes librdkafka's parse.
+constexpr bool lp64 = sizeof(rd_kafka_message_t) == 72 && sizeof(void*) == 8;
 
 bool known_layout() {
   static const bool known =
-      RD_KAFKA_VERSION == known_version && rd_kafka_version() == known_version;
+      lp64 && RD_KAFKA_VERSION == known_version && rd_kafka_version() == known_version;
   return known;
 }
 

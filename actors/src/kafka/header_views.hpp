@@ -46,8 +46,8 @@ header_source header_views(rd_kafka_message_t& m, std::vector<runtime::header_vi
 bool parse_header_block(std::string_view block, std::vector<runtime::header_view>& out);
 
 /// Whether `header_views` can read records in place at all: the librdkafka built against
-/// and loaded is the one whose layout it knows. False: every record takes librdkafka's
-/// parse.
+/// and loaded is the one whose layout it knows, on an LP64 platform. False: every record
+/// takes librdkafka's parse.
 bool header_views_in_place();
 
 } // namespace phoenix::kafka::rd

@@ -30,6 +30,13 @@ struct sample {
   std::vector<std::pair<std::string, std::optional<std::string>>> headers;
 };
 
+pairs as_pairs(const std::vector<phoenix::runtime::header_view>& views) {
+  pairs out;
+  for (const auto& h : views)
+    out.emplace_back(std::string(h.key), std::string(h.value));
+  return out;
+}
+
 // What the test expects `header_views` to read in place: records with a value and at
 // least one header whose name holds no NUL, on the librdkafka it knows.
 bool provable(const sample& s) {
@@ -139,9 +146,7 @@ protected:
 
       std::vector<phoenix::runtime::header_view> views;
       const auto source = rd::header_views(*m, views);
-      pairs got;
-      for (const auto& h : views)
-        got.emplace_back(std::string(h.key), std::string(h.value));
+      const pairs got = as_pairs(views);
       // librdkafka's parse of the same record, after: header_views leaves it untouched.
       pairs want;
       rd::for_each_header(*m, [&](std::string_view name, std::string_view value) {
@@ -160,14 +165,10 @@ protected:
 
       // Given somewhere to keep librdkafka's parse, the views outlive the message's.
       rd::headers_ptr parsed;
-      views.clear();
       const auto again = rd::header_views(*m, views, &parsed);
       EXPECT_EQ(again, source) << key;
       EXPECT_EQ(parsed != nullptr, source == rd::header_source::librdkafka) << key;
-      got.clear();
-      for (const auto& h : views)
-        got.emplace_back(std::string(h.key), std::string(h.value));
-      EXPECT_EQ(got, want) << key;
+      EXPECT_EQ(as_pairs(views), want) << key;
     }
     EXPECT_EQ(seen, expected.size());
     if (rd::header_views_in_place()) {

@@ -18,12 +18,6 @@ constexpr std::size_t binhdrs_data_at = 128;
 // every record takes librdkafka's parse.
 constexpr bool lp64 = sizeof(rd_kafka_message_t) == 72 && sizeof(void*) == 8;
 
-bool known_layout() {
-  static const bool known =
-      lp64 && RD_KAFKA_VERSION == known_version && rd_kafka_version() == known_version;
-  return known;
-}
-
 // Kafka's zigzag varint, up to 64 bits as librdkafka reads header fields. Header counts
 // and name lengths nearly always fit one byte, which is read inline.
 bool read_long_varint(const unsigned char*& p, const unsigned char* end,
@@ -81,21 +75,17 @@ bool block_of(const rd_kafka_message_t& m, std::string_view& block) {
 header_source through_librdkafka(rd_kafka_message_t& m,
                                  std::vector<runtime::header_view>& out,
                                  headers_ptr* parsed) {
-  const rd_kafka_headers_t* hdrs = nullptr;
+  const auto add = [&](std::string_view name, std::string_view value) {
+    out.push_back({name, value});
+  };
   if (parsed) {
     *parsed = detach_headers(m);
-    hdrs = parsed->get();
+    for_each_header(static_cast<const rd_kafka_headers_t*>(parsed->get()), add);
   } else {
-    rd_kafka_headers_t* owned_by_message = nullptr;
-    if (rd_kafka_message_headers(&m, &owned_by_message) == RD_KAFKA_RESP_ERR_NO_ERROR)
-      hdrs = owned_by_message;
+    for_each_header(m, add);
   }
-  if (hdrs == nullptr)
-    return header_source::none;
-  for_each_header(hdrs, [&](std::string_view name, std::string_view value) {
-    out.push_back({name, value});
-  });
-  return header_source::librdkafka;
+  // librdkafka parses a block of no headers as none (RD_KAFKA_RESP_ERR__NOENT).
+  return out.empty() ? header_source::none : header_source::librdkafka;
 }
 
 } // namespace
@@ -131,12 +121,13 @@ bool parse_header_block(std::string_view block, std::vector<runtime::header_view
 }
 
 bool header_views_in_place() {
-  return known_layout();
+  static const bool known =
+      lp64 && RD_KAFKA_VERSION == known_version && rd_kafka_version() == known_version;
+  return known;
 }
 
 header_source header_views(rd_kafka_message_t& m, std::vector<runtime::header_view>& out,
                            headers_ptr* parsed) {
-  out.clear();
   std::string_view block;
   if (header_views_in_place() && block_of(m, block) && parse_header_block(block, out))
     return header_source::record;

@@ -15,6 +15,11 @@ namespace {
 using namespace detail;
 using persistence::store_errc;
 using sweep_atom = caf::atom_constant<caf::atom("sg_sweep")>;
+using depth_atom = caf::atom_constant<caf::atom("sg_depth")>;
+
+// How long after the last sample the mailbox is sampled again while it was not empty, so
+// that the gauge returns to 0 on a node that went idle.
+constexpr auto depth_resample = std::chrono::seconds{1};
 
 // One in-flight saga as the coordinator holds it: its live instance, or (passivated)
 // its compact state.
@@ -117,6 +122,10 @@ public:
           return n;
         },
         [this](sweep_atom) { sweep(); },
+        [this](depth_atom) {
+          depth_armed_ = false;
+          sample_mailbox();
+        },
         [this](saga_count_atom) { return static_cast<std::uint64_t>(map_.size()); },
         [this](saga_instance_atom, const std::string& id) {
           auto i = map_.find(id);
@@ -135,6 +144,7 @@ private:
     e.st.partition = partition;
     activate(id, e, false);
     ++e.sent;
+    sample_mailbox();
     delegate(e.inst, a, std::move(id), std::move(data), std::move(topic), partition,
              std::move(trace));
     return caf::delegated<bool>{};
@@ -151,6 +161,7 @@ private:
       auto& e = insert(id);
       activate(id, e, true);
       ++e.sent;
+      sample_mailbox();
       return &e;
     }
     auto& e = i->second;
@@ -158,8 +169,20 @@ private:
       activate(id, e, false);
     ++e.sent;
     e.last = clock().now();
-    stats_->mailbox_depth = mailbox().size();
+    sample_mailbox();
     return &e;
+  }
+
+  // The depth gauge, sampled per event routed; while it reads more than 0 it is sampled
+  // again after depth_resample, so that it does not keep a burst's depth once the
+  // messages behind the last event are handled and no event comes.
+  void sample_mailbox() {
+    const auto depth = mailbox().size();
+    stats_->mailbox_depth = depth;
+    if (depth > 0 && !depth_armed_) {
+      depth_armed_ = true;
+      delayed_send(this, depth_resample, depth_atom::value);
+    }
   }
 
   // Passivation: one timer for all live instances; those that got no event for
@@ -301,6 +324,7 @@ private:
   /// Live ones, by address; the saga id is the map_ key's (nodes do not move).
   std::unordered_map<caf::actor_addr, const std::string*> instances_;
   bool sweep_armed_ = false;
+  bool depth_armed_ = false;
 };
 
 } // namespace

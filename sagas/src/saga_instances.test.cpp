@@ -75,6 +75,23 @@ TEST_F(saga_instances, an_idle_instance_passivates_and_the_next_reply_wakes_the_
   EXPECT_EQ(stats().in_flight, 0);
 }
 
+TEST_F(saga_instances, the_mailbox_gauge_returns_to_zero_when_the_coordinator_goes_idle) {
+  on("enrich").silent();
+  on("notify").silent(); // no answer routed after the reply below
+  ASSERT_TRUE(start("o-1"));
+  EXPECT_EQ(stats().mailbox_depth, 0u);
+  // A reply routed with three more messages behind it; none of those routes an event.
+  caf::anon_send(coordinator(), saga_reply_atom::value,
+                 saga_reply{"o-1", "enrich", command_kind::action, outcome{}, {}});
+  for (int i = 0; i < 3; ++i)
+    caf::anon_send(coordinator(), saga_count_atom::value);
+  run();
+  EXPECT_EQ(log().delivered, (strings{"reserve/action", "enrich/action", "notify/action"}));
+  EXPECT_EQ(stats().mailbox_depth, 3u); // what the routed reply saw behind it
+  advance(1s); // no event since: sampled again, the mailbox is empty
+  EXPECT_EQ(stats().mailbox_depth, 0u);
+}
+
 TEST_F(saga_instances, a_crashed_instance_restarts_and_resends_its_step_with_the_same_id) {
   on("enrich").lose_reply(); // applied; the answer never comes
   ASSERT_TRUE(start("o-1"));

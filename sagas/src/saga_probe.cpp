@@ -74,7 +74,8 @@ public:
                  return static_cast<double>(s.instance_restarts.load());
                }),
         family("phoenix_saga_mailbox_depth",
-               "Messages waiting in the coordinator's mailbox (sampled per event routed)",
+               "Messages waiting in the coordinator's mailbox (sampled per event routed, "
+               "and 1 s later while not empty)",
                gauge,
                [](const saga_stats& s) {
                  return static_cast<double>(s.mailbox_depth.load());

@@ -57,7 +57,7 @@ struct saga_stats {
   std::atomic<std::uint64_t> transitions{0}; ///< Durable writes.
   std::atomic<std::uint64_t> store_retries{0};
   std::atomic<std::uint64_t> conflicts{0};         ///< Writes refused: another owner wrote.
-  std::atomic<std::uint64_t> mailbox_depth{0};     ///< Sampled at each forwarded event.
+  std::atomic<std::uint64_t> mailbox_depth{0};     ///< Sampled per event routed, 1 s later.
   std::atomic<std::int64_t> instances{0};          ///< Instance actors alive.
   std::atomic<std::uint64_t> passivations{0};      ///< Idle instances stopped, state kept.
   std::atomic<std::uint64_t> instance_restarts{0}; ///< Crashed instances restarted.

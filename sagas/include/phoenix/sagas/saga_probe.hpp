@@ -15,7 +15,8 @@ namespace phoenix::sagas {
 ///   `phoenix_sagas_compensated_total`, `phoenix_sagas_failed_total` (ended in
 ///   compensation_failed: needs a person)
 /// - `phoenix_sagas_in_flight`: sagas held by the coordinator, not finished
-/// - `phoenix_saga_mailbox_depth`: the coordinator's mailbox, sampled at each transition
+/// - `phoenix_saga_mailbox_depth`: the coordinator's mailbox, sampled per event routed and
+///   again 1 s later while not empty
 /// - `phoenix_saga_outbox_published_total`, `phoenix_saga_outbox_failures_total` (relay)
 class saga_probe {
 public:

@@ -2,6 +2,7 @@
 
 #include "envelope_keys.hpp"
 #include "lower_hex.hpp"
+#include "printable_ascii.hpp"
 
 #include <algorithm>
 #include <array>
@@ -92,10 +93,7 @@ result<void> check_text(std::string_view key, std::string_view value) {
   if (value.empty())
     return make_err(envelope_errc::empty_value, "header " + quoted(key) + " is empty");
   // Printable ASCII, what ids, sources and types nearly always are, needs no decoding.
-  std::size_t i = 0;
-  while (i < value.size() && static_cast<unsigned char>(value[i]) >= 0x20 &&
-         static_cast<unsigned char>(value[i]) < 0x7f)
-    ++i;
+  std::size_t i = detail::printable_ascii_prefix(value);
   while (i < value.size()) {
     char32_t cp = 0;
     const std::size_t len = decode_utf8(value, i, cp);

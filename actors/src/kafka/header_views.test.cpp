@@ -89,6 +89,7 @@ TEST(header_block, leaves_to_librdkafka_what_it_reads_otherwise_or_rejects) {
       {"negative count", varint(-1)},
       {"more than librdkafka's 100,000", varint(100001) + one},
       {"fewer headers than counted", varint(2) + one},
+      {"a count the block's bytes cannot hold", varint(100000) + one},
       {"bytes after the last header", varint(1) + one + "x"},
       {"truncated varint", varint(1) + "\x80"},
       {"varint longer than 64 bits", varint(1) + std::string(10, '\xff') + "\x01"},

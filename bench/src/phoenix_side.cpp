@@ -27,12 +27,12 @@ struct first_record {
   std::atomic<bool> seen{false};
   std::once_flag once;
   clock::time_point at;
-  double cpu = 0;
+  cpu_sample cpu;
 
   void mark() {
     std::call_once(once, [this] {
       at = clock::now();
-      cpu = process_cpu_seconds();
+      cpu = sample_cpu();
       seen.store(true, std::memory_order_release);
     });
   }
@@ -93,7 +93,7 @@ side_outcome run_phoenix_side(const std::map<std::string, std::string>& props,
   std::uint64_t handled_at_check = 0;
   auto checked_at = clock::now();
   clock::time_point last;
-  double last_cpu = 0;
+  cpu_sample last_cpu;
   for (;;) {
     self->receive(
         [&](caf::down_msg& msg) {
@@ -105,7 +105,7 @@ side_outcome run_phoenix_side(const std::map<std::string, std::string>& props,
     auto now = clock::now();
     if (handled >= n) {
       last = now;
-      last_cpu = process_cpu_seconds();
+      last_cpu = sample_cpu();
       break;
     }
     if (root_down)
@@ -136,7 +136,7 @@ side_outcome run_phoenix_side(const std::map<std::string, std::string>& props,
   out.result.records = stats->handled.load();
   if (first->seen.load(std::memory_order_acquire) && handled >= n) {
     out.result.seconds = std::chrono::duration<double>(last - first->at).count();
-    out.result.cpu_seconds = last_cpu - first->cpu;
+    set_cpu(out.result, first->cpu, last_cpu);
   }
   if (root_down)
     return fail("the supervisor exited before the last record: " +

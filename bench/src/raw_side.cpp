@@ -44,7 +44,7 @@ side_outcome run_raw_side(const std::map<std::string, std::string>& props,
   std::uint64_t count = 0;
   std::uint64_t unexpected = 0;
   clock::time_point first;
-  double first_cpu = 0;
+  cpu_sample first_cpu;
   // Progress is checked only when a poll comes back empty, so the loop over records
   // holds no clock reads besides the first and the last.
   std::uint64_t count_at_check = 0;
@@ -69,7 +69,7 @@ side_outcome run_raw_side(const std::map<std::string, std::string>& props,
     }
     if (count == 0) {
       first = clock::now();
-      first_cpu = process_cpu_seconds();
+      first_cpu = sample_cpu();
     }
     ++count;
     auto p = static_cast<std::size_t>(msg->partition);
@@ -80,11 +80,11 @@ side_outcome run_raw_side(const std::map<std::string, std::string>& props,
     rd_kafka_message_destroy(msg);
   }
   auto last = clock::now();
-  auto last_cpu = process_cpu_seconds();
+  auto last_cpu = sample_cpu();
   out.result.records = count;
   if (count > 0) {
     out.result.seconds = std::chrono::duration<double>(last - first).count();
-    out.result.cpu_seconds = last_cpu - first_cpu;
+    set_cpu(out.result, first_cpu, last_cpu);
   }
 
   if (count == n)

@@ -57,6 +57,16 @@ double consume_report::ratio() const {
   return bench::ratio(phoenix_rps_median(), raw_rps_median());
 }
 
+double consume_report::raw_app_cpu_us_median() const {
+  return median_of(rounds,
+                   [](const round_result& r) { return r.raw.app_cpu_us_per_record(); });
+}
+
+double consume_report::phoenix_app_cpu_us_median() const {
+  return median_of(rounds,
+                   [](const round_result& r) { return r.phoenix.app_cpu_us_per_record(); });
+}
+
 bool consume_report::failed() const {
   return std::any_of(rounds.begin(), rounds.end(),
                      [](const round_result& r) { return !r.ok(); });
@@ -81,6 +91,10 @@ std::string to_json(const consume_report& report) {
         {"phoenix_seconds", round_to(r.phoenix.seconds, 6)},
         {"raw_cpu_seconds", round_to(r.raw.cpu_seconds, 3)},
         {"phoenix_cpu_seconds", round_to(r.phoenix.cpu_seconds, 3)},
+        {"raw_librdkafka_cpu_seconds", round_to(r.raw.librdkafka_cpu_seconds, 3)},
+        {"phoenix_librdkafka_cpu_seconds", round_to(r.phoenix.librdkafka_cpu_seconds, 3)},
+        {"raw_app_cpu_us_per_record", round_to(r.raw.app_cpu_us_per_record(), 3)},
+        {"phoenix_app_cpu_us_per_record", round_to(r.phoenix.app_cpu_us_per_record(), 3)},
         {"raw_records", r.raw.records},
         {"phoenix_records", r.phoenix.records},
     });
@@ -100,6 +114,9 @@ std::string to_json(const consume_report& report) {
       {"ratio", round_to(ratio, 4)},
       {"goal", report.goal},
       {"goal_met", completed > 0 && ratio >= report.goal},
+      {"raw_app_cpu_us_per_record_median", round_to(report.raw_app_cpu_us_median(), 3)},
+      {"phoenix_app_cpu_us_per_record_median",
+       round_to(report.phoenix_app_cpu_us_median(), 3)},
       {"timing", "per side: from the first record received by application code to the "
                  "N-th record finished; group join and shutdown excluded"},
       {"machine",
@@ -115,17 +132,19 @@ std::string summary_line(const consume_report& report) {
   std::size_t completed = 0;
   for (auto& r : report.rounds)
     completed += r.ok() ? 1 : 0;
-  char buf[256];
+  char buf[384];
   auto ratio = report.ratio();
   std::snprintf(buf, sizeof buf,
                 "consume: %llu records x %zu/%zu rounds: raw %.0f rec/s, phoenix %.0f "
-                "rec/s (medians), ratio %.3f (goal %.2f: %s)",
+                "rec/s (medians), ratio %.3f (goal %.2f: %s); application CPU a record: "
+                "raw %.2f us, phoenix %.2f us",
                 static_cast<unsigned long long>(report.records), completed,
                 report.rounds.size(), report.raw_rps_median(), report.phoenix_rps_median(),
                 ratio, report.goal,
                 completed == 0         ? "no completed round"
                 : ratio >= report.goal ? "met"
-                                       : "not met");
+                                       : "not met",
+                report.raw_app_cpu_us_median(), report.phoenix_app_cpu_us_median());
   return buf;
 }
 

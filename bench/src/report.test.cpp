@@ -9,8 +9,9 @@ namespace {
 
 round_result completed(std::uint64_t n, double raw_seconds, double phoenix_seconds) {
   round_result r;
-  r.raw = {n, raw_seconds, raw_seconds * 1.5};
-  r.phoenix = {n, phoenix_seconds, phoenix_seconds * 2};
+  // librdkafka's threads use the side's time once: the application the rest.
+  r.raw = {n, raw_seconds, raw_seconds * 1.5, raw_seconds};
+  r.phoenix = {n, phoenix_seconds, phoenix_seconds * 2, phoenix_seconds};
   return r;
 }
 
@@ -64,6 +65,15 @@ TEST(consume_report, medians_and_ratio_use_completed_rounds_only) {
   EXPECT_TRUE(rep.failed());
 }
 
+TEST(consume_report, application_cpu_is_the_process_cpu_less_librdkafkas_a_record) {
+  side_result side{1000, 0.5, 0.003, 0.001};
+  EXPECT_DOUBLE_EQ(side.app_cpu_us_per_record(), 2);
+  EXPECT_DOUBLE_EQ(side_result{}.app_cpu_us_per_record(), 0);
+  auto rep = two_round_report();
+  EXPECT_DOUBLE_EQ(rep.raw_app_cpu_us_median(), 0.75);
+  EXPECT_DOUBLE_EQ(rep.phoenix_app_cpu_us_median(), 3);
+}
+
 TEST(consume_report, json_has_the_documented_shape) {
   auto doc = nlohmann::json::parse(to_json(two_round_report()));
   EXPECT_EQ(doc["scenario"], "consume");
@@ -74,7 +84,9 @@ TEST(consume_report, json_has_the_documented_shape) {
   ASSERT_EQ(doc["rounds"].size(), 2u);
   for (auto& r : doc["rounds"]) {
     for (auto key : {"raw_rps", "phoenix_rps", "ratio", "raw_seconds", "phoenix_seconds",
-                     "raw_cpu_seconds", "phoenix_cpu_seconds"})
+                     "raw_cpu_seconds", "phoenix_cpu_seconds", "raw_librdkafka_cpu_seconds",
+                     "phoenix_librdkafka_cpu_seconds", "raw_app_cpu_us_per_record",
+                     "phoenix_app_cpu_us_per_record"})
       EXPECT_TRUE(r[key].is_number()) << key;
     EXPECT_EQ(r["raw_records"], 1000);
     EXPECT_EQ(r["phoenix_records"], 1000);
@@ -83,6 +95,10 @@ TEST(consume_report, json_has_the_documented_shape) {
   EXPECT_DOUBLE_EQ(doc["rounds"][0]["raw_rps"].get<double>(), 1e6);
   EXPECT_DOUBLE_EQ(doc["rounds"][0]["ratio"].get<double>(), 0.5);
   EXPECT_DOUBLE_EQ(doc["rounds"][1]["phoenix_cpu_seconds"].get<double>(), 0.008);
+  EXPECT_DOUBLE_EQ(doc["rounds"][1]["phoenix_librdkafka_cpu_seconds"].get<double>(), 0.004);
+  EXPECT_DOUBLE_EQ(doc["rounds"][1]["phoenix_app_cpu_us_per_record"].get<double>(), 4);
+  EXPECT_DOUBLE_EQ(doc["raw_app_cpu_us_per_record_median"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(doc["phoenix_app_cpu_us_per_record_median"].get<double>(), 3);
   EXPECT_DOUBLE_EQ(doc["raw_rps_median"].get<double>(), 750000);
   EXPECT_DOUBLE_EQ(doc["phoenix_rps_median"].get<double>(), 375000);
   EXPECT_DOUBLE_EQ(doc["ratio"].get<double>(), 0.5);
@@ -130,5 +146,8 @@ TEST(consume_report, summary_line_names_both_rates_and_the_ratio) {
   EXPECT_NE(line.find("phoenix 375000 rec/s"), std::string::npos) << line;
   EXPECT_NE(line.find("ratio 0.500"), std::string::npos) << line;
   EXPECT_NE(line.find("not met"), std::string::npos) << line;
+  EXPECT_NE(line.find("application CPU a record: raw 0.75 us, phoenix 3.00 us"),
+            std::string::npos)
+      << line;
   EXPECT_EQ(line.find('\n'), std::string::npos);
 }

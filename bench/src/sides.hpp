@@ -6,18 +6,18 @@
 
 #include "dataset.hpp"
 #include "phoenix/bench/consume.hpp"
+#include "thread_cpu.hpp"
 
-#include <ctime>
 #include <map>
 #include <string>
 
 namespace phoenix::bench {
 
-/// CPU seconds the process has used so far, all threads together.
-inline double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+/// The CPU a side used between two samples, into its result.
+inline void set_cpu(side_result& out, const cpu_sample& first, const cpu_sample& last) {
+  const auto used = cpu_between(first, last);
+  out.cpu_seconds = used.process;
+  out.librdkafka_cpu_seconds = used.librdkafka;
 }
 
 /// A side's measurement, or why it failed (`error` non-empty).

@@ -56,6 +56,15 @@ TEST(phoenix_bench_consume, both_sides_consume_every_record_and_the_report_says_
   EXPECT_EQ(round["phoenix_records"], 20000);
   for (auto key : {"raw_rps", "phoenix_rps", "ratio"})
     EXPECT_GT(round[key].get<double>(), 0) << key;
+  // librdkafka's threads' share of each side's CPU is part of it; the application's
+  // (the loop, or Phoenix's consumer and lanes) handled every record, so it is not 0.
+  for (std::string side : {"raw", "phoenix"}) {
+    auto rdk = round[side + "_librdkafka_cpu_seconds"].get<double>();
+    EXPECT_GE(rdk, 0) << side;
+    EXPECT_LE(rdk, round[side + "_cpu_seconds"].get<double>() + 0.001) << side;
+    EXPECT_GT(round[side + "_app_cpu_us_per_record"].get<double>(), 0) << side;
+    EXPECT_TRUE(doc[side + "_app_cpu_us_per_record_median"].is_number()) << side;
+  }
   for (auto key : {"raw_rps_median", "phoenix_rps_median", "ratio", "goal"})
     EXPECT_TRUE(doc[key].is_number()) << key;
   EXPECT_EQ(doc["goal"], 0.9);

@@ -29,7 +29,17 @@ struct side_result {
   /// CPU time of the whole process (every thread, the in-process mock broker included)
   /// over the same interval: how much of the 2 cores the side kept busy.
   double cpu_seconds = 0;
+  /// The part of cpu_seconds used by librdkafka's threads (its client threads and the
+  /// mock brokers'); the rest is the application's: the raw loop, or Phoenix's consumer
+  /// thread and lanes.
+  double librdkafka_cpu_seconds = 0;
   double rps() const { return rate(records, seconds); }
+  /// The application's CPU time a record, in microseconds (0 without records).
+  double app_cpu_us_per_record() const {
+    return records > 0
+               ? (cpu_seconds - librdkafka_cpu_seconds) * 1e6 / static_cast<double>(records)
+               : 0;
+  }
 };
 
 /// One round: both sides against the same records. `error` says why a side failed
@@ -57,21 +67,28 @@ struct consume_report {
   double raw_rps_median() const;     ///< Over the rounds that completed.
   double phoenix_rps_median() const; ///< Over the rounds that completed.
   double ratio() const;              ///< phoenix_rps_median() / raw_rps_median().
-  bool failed() const;               ///< Some round did not complete.
+  /// Medians over the completed rounds of side_result::app_cpu_us_per_record().
+  double raw_app_cpu_us_median() const;
+  double phoenix_app_cpu_us_median() const;
+  bool failed() const; ///< Some round did not complete.
 };
 
 /// The report as a JSON document:
 /// `{"scenario":"consume","records":N,"partitions":P,"value_bytes":B,"brokers":K,
 ///   "rounds":[{"raw_rps":..,"phoenix_rps":..,"ratio":..,"raw_seconds":..,
 ///   "phoenix_seconds":..,"raw_cpu_seconds":..,"phoenix_cpu_seconds":..,
+///   "raw_librdkafka_cpu_seconds":..,"phoenix_librdkafka_cpu_seconds":..,
+///   "raw_app_cpu_us_per_record":..,"phoenix_app_cpu_us_per_record":..,
 ///   "raw_records":..,"phoenix_records":..}],
 ///   "raw_rps_median":..,"phoenix_rps_median":..,"ratio":..,"goal":0.9,"goal_met":..,
+///   "raw_app_cpu_us_per_record_median":..,"phoenix_app_cpu_us_per_record_median":..,
 ///   "completed_rounds":..,"failed_rounds":..,"timing":"...",
 ///   "machine":{"cores":..,"librdkafka":".."},"command":".."}`.
 /// A failed round carries `"error"` instead of its rates.
 std::string to_json(const consume_report& report);
 
-/// One line for people: both medians, the ratio, and whether the goal was met.
+/// One line for people: both medians, the ratio, whether the goal was met, and the
+/// application's CPU a record on each side.
 std::string summary_line(const consume_report& report);
 
 } // namespace phoenix::bench

@@ -112,8 +112,8 @@ result<void> set_property(rd_kafka_conf_t& conf, const std::string& key,
 /// (CONFIGURATION.md, column C/P): the `[kafka]` section serves a node's consumers and
 /// producers alike, and librdkafka warns about each foreign key when a client is created
 /// ("group.id is a consumer property and will be ignored by this producer instance").
-std::map<std::string, std::string>
-properties_for(rd_kafka_type_t type, std::map<std::string, std::string> props);
+std::map<std::string, std::string> properties_for(rd_kafka_type_t type,
+                                                  std::map<std::string, std::string> props);
 
 /// A fresh configuration holding `props`. Errors: as set_property().
 result<conf_ptr> make_conf(const std::map<std::string, std::string>& props,

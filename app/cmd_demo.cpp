@@ -168,7 +168,7 @@ int run_demo(const demo_options& opt) {
                                   sample_handler(state, opt.crash_every), stats);
 
   caf::actor_system_config sys_cfg;
-  runtime::size_scheduler(sys_cfg);
+  runtime::configure_scheduler(sys_cfg);
   caf::actor_system sys{sys_cfg};
   auto kafka_children = lead_pipeline::pipeline_kafka_children(pipeline, consumer_cfg);
   kafka_children.insert(kafka_children.begin() + 1, consumer); // after the producer

@@ -75,7 +75,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
       return;
     }
     caf::actor_system_config sys_cfg;
-    runtime::size_scheduler(sys_cfg);
+    runtime::configure_scheduler(sys_cfg);
     caf::actor_system sys{sys_cfg};
     runtime::node_run_options opts;
     opts.shutdown_timeout = cfg->node.shutdown_timeout;

@@ -76,7 +76,7 @@ side_outcome run_phoenix_side(const std::map<std::string, std::string>& props,
   // A fresh actor system per round: its scheduler threads exist only while Phoenix is
   // measured, so they take nothing from the raw side's rounds.
   caf::actor_system_config sys_cfg;
-  runtime::size_scheduler(sys_cfg);
+  runtime::configure_scheduler(sys_cfg);
   caf::actor_system sys{sys_cfg};
   auto root = runtime::start_supervisor(sys, std::move(spec));
   if (!root)

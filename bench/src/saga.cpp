@@ -145,7 +145,7 @@ result<saga_report> run_saga(const saga_options& opts) {
                  .build();
   {
     caf::actor_system_config cfg;
-    runtime::size_scheduler(cfg);
+    runtime::configure_scheduler(cfg);
     caf::actor_system sys{cfg};
     persistence::store_link link;
     auto store = persistence::spawn_store_actor(sys, std::move(*db),

@@ -113,7 +113,7 @@ store_outcome run_phoenix_store(const persistence::store_config& cfg,
     return out;
   }
   caf::actor_system_config sys_cfg;
-  runtime::size_scheduler(sys_cfg); // as the node does
+  runtime::configure_scheduler(sys_cfg); // as the node does
   caf::actor_system sys{sys_cfg};
   auto opts = persistence::actor_options(cfg);
   const auto per_request = std::max<std::size_t>(1, load.per_request);

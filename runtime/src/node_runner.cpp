@@ -30,10 +30,17 @@ sigset_t termination_signals() {
 
 } // namespace
 
-void size_scheduler(caf::actor_system_config& cfg, unsigned cores) {
+void configure_scheduler(caf::actor_system_config& cfg, unsigned cores) {
   if (cores == 0)
     cores = std::max(1u, std::thread::hardware_concurrency());
   cfg.set("scheduler.max-threads", static_cast<std::size_t>(cores));
+  // An idle worker spins briefly (the aggressive phase, 100 polls), then parks on its
+  // condition variable, which an enqueue from outside the scheduler signals. CAF's
+  // default puts 500 polls with a 50 us sleep between them in the middle: a context
+  // switch every 50 us for the first 25 ms or more of every pause, which a consumer's
+  // lanes (idle between two poll rounds for fractions of a millisecond) pay on every
+  // round, on the cores librdkafka's threads need.
+  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
 }
 
 void block_termination_signals() {

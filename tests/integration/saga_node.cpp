@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   };
 
   caf::actor_system_config sys_cfg;
-  runtime::size_scheduler(sys_cfg);
+  runtime::configure_scheduler(sys_cfg);
   caf::actor_system sys{sys_cfg};
   auto sub = [](std::string name, std::vector<runtime::child_spec> children) {
     runtime::supervisor_spec spec;

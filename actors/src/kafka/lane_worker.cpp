@@ -4,6 +4,7 @@
 #include "kafka/lane_context.hpp"
 #include "phoenix/observability/duration_histogram.hpp"
 #include "phoenix/runtime/actor_error.hpp"
+#include "phoenix/runtime/tick_clock.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -144,9 +145,10 @@ bool handle(self_ptr self, const std::shared_ptr<lane_context>& ctx, rd_kafka_me
     const runtime::trace_scope span{env->trace ? env->trace->trace_id : std::string_view{},
                                     env->trace ? env->trace->flags : std::uint8_t{0}};
     const runtime::cause_scope cause{cause_id};
-    auto started = std::chrono::steady_clock::now();
+    const auto started = runtime::tick_clock::now(); // the TSC: two reads a record
     status = ctx->h.function()(*env, rec);
-    handled.times.observe(std::chrono::steady_clock::now() - started);
+    handled.times.observe(
+        runtime::tick_clock::between(started, runtime::tick_clock::now()));
   }
   if (ctx->guard.hold_after(*status)) { // its breaker opened: wait, then again
     // A failed call all the same (phoenix_record_failed_attempts_total), though it does
@@ -247,6 +249,7 @@ caf::behavior lane_worker(caf::stateful_actor<lane_state>* self, caf::actor cons
                           std::shared_ptr<persistence::trace_log> trace) {
   runtime::crash_on_exception(self);
   self->state.headers.reserve(16);
+  runtime::tick_clock::uses_tsc(); // calibrates (once a process) before the first record
   auto ctx = std::make_shared<lane_context>(
       lane_context{std::move(consumer), id, std::move(channel), std::move(h),
                    std::move(stats), std::move(part), std::move(policy)});

@@ -19,6 +19,17 @@ double median(std::vector<double> values) {
   return (lower + upper) / 2;
 }
 
+double quantile(std::vector<double> values, double q) {
+  if (values.empty())
+    return 0;
+  std::sort(values.begin(), values.end());
+  const double at = std::clamp(q, 0.0, 1.0) * static_cast<double>(values.size() - 1);
+  const auto below = static_cast<std::size_t>(std::floor(at));
+  const auto above = std::min(below + 1, values.size() - 1);
+  return values[below] +
+         (values[above] - values[below]) * (at - static_cast<double>(below));
+}
+
 double ratio(double phoenix, double raw) {
   return raw > 0 ? phoenix / raw : 0;
 }
@@ -55,6 +66,14 @@ double consume_report::phoenix_rps_median() const {
 
 double consume_report::ratio() const {
   return bench::ratio(phoenix_rps_median(), raw_rps_median());
+}
+
+std::array<double, 3> consume_report::round_ratio_quartiles() const {
+  std::vector<double> ratios;
+  for (auto& r : rounds)
+    if (r.ok())
+      ratios.push_back(bench::ratio(r.phoenix.rps(), r.raw.rps()));
+  return {quantile(ratios, 0.25), quantile(ratios, 0.5), quantile(ratios, 0.75)};
 }
 
 double consume_report::raw_app_cpu_us_median() const {
@@ -100,6 +119,7 @@ std::string to_json(const consume_report& report) {
     });
   }
   auto ratio = report.ratio();
+  auto quartiles = report.round_ratio_quartiles();
   nlohmann::json doc{
       {"scenario", "consume"},
       {"records", report.records},
@@ -114,6 +134,8 @@ std::string to_json(const consume_report& report) {
       {"ratio", round_to(ratio, 4)},
       {"goal", report.goal},
       {"goal_met", completed > 0 && ratio >= report.goal},
+      {"round_ratio_quartiles",
+       {round_to(quartiles[0], 4), round_to(quartiles[1], 4), round_to(quartiles[2], 4)}},
       {"raw_app_cpu_us_per_record_median", round_to(report.raw_app_cpu_us_median(), 3)},
       {"phoenix_app_cpu_us_per_record_median",
        round_to(report.phoenix_app_cpu_us_median(), 3)},
@@ -132,19 +154,21 @@ std::string summary_line(const consume_report& report) {
   std::size_t completed = 0;
   for (auto& r : report.rounds)
     completed += r.ok() ? 1 : 0;
-  char buf[384];
+  char buf[448];
   auto ratio = report.ratio();
+  auto quartiles = report.round_ratio_quartiles();
   std::snprintf(buf, sizeof buf,
                 "consume: %llu records x %zu/%zu rounds: raw %.0f rec/s, phoenix %.0f "
-                "rec/s (medians), ratio %.3f (goal %.2f: %s); application CPU a record: "
-                "raw %.2f us, phoenix %.2f us",
+                "rec/s (medians), ratio %.3f (goal %.2f: %s; middle half of the rounds' "
+                "ratios %.2f-%.2f); application CPU a record: raw %.2f us, phoenix %.2f us",
                 static_cast<unsigned long long>(report.records), completed,
                 report.rounds.size(), report.raw_rps_median(), report.phoenix_rps_median(),
                 ratio, report.goal,
                 completed == 0         ? "no completed round"
                 : ratio >= report.goal ? "met"
                                        : "not met",
-                report.raw_app_cpu_us_median(), report.phoenix_app_cpu_us_median());
+                quartiles[0], quartiles[2], report.raw_app_cpu_us_median(),
+                report.phoenix_app_cpu_us_median());
   return buf;
 }
 

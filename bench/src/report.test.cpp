@@ -46,6 +46,18 @@ TEST(bench_median, ignores_a_single_outlier_and_is_zero_for_nothing) {
   EXPECT_DOUBLE_EQ(median({}), 0);
 }
 
+TEST(bench_quantile, interpolates_between_the_nearest_ranks) {
+  EXPECT_DOUBLE_EQ(quantile({4, 1, 3, 2, 5}, 0.25), 2);
+  EXPECT_DOUBLE_EQ(quantile({4, 1, 3, 2, 5}, 0.5), 3);
+  EXPECT_DOUBLE_EQ(quantile({4, 1, 3, 2, 5}, 0.75), 4);
+  EXPECT_DOUBLE_EQ(quantile({1, 2, 3, 4}, 0.25), 1.75);
+  EXPECT_DOUBLE_EQ(quantile({10, 20}, 0.75), 17.5);
+  EXPECT_DOUBLE_EQ(quantile({7}, 0.25), 7);
+  EXPECT_DOUBLE_EQ(quantile({1, 2}, 0), 1);
+  EXPECT_DOUBLE_EQ(quantile({1, 2}, 1), 2);
+  EXPECT_DOUBLE_EQ(quantile({}, 0.5), 0);
+}
+
 TEST(bench_ratio, is_phoenix_over_raw_and_zero_without_a_raw_rate) {
   EXPECT_DOUBLE_EQ(ratio(900, 1000), 0.9);
   EXPECT_DOUBLE_EQ(ratio(900, 0), 0);
@@ -63,6 +75,26 @@ TEST(consume_report, medians_and_ratio_use_completed_rounds_only) {
   EXPECT_DOUBLE_EQ(rep.phoenix_rps_median(), (5e5 + 2.5e5) / 2);
   EXPECT_DOUBLE_EQ(rep.ratio(), 0.5);
   EXPECT_TRUE(rep.failed());
+  auto q = rep.round_ratio_quartiles(); // the broken round's ratio (0) is not among them
+  EXPECT_DOUBLE_EQ(q[0], 0.5);
+  EXPECT_DOUBLE_EQ(q[2], 0.5);
+}
+
+TEST(consume_report, round_ratio_quartiles_are_of_each_rounds_own_ratio) {
+  auto rep = two_round_report();
+  // Ratios 0.5, 1, 2, 0.8 and 1.25, each of its own round; sorted 0.5 0.8 1 1.25 2.
+  rep.rounds = {completed(1000, 0.001, 0.002), completed(1000, 0.002, 0.002),
+                completed(1000, 0.004, 0.002), completed(1000, 0.004, 0.005),
+                completed(1000, 0.005, 0.004)};
+  auto q = rep.round_ratio_quartiles();
+  EXPECT_DOUBLE_EQ(q[0], 0.8);
+  EXPECT_DOUBLE_EQ(q[1], 1);
+  EXPECT_DOUBLE_EQ(q[2], 1.25);
+  auto doc = nlohmann::json::parse(to_json(rep));
+  EXPECT_EQ(doc["round_ratio_quartiles"], nlohmann::json::parse("[0.8, 1.0, 1.25]"));
+  auto line = summary_line(rep);
+  EXPECT_NE(line.find("middle half of the rounds' ratios 0.80-1.25"), std::string::npos)
+      << line;
 }
 
 TEST(consume_report, application_cpu_is_the_process_cpu_less_librdkafkas_a_record) {

@@ -69,6 +69,11 @@ TEST(phoenix_bench_consume, both_sides_consume_every_record_and_the_report_says_
     EXPECT_TRUE(doc[key].is_number()) << key;
   EXPECT_EQ(doc["goal"], 0.9);
   EXPECT_TRUE(doc["goal_met"].is_boolean());
+  // One round: its own ratio is every quartile of the rounds' ratios.
+  ASSERT_EQ(doc["round_ratio_quartiles"].size(), 3u);
+  for (auto& q : doc["round_ratio_quartiles"])
+    EXPECT_EQ(q, round["ratio"]);
+  EXPECT_TRUE(contains(r.out, "middle half of the rounds' ratios")) << r.out;
   EXPECT_EQ(doc["completed_rounds"], 1);
   EXPECT_EQ(doc["failed_rounds"], 0);
   EXPECT_GE(doc["machine"]["cores"].get<int>(), 1);

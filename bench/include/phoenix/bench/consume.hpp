@@ -26,7 +26,10 @@ struct consume_options {
   std::uint64_t records = 1000000;
   int partitions = 0; ///< 0: partitions_for(records, value_bytes).
   std::size_t value_bytes = 100;
-  int rounds = 3;
+  /// Single rounds scatter by a fifth and more either way with librdkafka's fetch chain
+  /// (bench/README.md); 11 keep the medians' ratio within a few hundredths from run to run
+  /// at about 8 s a round.
+  int rounds = 11;
   int brokers = 1;
   /// The Phoenix side's `group_consumer_config::max_in_flight`; 0 keeps its default.
   /// For looking at what pausing at the bound costs.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,6 +14,10 @@ double median(std::vector<double> values);
 
 /// `phoenix / raw`, or 0 when `raw` is not positive.
 double ratio(double phoenix, double raw);
+
+/// The `q`-quantile (0 to 1) of `values`, interpolated between the two nearest ranks
+/// (the sample quantile most tools default to); 0 for no values.
+double quantile(std::vector<double> values, double q);
 
 /// Records per second, or 0 when no time passed.
 double rate(std::uint64_t records, double seconds);
@@ -67,6 +72,9 @@ struct consume_report {
   double raw_rps_median() const;     ///< Over the rounds that completed.
   double phoenix_rps_median() const; ///< Over the rounds that completed.
   double ratio() const;              ///< phoenix_rps_median() / raw_rps_median().
+  /// The completed rounds' own ratios (each Phoenix rate over the raw rate of its round):
+  /// lower quartile, median and upper quartile, how far single rounds scatter.
+  std::array<double, 3> round_ratio_quartiles() const;
   /// Medians over the completed rounds of side_result::app_cpu_us_per_record().
   double raw_app_cpu_us_median() const;
   double phoenix_app_cpu_us_median() const;
@@ -82,13 +90,14 @@ struct consume_report {
 ///   "raw_records":..,"phoenix_records":..}],
 ///   "raw_rps_median":..,"phoenix_rps_median":..,"ratio":..,"goal":0.9,"goal_met":..,
 ///   "raw_app_cpu_us_per_record_median":..,"phoenix_app_cpu_us_per_record_median":..,
+///   "round_ratio_quartiles":[q1,median,q3],
 ///   "completed_rounds":..,"failed_rounds":..,"timing":"...",
 ///   "machine":{"cores":..,"librdkafka":".."},"command":".."}`.
 /// A failed round carries `"error"` instead of its rates.
 std::string to_json(const consume_report& report);
 
-/// One line for people: both medians, the ratio, whether the goal was met, and the
-/// application's CPU a record on each side.
+/// One line for people: both medians, the ratio, whether the goal was met, the middle
+/// half of the rounds' own ratios, and the application's CPU a record on each side.
 std::string summary_line(const consume_report& report);
 
 } // namespace phoenix::bench

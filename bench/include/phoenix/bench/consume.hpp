@@ -26,9 +26,9 @@ struct consume_options {
   std::uint64_t records = 1000000;
   int partitions = 0; ///< 0: partitions_for(records, value_bytes).
   std::size_t value_bytes = 100;
-  /// Single rounds scatter by a fifth and more either way with librdkafka's fetch chain
-  /// (bench/README.md); 11 keep the medians' ratio within a few hundredths from run to run
-  /// at about 8 s a round.
+  /// Single rounds scatter from 0.6 to 1.4 of raw with librdkafka's fetch chain
+  /// (bench/README.md); 11 narrow a run's ratio (0.86-1.06 over eight runs on the
+  /// development VM, 0.78-1.05 with 5 rounds) at about 8 s a round.
   int rounds = 11;
   int brokers = 1;
   /// The Phoenix side's `group_consumer_config::max_in_flight`; 0 keeps its default.

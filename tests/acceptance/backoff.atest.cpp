@@ -81,13 +81,21 @@ TEST_F(backoff, retry_timing_and_attempts_follow_the_policy) {
   EXPECT_GE(dead[0].timestamp_ms, number(moved[fails].headers, "phoenix-due-ms"));
 
   // The counters agree: 3 + 4 failed attempts, two moves to the retry topic, one to the
-  // DLQ, whichever of the two topics the attempt read the record from.
-  auto text = node.get("/metrics").body;
+  // DLQ, whichever of the two topics the attempt read the record from. A move is counted
+  // when its delivery report reaches the lane, which can be just after a reader sees the
+  // record in the DLQ, so the scrape waits for that count first.
+  std::string text;
   auto both = [&](const std::string& name) {
     return metric_in(text, name, {{"consumer", "participants"}, {"topic", score}}) +
            metric_in(text, name,
                      {{"consumer", "participants"}, {"topic", score + ".retry.1"}});
   };
+  EXPECT_TRUE(eventually(
+      [&] {
+        text = node.get("/metrics").body;
+        return both("phoenix_records_dead_lettered_total") >= 1;
+      },
+      30s));
   EXPECT_EQ(both("phoenix_record_failed_attempts_total"), 7) << text;
   EXPECT_EQ(both("phoenix_records_retry_topic_total"), 2);
   EXPECT_EQ(both("phoenix_records_dead_lettered_total"), 1);

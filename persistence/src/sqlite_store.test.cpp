@@ -26,9 +26,22 @@ store_config sqlite_config(const std::string& path) {
   return cfg;
 }
 
+// sqlite_runs: a key log of one key, so that every batch first sorts the log into a run
+// (or appends it to the newest) and every fourth run merges; the suite then finds its
+// keys in runs, merged runs and the log alike.
 INSTANTIATE_TEST_SUITE_P(sqlite, store_conformance,
-                         ::testing::Values(store_backend{
-                             "sqlite", [] { return sqlite_config(dir().file("c")); }}),
+                         ::testing::Values(store_backend{"sqlite",
+                                                         [] {
+                                                           return sqlite_config(
+                                                               dir().file("c"));
+                                                         }},
+                                           store_backend{"sqlite_runs",
+                                                         [] {
+                                                           auto cfg = sqlite_config(
+                                                               dir().file("r"));
+                                                           cfg.key_log_rows = 1;
+                                                           return cfg;
+                                                         }}),
                          phoenix::persistence::testing::backend_name);
 
 /// The first column of the first row of `sql`, read on a connection of its own.
@@ -104,8 +117,10 @@ TEST(sqlite_store, a_wiped_schema_makes_the_store_unavailable_until_reconnect_mi
   sqlite3* raw = nullptr;
   sqlite3_open(path.c_str(), &raw);
   sqlite3_exec(raw,
-               "DROP TABLE request_keys; DROP TABLE message_traceability; DROP TABLE "
-               "saga_state; DROP TABLE saga_outbox; PRAGMA user_version = 0",
+               "DROP TABLE request_keys; DROP TABLE request_key_log; DROP TABLE "
+               "request_key_runs; DROP TABLE request_key_layout; DROP TABLE "
+               "message_traceability; DROP TABLE saga_state; DROP TABLE saga_outbox; "
+               "PRAGMA user_version = 0",
                nullptr, nullptr, nullptr);
   sqlite3_close(raw);
   auto t = std::chrono::system_clock::now();
@@ -129,6 +144,8 @@ TEST(sqlite_store, pending_outbox_rows_of_schema_3_take_the_partition_of_their_s
       "ALTER TABLE saga_outbox DROP COLUMN saga_topic;"
       "ALTER TABLE saga_outbox DROP COLUMN saga_partition;"
       "DROP INDEX saga_state_finished;"
+      "DROP TABLE request_key_log; DROP TABLE request_key_runs;"
+      "DROP TABLE request_key_layout;"
       "PRAGMA user_version = 3;"
       "INSERT INTO saga_state VALUES ('old-2', 'lead', 'leads', 2, 'running', 0, 1, "
       "x'00', 1);"

@@ -155,6 +155,9 @@ private:
         promises[i].deliver(runtime::to_caf_error(r.error()));
     }
     done();
+    if (auto m = db_->maintain(); !m)
+      spdlog::warn("store: housekeeping failed, tried again after the next batch: {}",
+                   m.error().message());
   }
 
   /// Reads go after the pending writes, so a requester sees what it asked to write.

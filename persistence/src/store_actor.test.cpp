@@ -465,6 +465,14 @@ TEST(store_actor_threads, two_store_actors_on_one_file_give_each_key_one_winner)
   phoenix::persistence::testing::expect_one_winner_per_key(cfg);
 }
 
+TEST(store_actor_threads, one_winner_per_key_while_both_actors_sort_their_key_logs) {
+  temp_dir dir;
+  store_config cfg;
+  cfg.path = dir.file("shared-runs");
+  cfg.key_log_rows = 3; // either actor may find the other's keys moved into runs
+  phoenix::persistence::testing::expect_one_winner_per_key(cfg);
+}
+
 TEST(store_actor_threads, start_store_reports_what_failed) {
   caf::actor_system_config sys_cfg;
   caf::actor_system sys{sys_cfg};

@@ -87,6 +87,32 @@ DELETE FROM saga_outbox WHERE published_at_us IS NOT NULL;
       R"sql(
 CREATE INDEX saga_state_finished ON saga_state(updated_at_us) WHERE finished = 1;
 )sql",
+      // 7: new keys are appended to a log and sorted into runs; request_keys is run 0
+      // (sqlite/key_index.hpp, persistence/README.md "Key layout"). The epoch moves
+      // whenever the log or the runs are rewritten, so other connections reload them.
+      R"sql(
+CREATE TABLE request_key_log (
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  claimed_at_us INTEGER NOT NULL,
+  lease_until_us INTEGER NOT NULL,
+  completed_at_us INTEGER,
+  owner TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE request_key_runs (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  keys INTEGER NOT NULL
+);
+INSERT INTO request_key_runs(id, name, keys)
+  VALUES (0, 'request_keys', (SELECT count(*) FROM request_keys));
+CREATE TABLE request_key_layout (
+  id INTEGER PRIMARY KEY CHECK (id = 0),
+  epoch INTEGER NOT NULL
+);
+INSERT INTO request_key_layout(id, epoch) VALUES (0, 0);
+)sql",
   };
   return steps;
 }

@@ -1,5 +1,6 @@
 #include "sqlite/sqlite_store.hpp"
 
+#include "sqlite/key_index.hpp"
 #include "sqlite/key_sql.hpp"
 #include "sqlite/sqlite_db.hpp"
 
@@ -15,9 +16,8 @@ using detail::to_us;
 using sqlite::statement;
 using namespace sqlite::key_sql;
 
-// Statement texts double as keys of the statement cache (the key statements are in
-// sqlite/key_sql.hpp, shared with `phoenix bench store`'s raw loop).
-constexpr const char* release_sql = "DELETE FROM request_keys WHERE key = ?1 AND state = 1";
+// Statement texts double as keys of the statement cache. The idempotency keys have
+// their own layout and statements (sqlite/key_index.hpp).
 constexpr const char* trace_sql =
     "INSERT INTO message_traceability(key, topic, kafka_partition, kafka_offset, stage, "
     "node, detail, at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -99,12 +99,14 @@ public:
   explicit sqlite_store(store_config cfg) : cfg_(std::move(cfg)) {}
 
   ~sqlite_store() override {
-    stmts_.clear(); // statements before the connection they belong to
+    keys_.reset(); // statements before the connection they belong to
+    stmts_.clear();
   }
 
   const char* backend() const noexcept override { return "sqlite"; }
 
   void open() {
+    keys_.reset();
     stmts_.clear();
     db_.reset();
     sqlite3* raw = nullptr;
@@ -128,20 +130,26 @@ public:
     sqlite::exec(raw, "PRAGMA synchronous = " + cfg_.synchronous);
     sqlite::exec(raw, tuning_sql);
     sqlite::migrate(raw);
+    keys_ = std::make_unique<sqlite::key_index>(raw, cfg_.key_log_rows);
+    in_read([] {}); // reads the key layout now, not in the first batch
   }
 
   result<std::vector<result<reply>>> apply(const std::vector<store_request>& batch,
                                            time_point now) override {
+    if (db_ && keys_->due())
+      housekeeping(); // the store actor does it between batches; other users here
     return guarded([&] {
       std::vector<result<reply>> out;
       out.reserve(batch.size());
       run("BEGIN IMMEDIATE");
       try {
+        keys_->sync();
         for (const auto& req : batch)
           out.push_back(apply_request(req, now));
         run("COMMIT");
       } catch (...) {
         sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        keys_->invalidate();
         ++stats_.failed_batches;
         throw;
       }
@@ -153,18 +161,16 @@ public:
 
   result<key_record> lookup(const idempotency_key& key) override {
     return guarded([&] {
-      auto& s = get("SELECT state, claimed_at_us, lease_until_us, completed_at_us "
-                    "FROM request_keys WHERE key = ?1");
-      s.bind(1, key.value);
       key_record r;
-      if (s.step()) {
-        r.state = s.int64(0) == detail::state_completed ? key_state::completed
-                                                        : key_state::claimed;
-        r.claimed_at = from_us(s.int64(1));
-        r.lease_until = from_us(s.int64(2));
-        r.completed_at = from_us(s.int64(3));
-      }
-      s.reset();
+      in_read([&] {
+        if (auto row = keys_->find(key.value)) {
+          r.state = row->state == detail::state_completed ? key_state::completed
+                                                          : key_state::claimed;
+          r.claimed_at = from_us(row->claimed_at_us);
+          r.lease_until = from_us(row->lease_until_us);
+          r.completed_at = from_us(row->completed_at_us);
+        }
+      });
       return r;
     });
   }
@@ -255,10 +261,8 @@ public:
       static const std::string kept_status{saga_status_kept}; // bound SQLITE_STATIC
       run("BEGIN IMMEDIATE");
       try {
-        get("DELETE FROM request_keys WHERE state = 2 AND completed_at_us < ?1")
-            .bind(1, to_us(cutoff))
-            .run();
-        n.keys = static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
+        keys_->sync();
+        n.keys = keys_->purge(to_us(cutoff));
         get("DELETE FROM message_traceability WHERE at_us < ?1")
             .bind(1, to_us(cutoff))
             .run();
@@ -272,6 +276,7 @@ public:
         run("COMMIT");
       } catch (...) {
         sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        keys_->invalidate();
         throw;
       }
       return n;
@@ -310,6 +315,22 @@ public:
     return {};
   }
 
+  result<void> maintain() override {
+    auto r = guarded([&] {
+      keys_->maintain();
+      return 0;
+    });
+    if (!r)
+      return r.error();
+    return {};
+  }
+
+  void housekeeping() {
+    if (auto r = maintain(); !r)
+      spdlog::warn("store: sorting the key log failed, tried again later: {}",
+                   r.error().message());
+  }
+
   store_stats stats() const override { return stats_; }
 
 private:
@@ -327,6 +348,21 @@ private:
 
   statement& get(const char* sql) { return stmts_.get(db_.get(), sql); }
   void run(const char* sql) { get(sql).run(); }
+
+  // A read of the keys in a transaction of its own, after the key layout is synced.
+  template <class F>
+  void in_read(F&& f) {
+    run("BEGIN");
+    try {
+      keys_->sync();
+      f();
+      run("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      keys_->invalidate();
+      throw;
+    }
+  }
 
   result<reply> apply_request(const store_request& req, time_point now) {
     reply rep;
@@ -352,6 +388,12 @@ private:
     } catch (const request_conflict& c) {
       run("ROLLBACK TO request");
       run("RELEASE request");
+      if (std::any_of(req.ops.begin(), req.ops.end(), [](const store_op& op) {
+            return std::holds_alternative<claim_op>(op) ||
+                   std::holds_alternative<complete_op>(op) ||
+                   std::holds_alternative<release_op>(op);
+          }))
+        keys_->invalidate(); // a key written before the conflict is undone
       return c.err;
     }
     run("RELEASE request");
@@ -359,28 +401,16 @@ private:
   }
 
   void apply_op(const claim_op& op, time_point now, reply& rep) {
-    get(claim_sql)
-        .bind(1, op.key.value)
-        .bind(2, to_us(now))
-        .bind(3, to_us(now + op.lease))
-        .bind(4, op.owner)
-        .run();
-    if (sqlite3_changes(db_.get()) == 1) {
-      rep.claims.push_back(claim_outcome::claimed);
-      return;
-    }
-    auto& s = get(state_sql).bind(1, op.key.value);
-    bool done = s.step() && s.int64(0) == detail::state_completed;
-    s.reset();
-    rep.claims.push_back(done ? claim_outcome::completed : claim_outcome::in_progress);
+    rep.claims.push_back(
+        keys_->claim(op.key.value, to_us(now), to_us(now + op.lease), op.owner));
   }
 
   void apply_op(const complete_op& op, time_point now, reply&) {
-    get(complete_sql).bind(1, op.key.value).bind(2, to_us(now)).run();
+    keys_->complete(op.key.value, to_us(now));
   }
 
   void apply_op(const release_op& op, time_point, reply&) {
-    get(release_sql).bind(1, op.key.value).run();
+    keys_->release(op.key.value);
   }
 
   void apply_op(const trace_op& op, time_point now, reply&) {
@@ -465,6 +495,7 @@ private:
   store_config cfg_;
   sqlite::db_ptr db_;
   sqlite::statement_cache stmts_;
+  std::unique_ptr<sqlite::key_index> keys_; ///< Before db_ in destruction.
   store_stats stats_;
 };
 

@@ -1,7 +1,7 @@
 // Writes group-committed batches to a store until killed, and acknowledges each batch
 // on stdout once its transaction has committed:
 //
-//   persistence_crash_writer sqlite|postgres PATH|DSN PREFIX BATCH
+//   persistence_crash_writer sqlite|postgres PATH|DSN PREFIX BATCH [KEY_LOG_ROWS]
 //   -> "ack <batch> <first> <last>\n" per committed batch of keys PREFIX<first..last>
 //
 // Each request claims and completes one key and records a trace row, as the partition
@@ -17,8 +17,9 @@
 
 int main(int argc, char** argv) {
   using namespace phoenix::persistence;
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: %s sqlite|postgres PATH|DSN PREFIX BATCH\n", argv[0]);
+  if (argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: %s sqlite|postgres PATH|DSN PREFIX BATCH [KEY_LOG_ROWS]\n",
+                 argv[0]);
     return 2;
   }
   store_config cfg;
@@ -26,6 +27,8 @@ int main(int argc, char** argv) {
   (cfg.backend == "sqlite" ? cfg.path : cfg.dsn) = argv[2];
   const std::string prefix = argv[3];
   const std::size_t batch_size = std::stoul(argv[4]);
+  if (argc == 6) // small: the kill also lands in sorting the key log and merging runs
+    cfg.key_log_rows = std::stoul(argv[5]);
   auto db = open_store(cfg);
   if (!db) {
     std::fprintf(stderr, "%s\n", db.error().describe().c_str());

@@ -297,6 +297,20 @@ TEST_P(store_conformance, a_saga_version_conflict_fails_only_its_own_request) {
   EXPECT_EQ(again.error().code(), store_errc::conflict) << "a second creation conflicts";
 }
 
+TEST_P(store_conformance, a_key_a_conflicting_request_claimed_is_free_for_the_next) {
+  ASSERT_TRUE(db->save_saga(saga_write("s1", 0, 0, false), t0));
+  std::vector<store_request> batch{
+      store_request{{claim_op{key("ka")}, saga_write("s1", 5, 0, true)}},
+      store_request::claim(key("ka")),
+  };
+  auto out = apply(batch, t0);
+  ASSERT_EQ(out.size(), 2u);
+  ASSERT_FALSE(out[0]);
+  ASSERT_TRUE(out[1]);
+  EXPECT_EQ(out[1]->claims.at(0), claim_outcome::claimed) << "the first claim was undone";
+  EXPECT_EQ(db->lookup(key("ka"))->state, key_state::claimed);
+}
+
 TEST_P(store_conformance, a_later_saga_write_stores_every_field_whatever_changed) {
   ASSERT_TRUE(db->save_saga(saga_write("s1", 0, 1, false), t0));
   // A step: status, data and time change, the saga stays unfinished where it was.

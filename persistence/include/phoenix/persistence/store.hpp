@@ -73,6 +73,11 @@ public:
 
   virtual store_stats stats() const = 0;
 
+  /// Housekeeping between batches, after their replies went out (SQLite: sorts a full
+  /// key log into a run, merges small runs). Nothing a request waits for depends on it;
+  /// a failure is reported and the work is tried again after a later batch.
+  virtual result<void> maintain() { return {}; }
+
   // One-request conveniences over `apply`.
   result<claim_outcome> claim(const idempotency_key& key, time_point now,
                               std::chrono::milliseconds lease = std::chrono::minutes{5});

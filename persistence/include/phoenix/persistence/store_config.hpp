@@ -29,6 +29,9 @@ struct store_config {
   /// Write each record's journey (received, handled, retried, dead-lettered, ...) to
   /// `message_traceability` for `phoenix trace` (see trace_log.hpp).
   bool traceability = true;
+  /// SQLite: new idempotency keys the append log holds before they are sorted into a run
+  /// (persistence/README.md, "Key layout"). Not read from TOML; tests make it small.
+  std::size_t key_log_rows = 65536;
   /// Names the config source in error messages (`node.toml: [store] dsn: ...`).
   std::string origin = "<defaults>";
 };

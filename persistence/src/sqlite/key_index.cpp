@@ -1,0 +1,472 @@
+#include "sqlite/key_index.hpp"
+
+#include <algorithm>
+#include <functional>
+
+namespace phoenix::persistence::sqlite {
+namespace {
+
+using detail::state_claimed;
+using detail::state_completed;
+constexpr int state_released = 0; // a log row whose claim was released: the key is absent
+
+constexpr int filter_probes = 7;      // with 10 bits a key: about 1 % false positives
+constexpr std::size_t filter_bits_per_key = 10;
+constexpr std::size_t merge_fan_in = 4; // small runs merged at once; "small": < 4 logs
+
+std::uint64_t mix(std::uint64_t x) { // splitmix64's finalizer
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Statement texts double as keys of the statement cache.
+constexpr const char* data_version_sql = "PRAGMA data_version";
+constexpr const char* epoch_sql = "SELECT epoch FROM request_key_layout";
+constexpr const char* bump_epoch_sql = "UPDATE request_key_layout SET epoch = epoch + 1";
+constexpr const char* runs_sql = "SELECT id, name, keys FROM request_key_runs ORDER BY id";
+constexpr const char* log_scan_sql =
+    "SELECT id, key FROM request_key_log WHERE id > ?1 ORDER BY id";
+constexpr const char* log_claim_insert_sql =
+    "INSERT INTO request_key_log(key, state, claimed_at_us, lease_until_us, owner) "
+    "VALUES (?1, 1, ?2, ?3, ?4)";
+constexpr const char* log_complete_insert_sql =
+    "INSERT INTO request_key_log(key, state, claimed_at_us, lease_until_us, "
+    "completed_at_us) VALUES (?1, 2, ?2, ?2, ?2)";
+// The same rule as a run's claim (and the PostgreSQL backend's): a released row is free.
+constexpr const char* log_claim_sql =
+    "UPDATE request_key_log SET state = 1, claimed_at_us = ?2, lease_until_us = ?3, "
+    "owner = ?4 WHERE id = ?1 AND (state = 0 OR (state = 1 AND (lease_until_us <= ?2 OR "
+    "(?4 <> '' AND owner = ?4))))";
+constexpr const char* log_get_sql =
+    "SELECT state, claimed_at_us, lease_until_us, completed_at_us FROM request_key_log "
+    "WHERE id = ?1";
+// Completing a released key is completing an absent one: its times are now.
+constexpr const char* log_complete_sql =
+    "UPDATE request_key_log SET state = 2, completed_at_us = ?2, "
+    "claimed_at_us = CASE state WHEN 0 THEN ?2 ELSE claimed_at_us END, "
+    "lease_until_us = CASE state WHEN 0 THEN ?2 ELSE lease_until_us END "
+    "WHERE id = ?1 AND state <> 2";
+constexpr const char* log_release_sql =
+    "UPDATE request_key_log SET state = 0 WHERE id = ?1 AND state = 1";
+constexpr const char* log_purge_sql =
+    "DELETE FROM request_key_log WHERE state = 2 AND completed_at_us < ?1";
+constexpr const char* log_min_key_sql =
+    "SELECT min(key) FROM request_key_log WHERE state <> 0";
+constexpr const char* log_clear_sql = "DELETE FROM request_key_log";
+constexpr const char* next_run_sql = "SELECT coalesce(max(id), 0) + 1 FROM request_key_runs";
+constexpr const char* add_run_sql =
+    "INSERT INTO request_key_runs(id, name, keys) VALUES (?1, ?2, ?3)";
+constexpr const char* grow_run_sql =
+    "UPDATE request_key_runs SET keys = keys + ?2 WHERE id = ?1";
+constexpr const char* drop_run_sql = "DELETE FROM request_key_runs WHERE id = ?1";
+
+constexpr const char* run_columns =
+    "key, state, claimed_at_us, lease_until_us, completed_at_us, owner";
+
+std::string quoted(const std::string& name) {
+  return "\"" + name + "\"";
+}
+
+void create_run_table(sqlite3* db, const std::string& name) {
+  // The columns of request_keys (run 0) after schema step 3, in its order.
+  exec(db, "CREATE TABLE " + quoted(name) +
+               " (key TEXT PRIMARY KEY, state INTEGER NOT NULL, "
+               "claimed_at_us INTEGER NOT NULL, lease_until_us INTEGER NOT NULL, "
+               "completed_at_us INTEGER, owner TEXT NOT NULL DEFAULT '') WITHOUT ROWID");
+}
+
+void index_run_table(sqlite3* db, const std::string& name) {
+  exec(db, "CREATE INDEX " + quoted(name + "_completed") + " ON " + quoted(name) +
+               "(completed_at_us) WHERE state = 2");
+}
+
+std::int64_t single_int(statement& s) {
+  std::int64_t v = s.step() ? s.int64(0) : 0;
+  s.reset();
+  return v;
+}
+
+} // namespace
+
+key_filter::key_filter(std::size_t capacity)
+    : capacity_(std::max<std::size_t>(capacity, 1024)),
+      bits_((capacity_ * filter_bits_per_key + 63) / 64, 0) {}
+
+void key_filter::add(std::string_view key) {
+  const std::uint64_t h = std::hash<std::string_view>{}(key), step = mix(h) | 1;
+  const std::uint64_t n = bits_.size() * 64;
+  for (int i = 0; i < filter_probes; ++i) {
+    const std::uint64_t bit = (h + static_cast<std::uint64_t>(i) * step) % n;
+    bits_[bit / 64] |= std::uint64_t{1} << (bit % 64);
+  }
+}
+
+bool key_filter::may_contain(std::string_view key) const {
+  const std::uint64_t h = std::hash<std::string_view>{}(key), step = mix(h) | 1;
+  const std::uint64_t n = bits_.size() * 64;
+  for (int i = 0; i < filter_probes; ++i) {
+    const std::uint64_t bit = (h + static_cast<std::uint64_t>(i) * step) % n;
+    if (!(bits_[bit / 64] & (std::uint64_t{1} << (bit % 64))))
+      return false;
+  }
+  return true;
+}
+
+// One run: its table, its filter, its statements (finalized before the table is dropped).
+struct key_index::run {
+  run(sqlite3* db, std::int64_t id_, std::string name_, std::int64_t keys_)
+      : id(id_), name(std::move(name_)), keys(keys_),
+        filter(static_cast<std::size_t>(keys_ + keys_ / 4)),
+        claim(db, "UPDATE " + quoted(name) +
+                      " SET claimed_at_us = ?2, lease_until_us = ?3, owner = ?4 "
+                      "WHERE key = ?1 AND state = 1 AND (lease_until_us <= ?2 OR "
+                      "(?4 <> '' AND owner = ?4))"),
+        get(db, "SELECT state, claimed_at_us, lease_until_us, completed_at_us FROM " +
+                    quoted(name) + " WHERE key = ?1"),
+        complete(db, "UPDATE " + quoted(name) +
+                         " SET state = 2, completed_at_us = ?2 WHERE key = ?1 AND "
+                         "state <> 2"),
+        release(db, "DELETE FROM " + quoted(name) + " WHERE key = ?1 AND state = 1"),
+        purge(db, "DELETE FROM " + quoted(name) +
+                      " WHERE state = 2 AND completed_at_us < ?1") {}
+
+  std::optional<key_row> row(const std::string& key) {
+    get.bind(1, key);
+    std::optional<key_row> r;
+    if (get.step())
+      r = key_row{static_cast<int>(get.int64(0)), get.int64(1), get.int64(2), get.int64(3)};
+    get.reset();
+    return r;
+  }
+
+  std::int64_t id;
+  std::string name;
+  std::int64_t keys; ///< Keys ever written into it (purges do not lower it).
+  key_filter filter;
+  statement claim, get, complete, release, purge;
+};
+
+key_index::key_index(sqlite3* db, std::size_t log_rows)
+    : db_(db), log_rows_(std::max<std::size_t>(log_rows, 1)) {}
+
+key_index::~key_index() = default;
+
+void key_index::sync() {
+  const std::int64_t version = single_int(get(data_version_sql));
+  if (version != data_version_ || epoch_ < 0) {
+    const std::int64_t epoch = single_int(get(epoch_sql));
+    if (epoch != epoch_) {
+      load_layout();
+      epoch_ = epoch;
+      log_stale_ = true;
+    } else if (!log_stale_) {
+      load_log(false); // rows other connections appended
+    }
+    data_version_ = version;
+  }
+  if (log_stale_)
+    load_log(true);
+}
+
+void key_index::load_layout() {
+  struct entry {
+    std::int64_t id;
+    std::string name;
+    std::int64_t keys;
+  };
+  std::vector<entry> listed;
+  auto& s = get(runs_sql);
+  while (s.step())
+    listed.push_back({s.int64(0), s.text(1), s.int64(2)});
+  s.reset();
+  std::vector<std::unique_ptr<run>> next;
+  for (auto& e : listed) {
+    auto it = std::find_if(runs_.begin(), runs_.end(), [&](const auto& r) {
+      return r && r->id == e.id && r->name == e.name && r->keys == e.keys;
+    });
+    next.push_back(it != runs_.end() ? std::move(*it) : open_run(e.id, e.name, e.keys));
+  }
+  runs_ = std::move(next);
+}
+
+std::unique_ptr<key_index::run> key_index::open_run(std::int64_t id, std::string name,
+                                                     std::int64_t keys) {
+  auto r = std::make_unique<run>(db_, id, std::move(name), keys);
+  fill_filter(*r);
+  return r;
+}
+
+void key_index::fill_filter(run& r) {
+  statement scan{db_, "SELECT key FROM " + quoted(r.name)};
+  std::vector<std::string> keys;
+  while (scan.step())
+    keys.push_back(scan.text(0));
+  r.filter = key_filter{keys.size() + keys.size() / 4};
+  for (auto& k : keys)
+    r.filter.add(k);
+}
+
+void key_index::load_log(bool from_start) {
+  if (from_start) {
+    log_.clear();
+    log_max_id_ = 0;
+  }
+  auto& s = get(log_scan_sql).bind(1, log_max_id_);
+  while (s.step()) {
+    log_[s.text(1)] = s.int64(0);
+    log_max_id_ = s.int64(0);
+  }
+  s.reset();
+  log_stale_ = false;
+}
+
+claim_outcome key_index::claim(const std::string& key, std::int64_t now_us,
+                               std::int64_t lease_until_us, const std::string& owner) {
+  if (log_stale_)
+    load_log(true);
+  auto outcome = [](const std::optional<key_row>& r) {
+    return r && r->state == state_completed ? claim_outcome::completed
+                                            : claim_outcome::in_progress;
+  };
+  if (auto it = log_.find(key); it != log_.end()) {
+    get(log_claim_sql)
+        .bind(1, it->second)
+        .bind(2, now_us)
+        .bind(3, lease_until_us)
+        .bind(4, owner)
+        .run();
+    return sqlite3_changes(db_) == 1 ? claim_outcome::claimed : outcome(find(key));
+  }
+  for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
+    auto& r = **it;
+    if (!r.filter.may_contain(key))
+      continue;
+    r.claim.bind(1, key).bind(2, now_us).bind(3, lease_until_us).bind(4, owner).run();
+    if (sqlite3_changes(db_) == 1)
+      return claim_outcome::claimed;
+    if (auto row = r.row(key))
+      return outcome(row);
+  }
+  get(log_claim_insert_sql)
+      .bind(1, key)
+      .bind(2, now_us)
+      .bind(3, lease_until_us)
+      .bind(4, owner)
+      .run();
+  log_max_id_ = sqlite3_last_insert_rowid(db_);
+  log_[key] = log_max_id_;
+  return claim_outcome::claimed;
+}
+
+void key_index::complete(const std::string& key, std::int64_t now_us) {
+  if (log_stale_)
+    load_log(true);
+  if (auto it = log_.find(key); it != log_.end()) {
+    get(log_complete_sql).bind(1, it->second).bind(2, now_us).run();
+    return;
+  }
+  for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
+    auto& r = **it;
+    if (!r.filter.may_contain(key))
+      continue;
+    r.complete.bind(1, key).bind(2, now_us).run();
+    if (sqlite3_changes(db_) == 1 || r.row(key))
+      return; // completed now, or before
+  }
+  get(log_complete_insert_sql).bind(1, key).bind(2, now_us).run();
+  log_max_id_ = sqlite3_last_insert_rowid(db_);
+  log_[key] = log_max_id_;
+}
+
+void key_index::release(const std::string& key) {
+  if (log_stale_)
+    load_log(true);
+  if (auto it = log_.find(key); it != log_.end()) {
+    get(log_release_sql).bind(1, it->second).run();
+    return;
+  }
+  for (auto it = runs_.rbegin(); it != runs_.rend(); ++it)
+    if ((*it)->filter.may_contain(key))
+      (*it)->release.bind(1, key).run();
+}
+
+std::optional<key_row> key_index::find(const std::string& key) {
+  if (log_stale_)
+    load_log(true);
+  if (auto it = log_.find(key); it != log_.end()) {
+    auto& s = get(log_get_sql).bind(1, it->second);
+    std::optional<key_row> r;
+    if (s.step() && s.int64(0) != state_released)
+      r = key_row{static_cast<int>(s.int64(0)), s.int64(1), s.int64(2), s.int64(3)};
+    s.reset();
+    return r;
+  }
+  for (auto it = runs_.rbegin(); it != runs_.rend(); ++it)
+    if ((*it)->filter.may_contain(key))
+      if (auto r = (*it)->row(key))
+        return r;
+  return std::nullopt;
+}
+
+std::uint64_t key_index::purge(std::int64_t cutoff_us) {
+  get(log_purge_sql).bind(1, cutoff_us).run();
+  auto deleted = static_cast<std::uint64_t>(sqlite3_changes(db_));
+  bool rewritten = deleted > 0; // log rows gone: other connections must read it again
+  for (auto it = runs_.begin(); it != runs_.end();) {
+    auto& r = **it;
+    r.purge.bind(1, cutoff_us).run();
+    const auto n = sqlite3_changes(db_);
+    deleted += static_cast<std::uint64_t>(n);
+    bool empty = false;
+    if (n > 0 && r.id != 0) { // run 0, request_keys, stays whatever it holds
+      statement any{db_, "SELECT EXISTS (SELECT 1 FROM " + quoted(r.name) + ")"};
+      empty = single_int(any) == 0;
+    }
+    if (!empty) {
+      ++it;
+      continue;
+    }
+    const auto id = r.id;
+    const auto name = r.name;
+    it = runs_.erase(it); // its statements go before its table
+    exec(db_, "DROP TABLE " + quoted(name));
+    get(drop_run_sql).bind(1, id).run();
+    rewritten = true;
+  }
+  if (rewritten) {
+    bump_epoch();
+    log_stale_ = true;
+  }
+  return deleted;
+}
+
+void key_index::bump_epoch() {
+  get(bump_epoch_sql).run();
+  epoch_ = single_int(get(epoch_sql));
+}
+
+template <class F> void key_index::in_transaction(F&& f) {
+  exec(db_, "BEGIN IMMEDIATE");
+  try {
+    sync();
+    f();
+    exec(db_, "COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    invalidate();
+    throw;
+  }
+}
+
+bool key_index::small(const run& r) const {
+  return r.id != 0 && static_cast<std::size_t>(r.keys) < merge_fan_in * log_rows_;
+}
+
+bool key_index::due() const {
+  return log_.size() >= log_rows_ ||
+         static_cast<std::size_t>(std::count_if(runs_.begin(), runs_.end(),
+                                                [this](const auto& r) {
+                                                  return small(*r);
+                                                })) >= merge_fan_in;
+}
+
+void key_index::maintain() {
+  if (log_.size() >= log_rows_)
+    in_transaction([this] { flush(); });
+  if (due())
+    in_transaction([this] { merge(); });
+}
+
+void key_index::flush() {
+  if (log_.size() < log_rows_)
+    return; // another connection flushed it meanwhile
+  std::string first;
+  {
+    auto& s = get(log_min_key_sql);
+    if (s.step())
+      first = s.text(0);
+    s.reset();
+  }
+  // Keys that all sort after the newest run's (time-ordered ids) are appended to it: a
+  // B-tree appended at its right edge writes each page once, and no run is added.
+  run* target = nullptr;
+  if (!runs_.empty() && !first.empty()) {
+    auto& newest = *runs_.back();
+    statement last{db_, "SELECT max(key) FROM " + quoted(newest.name)};
+    if (last.step() && last.text(0) < first) // an empty run's max is NULL: ""
+      target = &newest;
+  }
+  std::int64_t id = 0;
+  std::string name;
+  if (!target) {
+    id = single_int(get(next_run_sql));
+    name = "request_keys_run_" + std::to_string(id);
+    create_run_table(db_, name);
+  }
+  exec(db_, "INSERT INTO " + quoted(target ? target->name : name) + "(" + run_columns +
+                ") SELECT " + run_columns + " FROM request_key_log WHERE state <> 0 " +
+                "ORDER BY key");
+  const std::int64_t moved = sqlite3_changes(db_);
+  if (target) {
+    get(grow_run_sql).bind(1, target->id).bind(2, moved).run();
+  } else {
+    index_run_table(db_, name);
+    get(add_run_sql).bind(1, id).bind(2, name).bind(3, moved).run();
+  }
+  get(log_clear_sql).run();
+  bump_epoch();
+  // Memory follows; if the commit fails, invalidate() makes the next sync reload it.
+  if (target) {
+    target->keys += moved;
+    if (static_cast<std::size_t>(target->keys) > target->filter.capacity()) {
+      fill_filter(*target);
+    } else {
+      for (auto& [k, _] : log_)
+        target->filter.add(k);
+    }
+  } else {
+    auto r = std::make_unique<run>(db_, id, name, moved);
+    for (auto& [k, _] : log_)
+      r->filter.add(k);
+    runs_.push_back(std::move(r));
+  }
+  log_.clear();
+  log_max_id_ = 0;
+}
+
+void key_index::merge() {
+  std::vector<std::size_t> picked;
+  for (std::size_t i = 0; i < runs_.size(); ++i)
+    if (small(*runs_[i]))
+      picked.push_back(i);
+  if (picked.size() < merge_fan_in)
+    return;
+  const std::int64_t id = single_int(get(next_run_sql));
+  const std::string name = "request_keys_run_" + std::to_string(id);
+  create_run_table(db_, name);
+  std::string sources;
+  for (auto i : picked)
+    sources += std::string{sources.empty() ? "" : " UNION ALL "} + "SELECT " +
+               run_columns + " FROM " + quoted(runs_[i]->name);
+  exec(db_, "INSERT INTO " + quoted(name) + "(" + run_columns + ") " + sources +
+                " ORDER BY key");
+  const std::int64_t moved = sqlite3_changes(db_);
+  index_run_table(db_, name);
+  get(add_run_sql).bind(1, id).bind(2, name).bind(3, moved).run();
+  std::vector<std::pair<std::int64_t, std::string>> dropped;
+  for (auto it = picked.rbegin(); it != picked.rend(); ++it) {
+    dropped.emplace_back(runs_[*it]->id, runs_[*it]->name);
+    runs_.erase(runs_.begin() + static_cast<std::ptrdiff_t>(*it));
+  }
+  for (auto& [old_id, old_name] : dropped) {
+    exec(db_, "DROP TABLE " + quoted(old_name));
+    get(drop_run_sql).bind(1, old_id).run();
+  }
+  bump_epoch();
+  runs_.push_back(open_run(id, name, moved));
+}
+
+} // namespace phoenix::persistence::sqlite

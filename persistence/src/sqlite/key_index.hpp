@@ -1,0 +1,110 @@
+#pragma once
+
+// The SQLite store's idempotency keys, laid out so that a new key costs a sequential
+// append instead of a random B-tree page (persistence/README.md, "Key layout").
+//
+// A new key goes to `request_key_log`, a rowid table written in arrival order, whose
+// keys this connection also holds in memory (key -> rowid). When the log reaches its
+// bound, its keys are written sorted into a *run*: a WITHOUT ROWID table like
+// `request_keys` (which is run 0), or appended to the newest run when they all sort after
+// it (keys that increase, as time-ordered ids do). Four small runs are merged into one.
+// Every key is in exactly one place; runs are found through an in-memory Bloom filter
+// each, so a new key reads no run at all.
+//
+// Other connections (another node on the same file, the CLI) may write too. Every
+// transaction calls sync() first, under its lock: `PRAGMA data_version` tells whether
+// another connection committed; if so, new log rows are read, and when the layout's epoch
+// moved (a flush, merge or purge rewrote tables) everything is reloaded.
+
+#include "phoenix/persistence/types.hpp"
+#include "sqlite/sqlite_db.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace phoenix::persistence::sqlite {
+
+/// A Bloom filter over a run's keys: about 1 % false positives at its capacity.
+class key_filter {
+public:
+  explicit key_filter(std::size_t capacity);
+  void add(std::string_view key);
+  bool may_contain(std::string_view key) const;
+  std::size_t capacity() const noexcept { return capacity_; }
+
+private:
+  std::size_t capacity_;
+  std::vector<std::uint64_t> bits_;
+};
+
+struct key_row {
+  int state = 0; ///< detail::state_claimed or state_completed.
+  std::int64_t claimed_at_us = 0, lease_until_us = 0, completed_at_us = 0;
+};
+
+class key_index {
+public:
+  /// `log_rows`: keys the log holds before they are sorted into a run.
+  key_index(sqlite3* db, std::size_t log_rows);
+  ~key_index();
+  key_index(const key_index&) = delete;
+  key_index& operator=(const key_index&) = delete;
+
+  /// Inside a transaction, before any other call: brings memory up to the database.
+  void sync();
+  /// After a rolled-back transaction: the log's rows in memory may not exist.
+  /// After a rolled-back transaction or savepoint: memory may hold what was undone. The
+  /// log is read again at its next use, the layout at the next sync().
+  void invalidate() noexcept {
+    log_stale_ = true;
+    epoch_ = -1;
+  }
+
+  claim_outcome claim(const std::string& key, std::int64_t now_us,
+                      std::int64_t lease_until_us, const std::string& owner);
+  void complete(const std::string& key, std::int64_t now_us);
+  void release(const std::string& key);
+  std::optional<key_row> find(const std::string& key);
+  /// Deletes completed keys older than the cutoff, inside the caller's transaction;
+  /// drops runs left empty. Returns the number of keys deleted.
+  std::uint64_t purge(std::int64_t cutoff_us);
+
+  /// Outside any transaction, after a commit: sorts a full log into a run, merges small
+  /// runs, each in a transaction of its own. Throws db_failure (the caller's data is
+  /// committed already; the work is tried again after the next commit).
+  void maintain();
+  /// Whether maintain() has work, as far as this connection knows.
+  bool due() const;
+
+  std::size_t runs() const noexcept { return runs_.size(); }
+  std::size_t log_size() const noexcept { return log_.size(); }
+
+private:
+  struct run;
+  void load_layout();
+  void load_log(bool from_start);
+  std::unique_ptr<run> open_run(std::int64_t id, std::string name, std::int64_t keys);
+  void fill_filter(run& r);
+  bool small(const run& r) const;
+  void flush();
+  void merge();
+  void bump_epoch();
+  statement& get(const char* sql) { return stmts_.get(db_, sql); }
+  template <class F> void in_transaction(F&& f);
+
+  sqlite3* db_;
+  std::size_t log_rows_;
+  statement_cache stmts_;
+  std::vector<std::unique_ptr<run>> runs_; ///< Oldest first.
+  std::unordered_map<std::string, std::int64_t> log_; ///< Key -> rowid in the log.
+  std::int64_t log_max_id_ = 0;
+  std::int64_t epoch_ = -1;
+  std::int64_t data_version_ = -1;
+  bool log_stale_ = true;
+};
+
+} // namespace phoenix::persistence::sqlite

@@ -1,0 +1,184 @@
+// The SQLite store's key layout (sqlite/key_index.hpp): new keys in an append log, sorted
+// into runs, small runs merged, every key in exactly one place and found from any
+// connection. Counted on the database itself, read on a connection of its own.
+
+#include "phoenix/persistence/store.hpp"
+#include "testing/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+#include <random>
+#include <sqlite3.h>
+
+namespace {
+
+using namespace phoenix::persistence;
+
+const time_point t0 = time_point{std::chrono::seconds{1767225600}};
+
+std::int64_t count(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr);
+  std::int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return n;
+}
+
+// Rows of every key table: the log and each run the registry lists.
+std::int64_t stored_keys(const std::string& path) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, "SELECT name FROM request_key_runs", -1, &s, nullptr);
+  std::vector<std::string> names;
+  while (sqlite3_step(s) == SQLITE_ROW)
+    names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)));
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  std::int64_t n = count(path, "SELECT count(*) FROM request_key_log WHERE state <> 0");
+  for (auto& name : names)
+    n += count(path, "SELECT count(*) FROM \"" + name + "\"");
+  return n;
+}
+
+std::int64_t runs(const std::string& path) {
+  return count(path, "SELECT count(*) FROM request_key_runs");
+}
+
+class key_layout : public ::testing::Test {
+protected:
+  std::unique_ptr<store> open(std::size_t log_rows) {
+    store_config cfg;
+    cfg.path = path;
+    cfg.key_log_rows = log_rows;
+    auto r = open_store(cfg);
+    EXPECT_TRUE(r) << r.error().describe();
+    return r ? std::move(*r) : nullptr;
+  }
+
+  // Claims and completes `keys` in requests of `per_batch`, as the pipeline's lanes do.
+  static void write(store& db, const std::vector<std::string>& keys, std::size_t per_batch,
+                    time_point at) {
+    for (std::size_t i = 0; i < keys.size(); i += per_batch) {
+      std::vector<store_request> batch;
+      for (std::size_t j = i; j < std::min(keys.size(), i + per_batch); ++j)
+        batch.push_back(store_request{{claim_op{{keys[j]}}, complete_op{{keys[j]}}}});
+      auto out = db.apply(batch, at);
+      ASSERT_TRUE(out) << out.error().describe();
+      for (auto& r : *out)
+        ASSERT_TRUE(r && r->claims.at(0) == claim_outcome::claimed);
+    }
+  }
+
+  static std::vector<std::string> random_keys(std::size_t n, unsigned seed) {
+    std::mt19937_64 rng{seed};
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < n; ++i)
+      out.push_back("ce:" + std::to_string(rng()));
+    return out;
+  }
+
+  phoenix::persistence::testing::temp_dir dir;
+  std::string path = dir.file("keys");
+};
+
+TEST_F(key_layout, random_keys_move_from_the_log_into_runs_that_merge) {
+  auto db = open(10);
+  ASSERT_TRUE(db);
+  auto keys = random_keys(400, 1);
+  write(*db, keys, 7, t0);
+  ASSERT_TRUE(db->maintain());
+  EXPECT_EQ(stored_keys(path), 400) << "each key in exactly one table";
+  EXPECT_LT(count(path, "SELECT count(*) FROM request_key_log"), 10);
+  // Runs of about 10 keys merge four at a time; without merging there would be ~40.
+  EXPECT_GE(runs(path), 2);
+  EXPECT_LE(runs(path), 12);
+  EXPECT_GT(count(path, "SELECT max(keys) FROM request_key_runs"), 10) << "none merged";
+  for (auto& k : keys) {
+    auto r = db->lookup({k});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->state, key_state::completed) << k;
+    ASSERT_EQ(*db->claim({k}, t0), claim_outcome::completed) << k;
+  }
+  // And after a restart, from the database alone.
+  db = open(10);
+  ASSERT_TRUE(db);
+  for (auto& k : keys)
+    ASSERT_EQ(*db->claim({k}, t0), claim_outcome::completed) << k;
+  EXPECT_EQ(db->lookup({"ce:never"})->state, key_state::absent);
+}
+
+TEST_F(key_layout, increasing_keys_are_appended_to_the_newest_run_without_new_runs) {
+  auto db = open(10);
+  ASSERT_TRUE(db);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 300; ++i) {
+    char k[32];
+    std::snprintf(k, sizeof k, "ulid-%08d", i);
+    keys.push_back(k);
+  }
+  write(*db, keys, 5, t0);
+  EXPECT_EQ(runs(path), 1) << "appended to request_keys, run 0";
+  EXPECT_GE(count(path, "SELECT count(*) FROM request_keys"), 290);
+  EXPECT_EQ(stored_keys(path), 300);
+  for (auto& k : keys)
+    ASSERT_EQ(db->lookup({k})->state, key_state::completed) << k;
+}
+
+TEST_F(key_layout, two_connections_see_each_others_keys_wherever_they_moved) {
+  auto a = open(4), b = open(4);
+  ASSERT_TRUE(a && b);
+  auto first = random_keys(50, 2), second = random_keys(50, 3);
+  // a claims (without completing); the log flushes and runs merge under a.
+  for (auto& k : first)
+    ASSERT_EQ(*a->claim({k}, t0), claim_outcome::claimed);
+  ASSERT_TRUE(a->maintain());
+  // b sees them claimed, completes them (in runs a wrote), and writes keys of its own.
+  for (auto& k : first) {
+    ASSERT_EQ(*b->claim({k}, t0), claim_outcome::in_progress) << k;
+    ASSERT_TRUE(b->complete({k}, t0));
+  }
+  for (auto& k : second)
+    ASSERT_EQ(*b->claim({k}, t0), claim_outcome::claimed);
+  // a sees both: the completions in its runs, b's claims in the log or b's runs.
+  for (auto& k : first)
+    ASSERT_EQ(*a->claim({k}, t0), claim_outcome::completed) << k;
+  for (auto& k : second)
+    ASSERT_EQ(*a->claim({k}, t0), claim_outcome::in_progress) << k;
+  // A key b released in the log is free for a.
+  ASSERT_EQ(*b->claim({"shared"}, t0), claim_outcome::claimed);
+  ASSERT_TRUE(b->release({"shared"}, t0));
+  EXPECT_EQ(*a->claim({"shared"}, t0), claim_outcome::claimed);
+  EXPECT_EQ(*b->claim({"shared"}, t0), claim_outcome::in_progress);
+  EXPECT_EQ(stored_keys(path), 101);
+}
+
+TEST_F(key_layout, purge_empties_and_drops_runs_and_keeps_what_is_younger) {
+  auto db = open(8);
+  ASSERT_TRUE(db);
+  auto old_keys = random_keys(100, 4), new_keys = random_keys(30, 5);
+  write(*db, old_keys, 6, t0);
+  ASSERT_TRUE(db->maintain());
+  const auto later = t0 + std::chrono::hours{2};
+  write(*db, new_keys, 6, later);
+  ASSERT_TRUE(db->maintain());
+  ASSERT_GT(runs(path), 2);
+  auto n = db->purge(t0 + std::chrono::hours{1});
+  ASSERT_TRUE(n) << n.error().describe();
+  EXPECT_EQ(n->keys, 100u);
+  EXPECT_EQ(stored_keys(path), 30);
+  // Runs that held only old keys are gone, tables and registry rows alike.
+  EXPECT_EQ(count(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+                        "name LIKE 'request_keys_run_%'"),
+            runs(path) - 1);
+  for (auto& k : old_keys)
+    ASSERT_EQ(db->lookup({k})->state, key_state::absent) << k;
+  for (auto& k : new_keys)
+    ASSERT_EQ(db->lookup({k})->state, key_state::completed) << k;
+  for (auto& k : old_keys)
+    ASSERT_EQ(*db->claim({k}, later), claim_outcome::claimed) << "purged: new again";
+}
+
+} // namespace

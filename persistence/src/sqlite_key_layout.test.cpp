@@ -181,4 +181,26 @@ TEST_F(key_layout, purge_empties_and_drops_runs_and_keeps_what_is_younger) {
     ASSERT_EQ(*db->claim({k}, later), claim_outcome::claimed) << "purged: new again";
 }
 
+// A run's purge bound counts a claimed key by its claim time: the key below, claimed at
+// t0 in a run of keys two hours younger and completed there at half past, is purged.
+TEST_F(key_layout, a_key_completed_inside_a_younger_run_is_still_purged) {
+  auto db = open(4);
+  ASSERT_TRUE(db);
+  const auto later = t0 + std::chrono::hours{2};
+  // Keys that sort last go first, to request_keys, so that the next ones make a run.
+  write(*db, {"~a", "~b", "~c", "~d"}, 4, later);
+  ASSERT_TRUE(db->maintain());
+  ASSERT_EQ(*db->claim({"late"}, t0), claim_outcome::claimed);
+  write(*db, random_keys(3, 6), 3, later);
+  ASSERT_TRUE(db->maintain());
+  ASSERT_EQ(runs(path), 2) << "request_keys and the run the four keys went to";
+  ASSERT_EQ(count(path, "SELECT count(*) FROM request_key_log"), 0);
+  ASSERT_TRUE(db->complete({"late"}, t0 + std::chrono::minutes{30}));
+  auto n = db->purge(t0 + std::chrono::hours{1});
+  ASSERT_TRUE(n) << n.error().describe();
+  EXPECT_EQ(n->keys, 1u);
+  EXPECT_EQ(db->lookup({"late"})->state, key_state::absent);
+  EXPECT_EQ(stored_keys(path), 7);
+}
+
 } // namespace

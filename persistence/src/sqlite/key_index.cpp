@@ -1,6 +1,8 @@
 #include "sqlite/key_index.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <spdlog/spdlog.h>
 #include <functional>
 
 namespace phoenix::persistence::sqlite {
@@ -26,7 +28,8 @@ std::uint64_t mix(std::uint64_t x) { // splitmix64's finalizer
 constexpr const char* data_version_sql = "PRAGMA data_version";
 constexpr const char* epoch_sql = "SELECT epoch FROM request_key_layout";
 constexpr const char* bump_epoch_sql = "UPDATE request_key_layout SET epoch = epoch + 1";
-constexpr const char* runs_sql = "SELECT id, name, keys FROM request_key_runs ORDER BY id";
+constexpr const char* runs_sql =
+    "SELECT id, name, keys, oldest_us FROM request_key_runs ORDER BY id";
 constexpr const char* log_scan_sql =
     "SELECT id, key FROM request_key_log WHERE id > ?1 ORDER BY id";
 constexpr const char* log_claim_insert_sql =
@@ -53,14 +56,19 @@ constexpr const char* log_release_sql =
     "UPDATE request_key_log SET state = 0 WHERE id = ?1 AND state = 1";
 constexpr const char* log_purge_sql =
     "DELETE FROM request_key_log WHERE state = 2 AND completed_at_us < ?1";
-constexpr const char* log_min_key_sql =
-    "SELECT min(key) FROM request_key_log WHERE state <> 0";
+// The first key, and the bound of the completion times (run_bound) of what a flush moves.
+constexpr const char* log_bounds_sql =
+    "SELECT min(key), min(CASE state WHEN 2 THEN completed_at_us ELSE claimed_at_us END) "
+    "FROM request_key_log WHERE state <> 0";
 constexpr const char* log_clear_sql = "DELETE FROM request_key_log";
 constexpr const char* next_run_sql = "SELECT coalesce(max(id), 0) + 1 FROM request_key_runs";
 constexpr const char* add_run_sql =
-    "INSERT INTO request_key_runs(id, name, keys) VALUES (?1, ?2, ?3)";
+    "INSERT INTO request_key_runs(id, name, keys, oldest_us) VALUES (?1, ?2, ?3, ?4)";
 constexpr const char* grow_run_sql =
-    "UPDATE request_key_runs SET keys = keys + ?2 WHERE id = ?1";
+    "UPDATE request_key_runs SET keys = keys + ?2, oldest_us = min(oldest_us, ?3) "
+    "WHERE id = ?1";
+constexpr const char* bound_run_sql =
+    "UPDATE request_key_runs SET oldest_us = ?2 WHERE id = ?1";
 constexpr const char* drop_run_sql = "DELETE FROM request_key_runs WHERE id = ?1";
 
 constexpr const char* run_columns =
@@ -76,11 +84,6 @@ void create_run_table(sqlite3* db, const std::string& name) {
                " (key TEXT PRIMARY KEY, state INTEGER NOT NULL, "
                "claimed_at_us INTEGER NOT NULL, lease_until_us INTEGER NOT NULL, "
                "completed_at_us INTEGER, owner TEXT NOT NULL DEFAULT '') WITHOUT ROWID");
-}
-
-void index_run_table(sqlite3* db, const std::string& name) {
-  exec(db, "CREATE INDEX " + quoted(name + "_completed") + " ON " + quoted(name) +
-               "(completed_at_us) WHERE state = 2");
 }
 
 std::int64_t single_int(statement& s) {
@@ -131,7 +134,10 @@ struct key_index::run {
                          "state <> 2"),
         release(db, "DELETE FROM " + quoted(name) + " WHERE key = ?1 AND state = 1"),
         purge(db, "DELETE FROM " + quoted(name) +
-                      " WHERE state = 2 AND completed_at_us < ?1") {}
+                      " WHERE state = 2 AND completed_at_us < ?1"),
+        bound(db, "SELECT min(CASE state WHEN 2 THEN completed_at_us ELSE claimed_at_us "
+                  "END) FROM " +
+                      quoted(name)) {}
 
   std::optional<key_row> row(const std::string& key) {
     get.bind(1, key);
@@ -145,8 +151,12 @@ struct key_index::run {
   std::int64_t id;
   std::string name;
   std::int64_t keys; ///< Keys ever written into it (purges do not lower it).
+  /// Run 0 has an index on completion times. The others have this instead: no row has
+  /// or will get a completion time before it (a claimed row's claim time stands in for
+  /// its completion), so a purge scans only the runs that start before its cutoff.
+  std::int64_t oldest_us = 0;
   key_filter filter;
-  statement claim, get, complete, release, purge;
+  statement claim, get, complete, release, purge, bound;
 };
 
 key_index::key_index(sqlite3* db, std::size_t log_rows)
@@ -175,19 +185,22 @@ void key_index::load_layout() {
   struct entry {
     std::int64_t id;
     std::string name;
-    std::int64_t keys;
+    std::int64_t keys, oldest_us;
   };
   std::vector<entry> listed;
   auto& s = get(runs_sql);
   while (s.step())
-    listed.push_back({s.int64(0), s.text(1), s.int64(2)});
+    listed.push_back({s.int64(0), s.text(1), s.int64(2), s.int64(3)});
   s.reset();
+  // A run is read again only when it is new or took keys (an append); the filter of a
+  // run that only lost keys (a purge) still answers for every key it holds.
   std::vector<std::unique_ptr<run>> next;
   for (auto& e : listed) {
     auto it = std::find_if(runs_.begin(), runs_.end(), [&](const auto& r) {
       return r && r->id == e.id && r->name == e.name && r->keys == e.keys;
     });
     next.push_back(it != runs_.end() ? std::move(*it) : open_run(e.id, e.name, e.keys));
+    next.back()->oldest_us = e.oldest_us;
   }
   runs_ = std::move(next);
 }
@@ -201,12 +214,9 @@ std::unique_ptr<key_index::run> key_index::open_run(std::int64_t id, std::string
 
 void key_index::fill_filter(run& r) {
   statement scan{db_, "SELECT key FROM " + quoted(r.name)};
-  std::vector<std::string> keys;
+  r.filter = key_filter{static_cast<std::size_t>(r.keys + r.keys / 4)};
   while (scan.step())
-    keys.push_back(scan.text(0));
-  r.filter = key_filter{keys.size() + keys.size() / 4};
-  for (auto& k : keys)
-    r.filter.add(k);
+    r.filter.add(scan.view(0));
 }
 
 void key_index::load_log(bool from_start) {
@@ -317,13 +327,21 @@ std::uint64_t key_index::purge(std::int64_t cutoff_us) {
   bool rewritten = deleted > 0; // log rows gone: other connections must read it again
   for (auto it = runs_.begin(); it != runs_.end();) {
     auto& r = **it;
-    r.purge.bind(1, cutoff_us).run();
+    if (r.id != 0 && r.oldest_us >= cutoff_us) {
+      ++it; // nothing in it completed before the cutoff, nor will
+      continue;
+    }
+    r.purge.bind(1, cutoff_us).run(); // run 0 through its index, the others scanned
     const auto n = sqlite3_changes(db_);
     deleted += static_cast<std::uint64_t>(n);
     bool empty = false;
-    if (n > 0 && r.id != 0) { // run 0, request_keys, stays whatever it holds
-      statement any{db_, "SELECT EXISTS (SELECT 1 FROM " + quoted(r.name) + ")"};
-      empty = single_int(any) == 0;
+    if (r.id != 0) { // run 0, request_keys, stays whatever it holds
+      r.bound.step();
+      empty = r.bound.is_null(0);
+      r.oldest_us = empty ? 0 : r.bound.int64(0);
+      r.bound.reset();
+      if (!empty)
+        get(bound_run_sql).bind(1, r.id).bind(2, r.oldest_us).run();
     }
     if (!empty) {
       ++it;
@@ -374,20 +392,36 @@ bool key_index::due() const {
 }
 
 void key_index::maintain() {
-  if (log_.size() >= log_rows_)
+  using clock = std::chrono::steady_clock;
+  auto ms = [](clock::time_point since) {
+    return std::chrono::duration<double, std::milli>(clock::now() - since).count();
+  };
+  if (log_.size() >= log_rows_) {
+    const auto start = clock::now();
+    const auto keys = log_.size();
     in_transaction([this] { flush(); });
-  if (due())
+    spdlog::debug("store: {} keys of the log sorted into a run in {:.1f} ms ({} runs)",
+                  keys, ms(start), runs_.size());
+  }
+  if (due()) {
+    const auto start = clock::now();
     in_transaction([this] { merge(); });
+    spdlog::debug("store: {} small runs merged in {:.1f} ms ({} runs)", merge_fan_in,
+                  ms(start), runs_.size());
+  }
 }
 
 void key_index::flush() {
   if (log_.size() < log_rows_)
     return; // another connection flushed it meanwhile
   std::string first;
+  std::int64_t oldest = 0;
   {
-    auto& s = get(log_min_key_sql);
-    if (s.step())
+    auto& s = get(log_bounds_sql);
+    if (s.step()) {
       first = s.text(0);
+      oldest = s.int64(1);
+    }
     s.reset();
   }
   // Keys that all sort after the newest run's (time-ordered ids) are appended to it: a
@@ -410,17 +444,16 @@ void key_index::flush() {
                 ") SELECT " + run_columns + " FROM request_key_log WHERE state <> 0 " +
                 "ORDER BY key");
   const std::int64_t moved = sqlite3_changes(db_);
-  if (target) {
-    get(grow_run_sql).bind(1, target->id).bind(2, moved).run();
-  } else {
-    index_run_table(db_, name);
-    get(add_run_sql).bind(1, id).bind(2, name).bind(3, moved).run();
-  }
+  if (target)
+    get(grow_run_sql).bind(1, target->id).bind(2, moved).bind(3, oldest).run();
+  else
+    get(add_run_sql).bind(1, id).bind(2, name).bind(3, moved).bind(4, oldest).run();
   get(log_clear_sql).run();
   bump_epoch();
   // Memory follows; if the commit fails, invalidate() makes the next sync reload it.
   if (target) {
     target->keys += moved;
+    target->oldest_us = std::min(target->oldest_us, oldest);
     if (static_cast<std::size_t>(target->keys) > target->filter.capacity()) {
       fill_filter(*target);
     } else {
@@ -429,6 +462,7 @@ void key_index::flush() {
     }
   } else {
     auto r = std::make_unique<run>(db_, id, name, moved);
+    r->oldest_us = oldest;
     for (auto& [k, _] : log_)
       r->filter.add(k);
     runs_.push_back(std::move(r));
@@ -448,14 +482,17 @@ void key_index::merge() {
   const std::string name = "request_keys_run_" + std::to_string(id);
   create_run_table(db_, name);
   std::string sources;
-  for (auto i : picked)
+  std::int64_t oldest = runs_[picked.front()]->oldest_us;
+  for (auto i : picked) {
+    // Each source is read in key order and the union merged, not sorted again.
     sources += std::string{sources.empty() ? "" : " UNION ALL "} + "SELECT " +
                run_columns + " FROM " + quoted(runs_[i]->name);
+    oldest = std::min(oldest, runs_[i]->oldest_us);
+  }
   exec(db_, "INSERT INTO " + quoted(name) + "(" + run_columns + ") " + sources +
                 " ORDER BY key");
   const std::int64_t moved = sqlite3_changes(db_);
-  index_run_table(db_, name);
-  get(add_run_sql).bind(1, id).bind(2, name).bind(3, moved).run();
+  get(add_run_sql).bind(1, id).bind(2, name).bind(3, moved).bind(4, oldest).run();
   std::vector<std::pair<std::int64_t, std::string>> dropped;
   for (auto it = picked.rbegin(); it != picked.rend(); ++it) {
     dropped.emplace_back(runs_[*it]->id, runs_[*it]->name);
@@ -467,6 +504,7 @@ void key_index::merge() {
   }
   bump_epoch();
   runs_.push_back(open_run(id, name, moved));
+  runs_.back()->oldest_us = oldest;
 }
 
 } // namespace phoenix::persistence::sqlite

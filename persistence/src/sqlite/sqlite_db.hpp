@@ -9,6 +9,7 @@
 #include <memory>
 #include <sqlite3.h>
 #include <string>
+#include <string_view>
 
 namespace phoenix::persistence::sqlite {
 
@@ -87,6 +88,13 @@ public:
   }
 
   std::int64_t int64(int col) const { return sqlite3_column_int64(s_, col); }
+  bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  /// Valid until the next step or reset.
+  std::string_view view(int col) const {
+    auto p = static_cast<const char*>(sqlite3_column_blob(s_, col));
+    return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
+             : std::string_view{};
+  }
   std::string text(int col) const {
     auto p = static_cast<const char*>(sqlite3_column_blob(s_, col));
     return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))

@@ -103,7 +103,8 @@ CREATE TABLE request_key_log (
 CREATE TABLE request_key_runs (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
-  keys INTEGER NOT NULL
+  keys INTEGER NOT NULL,
+  oldest_us INTEGER NOT NULL DEFAULT 0
 );
 INSERT INTO request_key_runs(id, name, keys)
   VALUES (0, 'request_keys', (SELECT count(*) FROM request_keys));

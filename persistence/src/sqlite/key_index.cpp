@@ -12,7 +12,7 @@ using detail::state_claimed;
 using detail::state_completed;
 constexpr int state_released = 0; // a log row whose claim was released: the key is absent
 
-constexpr int filter_probes = 7;      // with 10 bits a key: about 1 % false positives
+constexpr std::uint64_t filter_probes = 7; // with 10 bits a key: 1-2 % false positives
 constexpr std::size_t filter_bits_per_key = 10;
 constexpr std::size_t merge_fan_in = 4; // small runs merged at once; "small": < 4 logs
 
@@ -46,6 +46,7 @@ constexpr const char* log_claim_sql =
 constexpr const char* log_get_sql =
     "SELECT state, claimed_at_us, lease_until_us, completed_at_us FROM request_key_log "
     "WHERE id = ?1";
+constexpr const char* log_key_sql = "SELECT key FROM request_key_log WHERE id = ?1";
 // Completing a released key is completing an absent one: its times are now.
 constexpr const char* log_complete_sql =
     "UPDATE request_key_log SET state = 2, completed_at_us = ?2, "
@@ -96,26 +97,46 @@ std::int64_t single_int(statement& s) {
 
 key_filter::key_filter(std::size_t capacity)
     : capacity_(std::max<std::size_t>(capacity, 1024)),
-      bits_((capacity_ * filter_bits_per_key + 63) / 64, 0) {}
+      lines_((capacity_ * filter_bits_per_key + 511) / 512, line{}) {}
 
-void key_filter::add(std::string_view key) {
-  const std::uint64_t h = std::hash<std::string_view>{}(key), step = mix(h) | 1;
-  const std::uint64_t n = bits_.size() * 64;
-  for (int i = 0; i < filter_probes; ++i) {
-    const std::uint64_t bit = (h + static_cast<std::uint64_t>(i) * step) % n;
-    bits_[bit / 64] |= std::uint64_t{1} << (bit % 64);
-  }
+std::uint64_t key_filter::hash(std::string_view key) noexcept {
+  return std::hash<std::string_view>{}(key);
 }
 
-bool key_filter::may_contain(std::string_view key) const {
-  const std::uint64_t h = std::hash<std::string_view>{}(key), step = mix(h) | 1;
-  const std::uint64_t n = bits_.size() * 64;
-  for (int i = 0; i < filter_probes; ++i) {
-    const std::uint64_t bit = (h + static_cast<std::uint64_t>(i) * step) % n;
-    if (!(bits_[bit / 64] & (std::uint64_t{1} << (bit % 64))))
+// The line from the hash, the bits in it from a second, mixed one: 7 x 9 bits of it.
+void key_filter::add(std::uint64_t h) noexcept {
+  auto& l = lines_[h % lines_.size()];
+  for (std::uint64_t m = mix(h), i = 0; i < filter_probes; ++i, m >>= 9)
+    l.words[(m >> 6) & 7] |= std::uint64_t{1} << (m & 63);
+}
+
+bool key_filter::may_contain(std::uint64_t h) const noexcept {
+  const auto& l = lines_[h % lines_.size()];
+  for (std::uint64_t m = mix(h), i = 0; i < filter_probes; ++i, m >>= 9)
+    if (!(l.words[(m >> 6) & 7] & (std::uint64_t{1} << (m & 63))))
       return false;
-  }
   return true;
+}
+
+void log_table::clear() noexcept {
+  slots_.clear();
+  used_ = 0;
+}
+
+void log_table::insert(std::uint64_t h, std::int64_t rowid) {
+  if (2 * (used_ + 1) > slots_.size()) { // at most half full
+    std::vector<slot> old(std::max<std::size_t>(1024, 2 * slots_.size()), slot{0, 0});
+    old.swap(slots_);
+    used_ = 0;
+    for (const auto& s : old)
+      if (s.rowid != 0)
+        insert(s.hash, s.rowid);
+  }
+  std::size_t i = h & (slots_.size() - 1);
+  while (slots_[i].rowid != 0)
+    i = (i + 1) & (slots_.size() - 1);
+  slots_[i] = {h, rowid};
+  ++used_;
 }
 
 // One run: its table, its filter, its statements (finalized before the table is dropped).
@@ -216,7 +237,7 @@ void key_index::fill_filter(run& r) {
   statement scan{db_, "SELECT key FROM " + quoted(r.name)};
   r.filter = key_filter{static_cast<std::size_t>(r.keys + r.keys / 4)};
   while (scan.step())
-    r.filter.add(scan.view(0));
+    r.filter.add(key_filter::hash(scan.view(0)));
 }
 
 void key_index::load_log(bool from_start) {
@@ -226,24 +247,38 @@ void key_index::load_log(bool from_start) {
   }
   auto& s = get(log_scan_sql).bind(1, log_max_id_);
   while (s.step()) {
-    log_[s.text(1)] = s.int64(0);
+    log_.insert(key_filter::hash(s.view(1)), s.int64(0));
     log_max_id_ = s.int64(0);
   }
   s.reset();
   log_stale_ = false;
 }
 
-claim_outcome key_index::claim(const std::string& key, std::int64_t now_us,
-                               std::int64_t lease_until_us, const std::string& owner) {
+std::optional<std::int64_t> key_index::in_log(std::uint64_t h, const std::string& key) {
   if (log_stale_)
     load_log(true);
+  std::optional<std::int64_t> found;
+  log_.each(h, [&](std::int64_t rowid) {
+    if (found)
+      return;
+    auto& s = get(log_key_sql).bind(1, rowid);
+    if (s.step() && s.view(0) == key)
+      found = rowid;
+    s.reset();
+  });
+  return found;
+}
+
+claim_outcome key_index::claim(const std::string& key, std::int64_t now_us,
+                               std::int64_t lease_until_us, const std::string& owner) {
   auto outcome = [](const std::optional<key_row>& r) {
     return r && r->state == state_completed ? claim_outcome::completed
                                             : claim_outcome::in_progress;
   };
-  if (auto it = log_.find(key); it != log_.end()) {
+  const auto h = key_filter::hash(key);
+  if (auto rowid = in_log(h, key)) {
     get(log_claim_sql)
-        .bind(1, it->second)
+        .bind(1, *rowid)
         .bind(2, now_us)
         .bind(3, lease_until_us)
         .bind(4, owner)
@@ -252,7 +287,7 @@ claim_outcome key_index::claim(const std::string& key, std::int64_t now_us,
   }
   for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
     auto& r = **it;
-    if (!r.filter.may_contain(key))
+    if (!r.filter.may_contain(h))
       continue;
     r.claim.bind(1, key).bind(2, now_us).bind(3, lease_until_us).bind(4, owner).run();
     if (sqlite3_changes(db_) == 1)
@@ -267,20 +302,19 @@ claim_outcome key_index::claim(const std::string& key, std::int64_t now_us,
       .bind(4, owner)
       .run();
   log_max_id_ = sqlite3_last_insert_rowid(db_);
-  log_[key] = log_max_id_;
+  log_.insert(h, log_max_id_);
   return claim_outcome::claimed;
 }
 
 void key_index::complete(const std::string& key, std::int64_t now_us) {
-  if (log_stale_)
-    load_log(true);
-  if (auto it = log_.find(key); it != log_.end()) {
-    get(log_complete_sql).bind(1, it->second).bind(2, now_us).run();
+  const auto h = key_filter::hash(key);
+  if (auto rowid = in_log(h, key)) {
+    get(log_complete_sql).bind(1, *rowid).bind(2, now_us).run();
     return;
   }
   for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
     auto& r = **it;
-    if (!r.filter.may_contain(key))
+    if (!r.filter.may_contain(h))
       continue;
     r.complete.bind(1, key).bind(2, now_us).run();
     if (sqlite3_changes(db_) == 1 || r.row(key))
@@ -288,26 +322,24 @@ void key_index::complete(const std::string& key, std::int64_t now_us) {
   }
   get(log_complete_insert_sql).bind(1, key).bind(2, now_us).run();
   log_max_id_ = sqlite3_last_insert_rowid(db_);
-  log_[key] = log_max_id_;
+  log_.insert(h, log_max_id_);
 }
 
 void key_index::release(const std::string& key) {
-  if (log_stale_)
-    load_log(true);
-  if (auto it = log_.find(key); it != log_.end()) {
-    get(log_release_sql).bind(1, it->second).run();
+  const auto h = key_filter::hash(key);
+  if (auto rowid = in_log(h, key)) {
+    get(log_release_sql).bind(1, *rowid).run();
     return;
   }
   for (auto it = runs_.rbegin(); it != runs_.rend(); ++it)
-    if ((*it)->filter.may_contain(key))
+    if ((*it)->filter.may_contain(h))
       (*it)->release.bind(1, key).run();
 }
 
 std::optional<key_row> key_index::find(const std::string& key) {
-  if (log_stale_)
-    load_log(true);
-  if (auto it = log_.find(key); it != log_.end()) {
-    auto& s = get(log_get_sql).bind(1, it->second);
+  const auto h = key_filter::hash(key);
+  if (auto rowid = in_log(h, key)) {
+    auto& s = get(log_get_sql).bind(1, *rowid);
     std::optional<key_row> r;
     if (s.step() && s.int64(0) != state_released)
       r = key_row{static_cast<int>(s.int64(0)), s.int64(1), s.int64(2), s.int64(3)};
@@ -315,7 +347,7 @@ std::optional<key_row> key_index::find(const std::string& key) {
     return r;
   }
   for (auto it = runs_.rbegin(); it != runs_.rend(); ++it)
-    if ((*it)->filter.may_contain(key))
+    if ((*it)->filter.may_contain(h))
       if (auto r = (*it)->row(key))
         return r;
   return std::nullopt;
@@ -457,14 +489,12 @@ void key_index::flush() {
     if (static_cast<std::size_t>(target->keys) > target->filter.capacity()) {
       fill_filter(*target);
     } else {
-      for (auto& [k, _] : log_)
-        target->filter.add(k);
+      log_.each_hash([&](std::uint64_t h) { target->filter.add(h); });
     }
   } else {
     auto r = std::make_unique<run>(db_, id, name, moved);
     r->oldest_us = oldest;
-    for (auto& [k, _] : log_)
-      r->filter.add(k);
+    log_.each_hash([&](std::uint64_t h) { r->filter.add(h); });
     runs_.push_back(std::move(r));
   }
   log_.clear();

@@ -3,6 +3,7 @@
 // connection. Counted on the database itself, read on a connection of its own.
 
 #include "phoenix/persistence/store.hpp"
+#include "sqlite/key_index.hpp"
 #include "testing/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -201,6 +202,49 @@ TEST_F(key_layout, a_key_completed_inside_a_younger_run_is_still_purged) {
   EXPECT_EQ(n->keys, 1u);
   EXPECT_EQ(db->lookup({"late"})->state, key_state::absent);
   EXPECT_EQ(stored_keys(path), 7);
+}
+
+} // namespace
+
+namespace {
+
+// Every key added is found; of keys never added, few pass (the bound a run's probes
+// rely on: each false positive costs a B-tree lookup in that run).
+TEST(key_filter, finds_every_key_added_and_few_others) {
+  using phoenix::persistence::sqlite::key_filter;
+  constexpr std::size_t n = 200000;
+  key_filter f{n};
+  for (std::size_t i = 0; i < n; ++i)
+    f.add(key_filter::hash("phoenix|ce:" + std::to_string(i)));
+  for (std::size_t i = 0; i < n; ++i)
+    ASSERT_TRUE(f.may_contain(key_filter::hash("phoenix|ce:" + std::to_string(i)))) << i;
+  std::size_t passed = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    passed += f.may_contain(key_filter::hash("phoenix|other:" + std::to_string(i)));
+  const double rate = static_cast<double>(passed) / n;
+  std::printf("false positives at capacity: %.3f %%\n", 100 * rate);
+  EXPECT_LT(rate, 0.03);
+}
+
+} // namespace
+
+namespace {
+
+// Two keys of one hash: both rows are candidates (the statements then tell them apart by
+// the key), however the table grew in between.
+TEST(log_table, keeps_every_row_of_one_hash_across_growth) {
+  phoenix::persistence::sqlite::log_table t;
+  t.insert(42, 1);
+  for (std::int64_t i = 2; i < 5000; ++i)
+    t.insert(static_cast<std::uint64_t>(i) * 0x9e3779b97f4a7c15ULL, i);
+  t.insert(42, 5000);
+  std::vector<std::int64_t> seen;
+  t.each(42, [&](std::int64_t rowid) { seen.push_back(rowid); });
+  EXPECT_EQ(seen, (std::vector<std::int64_t>{1, 5000}));
+  EXPECT_EQ(t.size(), 5000u);
+  seen.clear();
+  t.each(43, [&](std::int64_t rowid) { seen.push_back(rowid); });
+  EXPECT_TRUE(seen.empty());
 }
 
 } // namespace

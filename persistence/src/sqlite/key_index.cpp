@@ -39,22 +39,23 @@ constexpr const char* log_complete_insert_sql =
     "INSERT INTO request_key_log(key, state, claimed_at_us, lease_until_us, "
     "completed_at_us) VALUES (?1, 2, ?2, ?2, ?2)";
 // The same rule as a run's claim (and the PostgreSQL backend's): a released row is free.
+// A log row is found by rowid from the key's hash; each statement checks the key too,
+// so that two keys of one hash never touch each other's row.
 constexpr const char* log_claim_sql =
     "UPDATE request_key_log SET state = 1, claimed_at_us = ?2, lease_until_us = ?3, "
-    "owner = ?4 WHERE id = ?1 AND (state = 0 OR (state = 1 AND (lease_until_us <= ?2 OR "
-    "(?4 <> '' AND owner = ?4))))";
+    "owner = ?4 WHERE id = ?1 AND key = ?5 AND (state = 0 OR (state = 1 AND "
+    "(lease_until_us <= ?2 OR (?4 <> '' AND owner = ?4))))";
 constexpr const char* log_get_sql =
     "SELECT state, claimed_at_us, lease_until_us, completed_at_us FROM request_key_log "
-    "WHERE id = ?1";
-constexpr const char* log_key_sql = "SELECT key FROM request_key_log WHERE id = ?1";
+    "WHERE id = ?1 AND key = ?2";
 // Completing a released key is completing an absent one: its times are now.
 constexpr const char* log_complete_sql =
     "UPDATE request_key_log SET state = 2, completed_at_us = ?2, "
     "claimed_at_us = CASE state WHEN 0 THEN ?2 ELSE claimed_at_us END, "
     "lease_until_us = CASE state WHEN 0 THEN ?2 ELSE lease_until_us END "
-    "WHERE id = ?1 AND state <> 2";
+    "WHERE id = ?1 AND key = ?3 AND state <> 2";
 constexpr const char* log_release_sql =
-    "UPDATE request_key_log SET state = 0 WHERE id = ?1 AND state = 1";
+    "UPDATE request_key_log SET state = 0 WHERE id = ?1 AND key = ?2 AND state = 1";
 constexpr const char* log_purge_sql =
     "DELETE FROM request_key_log WHERE state = 2 AND completed_at_us < ?1";
 // The first key, and the bound of the completion times (run_bound) of what a flush moves.
@@ -233,11 +234,18 @@ std::unique_ptr<key_index::run> key_index::open_run(std::int64_t id, std::string
   return r;
 }
 
+// Sized by what the table holds, not by the registry's count: rows written around the
+// store (request_keys filled by an older build or by `phoenix bench store`'s raw loop)
+// would overfill a filter sized by it, and then every key would probe the run.
 void key_index::fill_filter(run& r) {
   statement scan{db_, "SELECT key FROM " + quoted(r.name)};
-  r.filter = key_filter{static_cast<std::size_t>(r.keys + r.keys / 4)};
+  std::vector<std::uint64_t> hashes;
+  hashes.reserve(static_cast<std::size_t>(r.keys));
   while (scan.step())
-    r.filter.add(key_filter::hash(scan.view(0)));
+    hashes.push_back(key_filter::hash(scan.view(0)));
+  r.filter = key_filter{hashes.size() + hashes.size() / 4};
+  for (auto h : hashes)
+    r.filter.add(h);
 }
 
 void key_index::load_log(bool from_start) {
@@ -254,19 +262,21 @@ void key_index::load_log(bool from_start) {
   log_stale_ = false;
 }
 
-std::optional<std::int64_t> key_index::in_log(std::uint64_t h, const std::string& key) {
+std::vector<std::int64_t> key_index::log_candidates(std::uint64_t h) {
   if (log_stale_)
     load_log(true);
-  std::optional<std::int64_t> found;
-  log_.each(h, [&](std::int64_t rowid) {
-    if (found)
-      return;
-    auto& s = get(log_key_sql).bind(1, rowid);
-    if (s.step() && s.view(0) == key)
-      found = rowid;
-    s.reset();
-  });
-  return found;
+  std::vector<std::int64_t> ids;
+  log_.each(h, [&](std::int64_t rowid) { ids.push_back(rowid); });
+  return ids;
+}
+
+std::optional<key_row> key_index::log_row(std::int64_t rowid, const std::string& key) {
+  auto& s = get(log_get_sql).bind(1, rowid).bind(2, key);
+  std::optional<key_row> r;
+  if (s.step())
+    r = key_row{static_cast<int>(s.int64(0)), s.int64(1), s.int64(2), s.int64(3)};
+  s.reset();
+  return r;
 }
 
 claim_outcome key_index::claim(const std::string& key, std::int64_t now_us,
@@ -276,14 +286,18 @@ claim_outcome key_index::claim(const std::string& key, std::int64_t now_us,
                                             : claim_outcome::in_progress;
   };
   const auto h = key_filter::hash(key);
-  if (auto rowid = in_log(h, key)) {
+  for (auto rowid : log_candidates(h)) {
     get(log_claim_sql)
-        .bind(1, *rowid)
+        .bind(1, rowid)
         .bind(2, now_us)
         .bind(3, lease_until_us)
         .bind(4, owner)
+        .bind(5, key)
         .run();
-    return sqlite3_changes(db_) == 1 ? claim_outcome::claimed : outcome(find(key));
+    if (sqlite3_changes(db_) == 1)
+      return claim_outcome::claimed;
+    if (auto row = log_row(rowid, key))
+      return outcome(row);
   }
   for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
     auto& r = **it;
@@ -308,9 +322,10 @@ claim_outcome key_index::claim(const std::string& key, std::int64_t now_us,
 
 void key_index::complete(const std::string& key, std::int64_t now_us) {
   const auto h = key_filter::hash(key);
-  if (auto rowid = in_log(h, key)) {
-    get(log_complete_sql).bind(1, *rowid).bind(2, now_us).run();
-    return;
+  for (auto rowid : log_candidates(h)) {
+    get(log_complete_sql).bind(1, rowid).bind(2, now_us).bind(3, key).run();
+    if (sqlite3_changes(db_) == 1 || log_row(rowid, key))
+      return; // completed now, or before
   }
   for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
     auto& r = **it;
@@ -318,7 +333,7 @@ void key_index::complete(const std::string& key, std::int64_t now_us) {
       continue;
     r.complete.bind(1, key).bind(2, now_us).run();
     if (sqlite3_changes(db_) == 1 || r.row(key))
-      return; // completed now, or before
+      return;
   }
   get(log_complete_insert_sql).bind(1, key).bind(2, now_us).run();
   log_max_id_ = sqlite3_last_insert_rowid(db_);
@@ -327,9 +342,10 @@ void key_index::complete(const std::string& key, std::int64_t now_us) {
 
 void key_index::release(const std::string& key) {
   const auto h = key_filter::hash(key);
-  if (auto rowid = in_log(h, key)) {
-    get(log_release_sql).bind(1, *rowid).run();
-    return;
+  for (auto rowid : log_candidates(h)) {
+    get(log_release_sql).bind(1, rowid).bind(2, key).run();
+    if (sqlite3_changes(db_) == 1 || log_row(rowid, key))
+      return; // released now, or not claimed
   }
   for (auto it = runs_.rbegin(); it != runs_.rend(); ++it)
     if ((*it)->filter.may_contain(h))
@@ -338,14 +354,12 @@ void key_index::release(const std::string& key) {
 
 std::optional<key_row> key_index::find(const std::string& key) {
   const auto h = key_filter::hash(key);
-  if (auto rowid = in_log(h, key)) {
-    auto& s = get(log_get_sql).bind(1, *rowid);
-    std::optional<key_row> r;
-    if (s.step() && s.int64(0) != state_released)
-      r = key_row{static_cast<int>(s.int64(0)), s.int64(1), s.int64(2), s.int64(3)};
-    s.reset();
-    return r;
-  }
+  for (auto rowid : log_candidates(h))
+    if (auto row = log_row(rowid, key)) {
+      if (row->state == state_released)
+        return std::nullopt;
+      return row;
+    }
   for (auto it = runs_.rbegin(); it != runs_.rend(); ++it)
     if ((*it)->filter.may_contain(h))
       if (auto r = (*it)->row(key))

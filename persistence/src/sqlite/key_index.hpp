@@ -127,8 +127,10 @@ private:
   struct run;
   void load_layout();
   void load_log(bool from_start);
-  /// The log row of `key`, if it has one: its rowid.
-  std::optional<std::int64_t> in_log(std::uint64_t h, const std::string& key);
+  /// Rowids of the log rows whose key has hash `h` (almost always none or one).
+  std::vector<std::int64_t> log_candidates(std::uint64_t h);
+  /// The log row `rowid` if its key is `key` (state 0: released).
+  std::optional<key_row> log_row(std::int64_t rowid, const std::string& key);
   std::unique_ptr<run> open_run(std::int64_t id, std::string name, std::int64_t keys);
   void fill_filter(run& r);
   bool small(const run& r) const;

@@ -156,6 +156,28 @@ TEST_F(key_layout, two_connections_see_each_others_keys_wherever_they_moved) {
   EXPECT_EQ(stored_keys(path), 101);
 }
 
+TEST_F(key_layout, keys_one_connection_appends_to_a_run_the_other_finds) {
+  auto a = open(1000), b = open(1000);
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(*b->claim({"id-000"}, t0), claim_outcome::claimed); // b knows the run now
+  std::vector<std::string> keys;
+  for (int i = 1; i <= 50; ++i) {
+    char k[16];
+    std::snprintf(k, sizeof k, "id-%03d", i);
+    keys.push_back(k);
+    ASSERT_EQ(*a->claim({k}, t0), claim_outcome::claimed);
+  }
+  EXPECT_EQ(count(path, "SELECT count(*) FROM request_key_log"), 0) << "appended, not logged";
+  for (auto& k : keys)
+    ASSERT_EQ(*b->claim({k}, t0), claim_outcome::in_progress) << k;
+  ASSERT_TRUE(b->complete({"id-050"}, t0));
+  EXPECT_EQ(*a->claim({"id-050"}, t0), claim_outcome::completed);
+  // A key below the run's last goes to the log, wherever it is claimed.
+  EXPECT_EQ(*b->claim({"id-025x"}, t0), claim_outcome::claimed);
+  EXPECT_EQ(*a->claim({"id-025x"}, t0), claim_outcome::in_progress);
+  EXPECT_EQ(count(path, "SELECT count(*) FROM request_key_log"), 1);
+}
+
 TEST_F(key_layout, purge_empties_and_drops_runs_and_keeps_what_is_younger) {
   auto db = open(8);
   ASSERT_TRUE(db);

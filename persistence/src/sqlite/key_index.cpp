@@ -60,7 +60,8 @@ constexpr const char* log_purge_sql =
     "DELETE FROM request_key_log WHERE state = 2 AND completed_at_us < ?1";
 // The first key, and the bound of the completion times (run_bound) of what a flush moves.
 constexpr const char* log_bounds_sql =
-    "SELECT min(key), min(CASE state WHEN 2 THEN completed_at_us ELSE claimed_at_us END) "
+    "SELECT min(key), max(key), "
+    "min(CASE state WHEN 2 THEN completed_at_us ELSE claimed_at_us END) "
     "FROM request_key_log WHERE state <> 0";
 constexpr const char* log_clear_sql = "DELETE FROM request_key_log";
 constexpr const char* next_run_sql = "SELECT coalesce(max(id), 0) + 1 FROM request_key_runs";
@@ -159,7 +160,14 @@ struct key_index::run {
                       " WHERE state = 2 AND completed_at_us < ?1"),
         bound(db, "SELECT min(CASE state WHEN 2 THEN completed_at_us ELSE claimed_at_us "
                   "END) FROM " +
-                      quoted(name)) {}
+                      quoted(name)),
+        insert_claim(db, "INSERT INTO " + quoted(name) +
+                             "(key, state, claimed_at_us, lease_until_us, owner) "
+                             "VALUES (?1, 1, ?2, ?3, ?4)"),
+        insert_complete(db, "INSERT INTO " + quoted(name) +
+                                "(key, state, claimed_at_us, lease_until_us, "
+                                "completed_at_us) VALUES (?1, 2, ?2, ?2, ?2)"),
+        after(db, "SELECT key FROM " + quoted(name) + " WHERE key > ?1 ORDER BY key") {}
 
   std::optional<key_row> row(const std::string& key) {
     get.bind(1, key);
@@ -177,8 +185,10 @@ struct key_index::run {
   /// or will get a completion time before it (a claimed row's claim time stands in for
   /// its completion), so a purge scans only the runs that start before its cutoff.
   std::int64_t oldest_us = 0;
+  std::string max_key; ///< The last key this connection knows in it ("": none).
   key_filter filter;
-  statement claim, get, complete, release, purge, bound;
+  statement claim, get, complete, release, purge, bound, insert_claim, insert_complete,
+      after;
 };
 
 key_index::key_index(sqlite3* db, std::size_t log_rows)
@@ -194,8 +204,11 @@ void key_index::sync() {
       load_layout();
       epoch_ = epoch;
       log_stale_ = true;
-    } else if (!log_stale_) {
-      load_log(false); // rows other connections appended
+    } else {
+      if (!log_stale_)
+        load_log(false); // rows other connections appended
+      if (!runs_.empty())
+        extend(*runs_.back()); // keys they appended to the newest run
     }
     data_version_ = version;
   }
@@ -214,14 +227,19 @@ void key_index::load_layout() {
   while (s.step())
     listed.push_back({s.int64(0), s.text(1), s.int64(2), s.int64(3)});
   s.reset();
-  // A run is read again only when it is new or took keys (an append); the filter of a
-  // run that only lost keys (a purge) still answers for every key it holds.
+  // A run known already is only read past its last known key (runs grow only at their
+  // end); a filter still answers for every key of a run that lost keys to a purge.
   std::vector<std::unique_ptr<run>> next;
   for (auto& e : listed) {
     auto it = std::find_if(runs_.begin(), runs_.end(), [&](const auto& r) {
-      return r && r->id == e.id && r->name == e.name && r->keys == e.keys;
+      return r && r->id == e.id && r->name == e.name;
     });
-    next.push_back(it != runs_.end() ? std::move(*it) : open_run(e.id, e.name, e.keys));
+    if (it != runs_.end()) {
+      next.push_back(std::move(*it));
+      extend(*next.back());
+    } else {
+      next.push_back(open_run(e.id, e.name, e.keys));
+    }
     next.back()->oldest_us = e.oldest_us;
   }
   runs_ = std::move(next);
@@ -237,15 +255,34 @@ std::unique_ptr<key_index::run> key_index::open_run(std::int64_t id, std::string
 // Sized by what the table holds, not by the registry's count: rows written around the
 // store (request_keys filled by an older build or by `phoenix bench store`'s raw loop)
 // would overfill a filter sized by it, and then every key would probe the run.
-void key_index::fill_filter(run& r) {
+void key_index::fill_filter(run& r, bool growing) {
   statement scan{db_, "SELECT key FROM " + quoted(r.name)};
   std::vector<std::uint64_t> hashes;
   hashes.reserve(static_cast<std::size_t>(r.keys));
   while (scan.step())
     hashes.push_back(key_filter::hash(scan.view(0)));
-  r.filter = key_filter{hashes.size() + hashes.size() / 4};
+  statement last{db_, "SELECT max(key) FROM " + quoted(r.name)};
+  r.max_key = last.step() ? last.text(0) : std::string{};
+  r.keys = static_cast<std::int64_t>(hashes.size());
+  // A run that takes appends gets room to double before it is read again.
+  r.filter = key_filter{growing ? 2 * hashes.size() : hashes.size() + hashes.size() / 4};
   for (auto h : hashes)
     r.filter.add(h);
+}
+
+void key_index::extend(run& r) {
+  const std::string from = r.max_key; // bound without a copy: must outlive the scan
+  auto& s = r.after.bind(1, from);
+  std::int64_t added = 0;
+  while (s.step()) {
+    r.filter.add(key_filter::hash(s.view(0)));
+    r.max_key = s.text(0);
+    ++added;
+  }
+  s.reset();
+  r.keys += added;
+  if (static_cast<std::size_t>(r.keys) > r.filter.capacity())
+    fill_filter(r, true);
 }
 
 void key_index::load_log(bool from_start) {
@@ -260,6 +297,28 @@ void key_index::load_log(bool from_start) {
   }
   s.reset();
   log_stale_ = false;
+}
+
+// A new key that sorts after every key of the newest run goes straight to it: an append
+// at a B-tree's right edge costs what the log does, and is never moved again. So keys
+// that increase (time-ordered ids) take the path of a plain table. Not when the run's
+// purge bound would have to move back (a clock that went back): the log takes those.
+key_index::run* key_index::append_target(const std::string& key, std::int64_t now_us) {
+  if (runs_.empty())
+    return nullptr;
+  auto& r = *runs_.back();
+  if (key <= r.max_key || (r.id != 0 && r.oldest_us > now_us))
+    return nullptr;
+  return &r;
+}
+
+void key_index::appended(run& r, const std::string& key, std::uint64_t h) {
+  r.max_key = key;
+  ++r.keys;
+  if (static_cast<std::size_t>(r.keys) > r.filter.capacity())
+    fill_filter(r, true);
+  else
+    r.filter.add(h);
 }
 
 std::vector<std::int64_t> key_index::log_candidates(std::uint64_t h) {
@@ -309,6 +368,11 @@ claim_outcome key_index::claim(const std::string& key, std::int64_t now_us,
     if (auto row = r.row(key))
       return outcome(row);
   }
+  if (auto* r = append_target(key, now_us)) {
+    r->insert_claim.bind(1, key).bind(2, now_us).bind(3, lease_until_us).bind(4, owner).run();
+    appended(*r, key, h);
+    return claim_outcome::claimed;
+  }
   get(log_claim_insert_sql)
       .bind(1, key)
       .bind(2, now_us)
@@ -334,6 +398,11 @@ void key_index::complete(const std::string& key, std::int64_t now_us) {
     r.complete.bind(1, key).bind(2, now_us).run();
     if (sqlite3_changes(db_) == 1 || r.row(key))
       return;
+  }
+  if (auto* r = append_target(key, now_us)) {
+    r->insert_complete.bind(1, key).bind(2, now_us).run();
+    appended(*r, key, h);
+    return;
   }
   get(log_complete_insert_sql).bind(1, key).bind(2, now_us).run();
   log_max_id_ = sqlite3_last_insert_rowid(db_);
@@ -460,25 +529,22 @@ void key_index::maintain() {
 void key_index::flush() {
   if (log_.size() < log_rows_)
     return; // another connection flushed it meanwhile
-  std::string first;
+  std::string first, last;
   std::int64_t oldest = 0;
   {
     auto& s = get(log_bounds_sql);
     if (s.step()) {
       first = s.text(0);
-      oldest = s.int64(1);
+      last = s.text(1);
+      oldest = s.int64(2);
     }
     s.reset();
   }
   // Keys that all sort after the newest run's (time-ordered ids) are appended to it: a
   // B-tree appended at its right edge writes each page once, and no run is added.
   run* target = nullptr;
-  if (!runs_.empty() && !first.empty()) {
-    auto& newest = *runs_.back();
-    statement last{db_, "SELECT max(key) FROM " + quoted(newest.name)};
-    if (last.step() && last.text(0) < first) // an empty run's max is NULL: ""
-      target = &newest;
-  }
+  if (!runs_.empty() && !first.empty() && runs_.back()->max_key < first)
+    target = runs_.back().get();
   std::int64_t id = 0;
   std::string name;
   if (!target) {
@@ -500,14 +566,16 @@ void key_index::flush() {
   if (target) {
     target->keys += moved;
     target->oldest_us = std::min(target->oldest_us, oldest);
+    target->max_key = last;
     if (static_cast<std::size_t>(target->keys) > target->filter.capacity()) {
-      fill_filter(*target);
+      fill_filter(*target, true);
     } else {
       log_.each_hash([&](std::uint64_t h) { target->filter.add(h); });
     }
   } else {
     auto r = std::make_unique<run>(db_, id, name, moved);
     r->oldest_us = oldest;
+    r->max_key = last;
     log_.each_hash([&](std::uint64_t h) { r->filter.add(h); });
     runs_.push_back(std::move(r));
   }

@@ -3,18 +3,20 @@
 // The SQLite store's idempotency keys, laid out so that a new key costs a sequential
 // append instead of a random B-tree page (persistence/README.md, "Key layout").
 //
-// A new key goes to `request_key_log`, a rowid table written in arrival order, whose
-// keys this connection also holds in memory (key -> rowid). When the log reaches its
-// bound, its keys are written sorted into a *run*: a WITHOUT ROWID table like
-// `request_keys` (which is run 0), or appended to the newest run when they all sort after
-// it (keys that increase, as time-ordered ids do). Four small runs are merged into one.
-// Every key is in exactly one place; runs are found through an in-memory Bloom filter
-// each, so a new key reads no run at all.
+// A new key that sorts after every key of the newest *run* (a WITHOUT ROWID table like
+// `request_keys`, which is run 0) is appended to it: increasing keys, as time-ordered ids
+// are, cost what a plain table costs. Any other new key goes to `request_key_log`, a rowid
+// table written in arrival order, whose keys this connection also holds in memory (key
+// hash -> rowid). When the log reaches its bound, its keys are written sorted into a new
+// run, or appended to the newest run when they all sort after it. Four small runs are
+// merged into one. Every key is in exactly one place; runs are found through an
+// in-memory Bloom filter each, so a new key reads no run at all.
 //
 // Other connections (another node on the same file, the CLI) may write too. Every
 // transaction calls sync() first, under its lock: `PRAGMA data_version` tells whether
-// another connection committed; if so, new log rows are read, and when the layout's epoch
-// moved (a flush, merge or purge rewrote tables) everything is reloaded.
+// another connection committed; if so, the log rows and newest run's keys past those
+// known are read, and when the layout's epoch moved (a flush, merge or purge rewrote
+// tables) the run list is read again, known runs past their last known key.
 
 #include "phoenix/persistence/types.hpp"
 #include "sqlite/sqlite_db.hpp"
@@ -132,7 +134,10 @@ private:
   /// The log row `rowid` if its key is `key` (state 0: released).
   std::optional<key_row> log_row(std::int64_t rowid, const std::string& key);
   std::unique_ptr<run> open_run(std::int64_t id, std::string name, std::int64_t keys);
-  void fill_filter(run& r);
+  void fill_filter(run& r, bool growing = false);
+  void extend(run& r);
+  run* append_target(const std::string& key, std::int64_t now_us);
+  void appended(run& r, const std::string& key, std::uint64_t h);
   bool small(const run& r) const;
   void flush();
   void merge();

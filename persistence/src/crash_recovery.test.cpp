@@ -45,9 +45,9 @@ TEST(crash_recovery, sqlite_keeps_every_acknowledged_key_across_kill_9) {
   constexpr std::size_t key_log_rows = 3 * batch;
   for (int round = 0; round < 3; ++round) {
     const std::string prefix = "r" + std::to_string(round) + "-";
-    phoenix::testkit::child_process writer{
-        {PHOENIX_CRASH_WRITER, "sqlite", cfg.path, prefix, std::to_string(batch),
-         std::to_string(key_log_rows)}};
+    phoenix::testkit::child_process writer{{PHOENIX_CRASH_WRITER, "sqlite", cfg.path,
+                                            prefix, std::to_string(batch),
+                                            std::to_string(key_log_rows)}};
     // Let it commit a few dozen batches, then kill it wherever it is.
     ASSERT_TRUE(writer.wait_for_stdout("ack " + std::to_string(20 + 10 * round) + " ", 60s))
         << writer.err();

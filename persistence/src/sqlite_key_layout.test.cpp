@@ -167,7 +167,8 @@ TEST_F(key_layout, keys_one_connection_appends_to_a_run_the_other_finds) {
     keys.push_back(k);
     ASSERT_EQ(*a->claim({k}, t0), claim_outcome::claimed);
   }
-  EXPECT_EQ(count(path, "SELECT count(*) FROM request_key_log"), 0) << "appended, not logged";
+  EXPECT_EQ(count(path, "SELECT count(*) FROM request_key_log"), 0)
+      << "appended, not logged";
   for (auto& k : keys)
     ASSERT_EQ(*b->claim({k}, t0), claim_outcome::in_progress) << k;
   ASSERT_TRUE(b->complete({"id-050"}, t0));

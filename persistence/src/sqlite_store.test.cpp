@@ -29,20 +29,17 @@ store_config sqlite_config(const std::string& path) {
 // sqlite_runs: a key log of one key, so that every batch first sorts the log into a run
 // (or appends it to the newest) and every fourth run merges; the suite then finds its
 // keys in runs, merged runs and the log alike.
-INSTANTIATE_TEST_SUITE_P(sqlite, store_conformance,
-                         ::testing::Values(store_backend{"sqlite",
-                                                         [] {
-                                                           return sqlite_config(
-                                                               dir().file("c"));
-                                                         }},
-                                           store_backend{"sqlite_runs",
-                                                         [] {
-                                                           auto cfg = sqlite_config(
-                                                               dir().file("r"));
-                                                           cfg.key_log_rows = 1;
-                                                           return cfg;
-                                                         }}),
-                         phoenix::persistence::testing::backend_name);
+INSTANTIATE_TEST_SUITE_P(
+    sqlite, store_conformance,
+    ::testing::Values(store_backend{"sqlite",
+                                    [] { return sqlite_config(dir().file("c")); }},
+                      store_backend{"sqlite_runs",
+                                    [] {
+                                      auto cfg = sqlite_config(dir().file("r"));
+                                      cfg.key_log_rows = 1;
+                                      return cfg;
+                                    }}),
+    phoenix::persistence::testing::backend_name);
 
 /// The first column of the first row of `sql`, read on a connection of its own.
 std::string query(const std::string& path, const std::string& sql) {

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <spdlog/spdlog.h>
 #include <functional>
+#include <spdlog/spdlog.h>
 
 namespace phoenix::persistence::sqlite {
 namespace {
@@ -64,7 +64,8 @@ constexpr const char* log_bounds_sql =
     "min(CASE state WHEN 2 THEN completed_at_us ELSE claimed_at_us END) "
     "FROM request_key_log WHERE state <> 0";
 constexpr const char* log_clear_sql = "DELETE FROM request_key_log";
-constexpr const char* next_run_sql = "SELECT coalesce(max(id), 0) + 1 FROM request_key_runs";
+constexpr const char* next_run_sql =
+    "SELECT coalesce(max(id), 0) + 1 FROM request_key_runs";
 constexpr const char* add_run_sql =
     "INSERT INTO request_key_runs(id, name, keys, oldest_us) VALUES (?1, ?2, ?3, ?4)";
 constexpr const char* grow_run_sql =
@@ -156,8 +157,8 @@ struct key_index::run {
                          " SET state = 2, completed_at_us = ?2 WHERE key = ?1 AND "
                          "state <> 2"),
         release(db, "DELETE FROM " + quoted(name) + " WHERE key = ?1 AND state = 1"),
-        purge(db, "DELETE FROM " + quoted(name) +
-                      " WHERE state = 2 AND completed_at_us < ?1"),
+        purge(db,
+              "DELETE FROM " + quoted(name) + " WHERE state = 2 AND completed_at_us < ?1"),
         bound(db, "SELECT min(CASE state WHEN 2 THEN completed_at_us ELSE claimed_at_us "
                   "END) FROM " +
                       quoted(name)),
@@ -246,7 +247,7 @@ void key_index::load_layout() {
 }
 
 std::unique_ptr<key_index::run> key_index::open_run(std::int64_t id, std::string name,
-                                                     std::int64_t keys) {
+                                                    std::int64_t keys) {
   auto r = std::make_unique<run>(db_, id, std::move(name), keys);
   fill_filter(*r);
   return r;
@@ -369,7 +370,11 @@ claim_outcome key_index::claim(const std::string& key, std::int64_t now_us,
       return outcome(row);
   }
   if (auto* r = append_target(key, now_us)) {
-    r->insert_claim.bind(1, key).bind(2, now_us).bind(3, lease_until_us).bind(4, owner).run();
+    r->insert_claim.bind(1, key)
+        .bind(2, now_us)
+        .bind(3, lease_until_us)
+        .bind(4, owner)
+        .run();
     appended(*r, key, h);
     return claim_outcome::claimed;
   }
@@ -481,7 +486,8 @@ void key_index::bump_epoch() {
   epoch_ = single_int(get(epoch_sql));
 }
 
-template <class F> void key_index::in_transaction(F&& f) {
+template <class F>
+void key_index::in_transaction(F&& f) {
   exec(db_, "BEGIN IMMEDIATE");
   try {
     sync();
@@ -500,10 +506,9 @@ bool key_index::small(const run& r) const {
 
 bool key_index::due() const {
   return log_.size() >= log_rows_ ||
-         static_cast<std::size_t>(std::count_if(runs_.begin(), runs_.end(),
-                                                [this](const auto& r) {
-                                                  return small(*r);
-                                                })) >= merge_fan_in;
+         static_cast<std::size_t>(std::count_if(
+             runs_.begin(), runs_.end(), [this](const auto& r) { return small(*r); })) >=
+             merge_fan_in;
 }
 
 void key_index::maintain() {
@@ -597,8 +602,8 @@ void key_index::merge() {
   std::int64_t oldest = runs_[picked.front()]->oldest_us;
   for (auto i : picked) {
     // Each source is read in key order and the union merged, not sorted again.
-    sources += std::string{sources.empty() ? "" : " UNION ALL "} + "SELECT " +
-               run_columns + " FROM " + quoted(runs_[i]->name);
+    sources += std::string{sources.empty() ? "" : " UNION ALL "} + "SELECT " + run_columns +
+               " FROM " + quoted(runs_[i]->name);
     oldest = std::min(oldest, runs_[i]->oldest_us);
   }
   exec(db_, "INSERT INTO " + quoted(name) + "(" + run_columns + ") " + sources +

@@ -143,7 +143,8 @@ private:
   void merge();
   void bump_epoch();
   statement& get(const char* sql) { return stmts_.get(db_, sql); }
-  template <class F> void in_transaction(F&& f);
+  template <class F>
+  void in_transaction(F&& f);
 
   sqlite3* db_;
   std::size_t log_rows_;

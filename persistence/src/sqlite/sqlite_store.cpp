@@ -409,9 +409,7 @@ private:
     keys_->complete(op.key.value, to_us(now));
   }
 
-  void apply_op(const release_op& op, time_point, reply&) {
-    keys_->release(op.key.value);
-  }
+  void apply_op(const release_op& op, time_point, reply&) { keys_->release(op.key.value); }
 
   void apply_op(const trace_op& op, time_point now, reply&) {
     const auto& t = op.row;

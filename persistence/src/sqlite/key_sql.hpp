@@ -1,9 +1,10 @@
 #pragma once
 
-// The statements that claim and complete idempotency keys in SQLite, and the connection
-// settings they run under: the store's, and the raw loop's of `phoenix bench store`,
-// which must do the same database work. Parameters: claim (key, now_us, lease_until_us,
-// owner); state (key); complete (key, now_us).
+// The connection settings of every SQLite connection (the store's, and the raw loop's
+// of `phoenix bench store`), and the statements that claim and complete idempotency keys
+// in one plain table: what the raw loop runs, and what the store ran before its key
+// layout (sqlite/key_index.hpp), whose runs take the same rule. Parameters: claim (key,
+// now_us, lease_until_us, owner); state (key); complete (key, now_us).
 
 namespace phoenix::persistence::sqlite::key_sql {
 

@@ -179,6 +179,24 @@ TEST_F(key_layout, keys_one_connection_appends_to_a_run_the_other_finds) {
   EXPECT_EQ(count(path, "SELECT count(*) FROM request_key_log"), 1);
 }
 
+TEST_F(key_layout, a_log_of_released_claims_is_emptied_without_a_run) {
+  auto db = open(4);
+  ASSERT_TRUE(db);
+  write(*db, {"~z"}, 1, t0); // request_keys ends at "~z": the keys below go to the log
+  std::vector<store_request> batch; // each key claimed and given back in one request
+  for (auto k : {"k1", "k2", "k3", "k4"})
+    batch.push_back(store_request{{claim_op{{k}}, release_op{{k}}}});
+  ASSERT_TRUE(db->apply(batch, t0));
+  ASSERT_EQ(count(path, "SELECT count(*) FROM request_key_log WHERE state = 0"), 4);
+  ASSERT_TRUE(db->maintain());
+  EXPECT_EQ(count(path, "SELECT count(*) FROM request_key_log"), 0);
+  EXPECT_EQ(runs(path), 1) << "no run for a log of released claims";
+  for (auto k : {"k1", "k2", "k3", "k4"}) {
+    EXPECT_EQ(db->lookup({k})->state, key_state::absent);
+    EXPECT_EQ(*db->claim({k}, t0), claim_outcome::claimed);
+  }
+}
+
 TEST_F(key_layout, purge_empties_and_drops_runs_and_keeps_what_is_younger) {
   auto db = open(8);
   ASSERT_TRUE(db);

@@ -181,7 +181,7 @@ struct key_index::run {
 
   std::int64_t id;
   std::string name;
-  std::int64_t keys; ///< Keys ever written into it (purges do not lower it).
+  std::int64_t keys; ///< Rows when read, plus keys appended since (purges not counted).
   /// Run 0 has an index on completion times. The others have this instead: no row has
   /// or will get a completion time before it (a claimed row's claim time stands in for
   /// its completion), so a purge scans only the runs that start before its cutoff.
@@ -545,10 +545,17 @@ void key_index::flush() {
     }
     s.reset();
   }
+  if (first.empty()) { // every claim in it was released: nothing to keep
+    get(log_clear_sql).run();
+    bump_epoch();
+    log_.clear();
+    log_max_id_ = 0;
+    return;
+  }
   // Keys that all sort after the newest run's (time-ordered ids) are appended to it: a
   // B-tree appended at its right edge writes each page once, and no run is added.
   run* target = nullptr;
-  if (!runs_.empty() && !first.empty() && runs_.back()->max_key < first)
+  if (!runs_.empty() && runs_.back()->max_key < first)
     target = runs_.back().get();
   std::int64_t id = 0;
   std::string name;

@@ -32,12 +32,18 @@ constexpr const char* runs_sql =
     "SELECT id, name, keys, oldest_us FROM request_key_runs ORDER BY id";
 constexpr const char* log_scan_sql =
     "SELECT id, key FROM request_key_log WHERE id > ?1 ORDER BY id";
-constexpr const char* log_claim_insert_sql =
-    "INSERT INTO request_key_log(key, state, claimed_at_us, lease_until_us, owner) "
-    "VALUES (?1, 1, ?2, ?3, ?4)";
-constexpr const char* log_complete_insert_sql =
-    "INSERT INTO request_key_log(key, state, claimed_at_us, lease_until_us, "
-    "completed_at_us) VALUES (?1, 2, ?2, ?2, ?2)";
+// A new key, claimed (key, now, lease_until, owner) or completed (key, now), in the log
+// or appended to a run.
+std::string claim_insert_sql(const std::string& table) {
+  return "INSERT INTO " + table + "(key, state, claimed_at_us, lease_until_us, owner) " +
+         "VALUES (?1, 1, ?2, ?3, ?4)";
+}
+std::string complete_insert_sql(const std::string& table) {
+  return "INSERT INTO " + table + "(key, state, claimed_at_us, lease_until_us, " +
+         "completed_at_us) VALUES (?1, 2, ?2, ?2, ?2)";
+}
+const std::string log_claim_insert = claim_insert_sql("request_key_log");
+const std::string log_complete_insert = complete_insert_sql("request_key_log");
 // The same rule as a run's claim (and the PostgreSQL backend's): a released row is free.
 // A log row is found by rowid from the key's hash; each statement checks the key too,
 // so that two keys of one hash never touch each other's row.
@@ -162,12 +168,8 @@ struct key_index::run {
         bound(db, "SELECT min(CASE state WHEN 2 THEN completed_at_us ELSE claimed_at_us "
                   "END) FROM " +
                       quoted(name)),
-        insert_claim(db, "INSERT INTO " + quoted(name) +
-                             "(key, state, claimed_at_us, lease_until_us, owner) "
-                             "VALUES (?1, 1, ?2, ?3, ?4)"),
-        insert_complete(db, "INSERT INTO " + quoted(name) +
-                                "(key, state, claimed_at_us, lease_until_us, "
-                                "completed_at_us) VALUES (?1, 2, ?2, ?2, ?2)"),
+        insert_claim(db, claim_insert_sql(quoted(name))),
+        insert_complete(db, complete_insert_sql(quoted(name))),
         after(db, "SELECT key FROM " + quoted(name) + " WHERE key > ?1 ORDER BY key") {}
 
   std::optional<key_row> row(const std::string& key) {
@@ -378,7 +380,7 @@ claim_outcome key_index::claim(const std::string& key, std::int64_t now_us,
     appended(*r, key, h);
     return claim_outcome::claimed;
   }
-  get(log_claim_insert_sql)
+  get(log_claim_insert.c_str())
       .bind(1, key)
       .bind(2, now_us)
       .bind(3, lease_until_us)
@@ -409,7 +411,7 @@ void key_index::complete(const std::string& key, std::int64_t now_us) {
     appended(*r, key, h);
     return;
   }
-  get(log_complete_insert_sql).bind(1, key).bind(2, now_us).run();
+  get(log_complete_insert.c_str()).bind(1, key).bind(2, now_us).run();
   log_max_id_ = sqlite3_last_insert_rowid(db_);
   log_.insert(h, log_max_id_);
 }

@@ -179,6 +179,26 @@ TEST_F(key_layout, keys_one_connection_appends_to_a_run_the_other_finds) {
   EXPECT_EQ(count(path, "SELECT count(*) FROM request_key_log"), 1);
 }
 
+// An append rolled back (here with its request, at a saga conflict) must not leave a's
+// idea of the run's end past what was committed: b then appends below it, and a must
+// still find b's key.
+TEST_F(key_layout, an_append_rolled_back_leaves_the_run_end_where_it_was_committed) {
+  auto a = open(1000), b = open(1000);
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(*b->claim({"id-000"}, t0), claim_outcome::claimed);
+  ASSERT_EQ(*a->claim({"id-049"}, t0), claim_outcome::claimed);
+  saga_op conflicting;
+  conflicting.state.id = {"s1"};
+  conflicting.expected_version = 5; // s1 does not exist
+  auto out = a->apply({store_request{{claim_op{{"id-100"}}, conflicting}}}, t0);
+  ASSERT_TRUE(out);
+  ASSERT_FALSE(out->at(0)) << "the request conflicts";
+  EXPECT_EQ(a->lookup({"id-100"})->state, key_state::absent);
+  ASSERT_EQ(*b->claim({"id-050"}, t0), claim_outcome::claimed);
+  EXPECT_EQ(*a->claim({"id-050"}, t0), claim_outcome::in_progress);
+  EXPECT_EQ(stored_keys(path), 3);
+}
+
 TEST_F(key_layout, a_log_of_released_claims_is_emptied_without_a_run) {
   auto db = open(4);
   ASSERT_TRUE(db);

@@ -189,6 +189,10 @@ struct key_index::run {
   /// its completion), so a purge scans only the runs that start before its cutoff.
   std::int64_t oldest_us = 0;
   std::string max_key; ///< The last key this connection knows in it ("": none).
+  /// max_key as of this connection's last sync or commit: every key of the run that its
+  /// filter lacks sorts after it (others append only past the committed end), so reading
+  /// on from here is safe even when this connection's own appends were rolled back.
+  std::string synced_max;
   key_filter filter;
   statement claim, get, complete, release, purge, bound, insert_claim, insert_complete,
       after;
@@ -217,6 +221,20 @@ void key_index::sync() {
   }
   if (log_stale_)
     load_log(true);
+  for (auto& r : runs_)
+    r->synced_max = r->max_key;
+}
+
+void key_index::invalidate() noexcept {
+  log_stale_ = true;
+  epoch_ = -1;
+  for (auto& r : runs_)
+    r->max_key = r->synced_max;
+}
+
+void key_index::committed() noexcept {
+  for (auto& r : runs_)
+    r->synced_max = r->max_key;
 }
 
 void key_index::load_layout() {
@@ -495,6 +513,7 @@ void key_index::in_transaction(F&& f) {
     sync();
     f();
     exec(db_, "COMMIT");
+    committed();
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     invalidate();

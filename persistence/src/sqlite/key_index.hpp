@@ -101,10 +101,9 @@ public:
   /// After a rolled-back transaction: the log's rows in memory may not exist.
   /// After a rolled-back transaction or savepoint: memory may hold what was undone. The
   /// log is read again at its next use, the layout at the next sync().
-  void invalidate() noexcept {
-    log_stale_ = true;
-    epoch_ = -1;
-  }
+  void invalidate() noexcept;
+  /// After a commit: what this connection appended to runs is now everyone's.
+  void committed() noexcept;
 
   claim_outcome claim(const std::string& key, std::int64_t now_us,
                       std::int64_t lease_until_us, const std::string& owner);

@@ -147,6 +147,7 @@ public:
         for (const auto& req : batch)
           out.push_back(apply_request(req, now));
         run("COMMIT");
+        keys_->committed();
       } catch (...) {
         sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
         keys_->invalidate();
@@ -274,6 +275,7 @@ public:
             .run();
         n.sagas = static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
         run("COMMIT");
+        keys_->committed();
       } catch (...) {
         sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
         keys_->invalidate();

@@ -199,6 +199,35 @@ TEST_F(key_layout, an_append_rolled_back_leaves_the_run_end_where_it_was_committ
   EXPECT_EQ(stored_keys(path), 3);
 }
 
+// Releasing or purging a run's last key must not let its end move back under another
+// connection: that one would read on past the end it knew and miss keys appended below.
+TEST_F(key_layout, a_released_last_key_keeps_the_run_end_for_the_other_connection) {
+  auto a = open(1000), b = open(1000);
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(*b->claim({"id-000"}, t0), claim_outcome::claimed);
+  ASSERT_EQ(*a->claim({"id-049"}, t0), claim_outcome::claimed);
+  ASSERT_TRUE(a->release({"id-049"}, t0));
+  EXPECT_EQ(a->lookup({"id-049"})->state, key_state::absent);
+  ASSERT_EQ(*b->claim({"id-020"}, t0), claim_outcome::claimed);
+  EXPECT_EQ(*a->claim({"id-020"}, t0), claim_outcome::in_progress);
+  EXPECT_EQ(*a->claim({"id-049"}, t0), claim_outcome::claimed) << "released: free again";
+}
+
+TEST_F(key_layout, a_purged_last_key_makes_the_other_connection_read_the_run_again) {
+  auto a = open(1000), b = open(1000);
+  ASSERT_TRUE(a && b);
+  const auto later = t0 + std::chrono::hours{2};
+  write(*a, {"id-000", "id-080"}, 2, later);
+  write(*a, {"id-090"}, 1, t0); // the last key, and the only old one
+  ASSERT_EQ(*b->claim({"id-090"}, later), claim_outcome::completed); // b knows the end
+  auto n = a->purge(t0 + std::chrono::hours{1});
+  ASSERT_TRUE(n) << n.error().describe();
+  ASSERT_EQ(n->keys, 1u);
+  ASSERT_EQ(*a->claim({"id-085"}, later), claim_outcome::claimed); // below the old end
+  EXPECT_EQ(*b->claim({"id-085"}, later), claim_outcome::in_progress);
+  EXPECT_EQ(stored_keys(path), 3);
+}
+
 TEST_F(key_layout, a_log_of_released_claims_is_emptied_without_a_run) {
   auto db = open(4);
   ASSERT_TRUE(db);

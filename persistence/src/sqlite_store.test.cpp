@@ -142,6 +142,7 @@ TEST(sqlite_store, pending_outbox_rows_of_schema_3_take_the_partition_of_their_s
       "ALTER TABLE saga_outbox DROP COLUMN saga_partition;"
       "DROP INDEX saga_state_finished;"
       "DROP TABLE request_key_log; DROP TABLE request_key_runs;"
+      "DROP INDEX request_keys_released;"
       "DROP TABLE request_key_layout;"
       "PRAGMA user_version = 3;"
       "INSERT INTO saga_state VALUES ('old-2', 'lead', 'leads', 2, 'running', 0, 1, "

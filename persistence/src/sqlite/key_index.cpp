@@ -29,7 +29,7 @@ constexpr const char* data_version_sql = "PRAGMA data_version";
 constexpr const char* epoch_sql = "SELECT epoch FROM request_key_layout";
 constexpr const char* bump_epoch_sql = "UPDATE request_key_layout SET epoch = epoch + 1";
 constexpr const char* runs_sql =
-    "SELECT id, name, keys, oldest_us FROM request_key_runs ORDER BY id";
+    "SELECT id, name, keys, oldest_us, generation FROM request_key_runs ORDER BY id";
 constexpr const char* log_scan_sql =
     "SELECT id, key FROM request_key_log WHERE id > ?1 ORDER BY id";
 // A new key, claimed (key, now, lease_until, owner) or completed (key, now), in the log
@@ -44,24 +44,38 @@ std::string complete_insert_sql(const std::string& table) {
 }
 const std::string log_claim_insert = claim_insert_sql("request_key_log");
 const std::string log_complete_insert = complete_insert_sql("request_key_log");
-// The same rule as a run's claim (and the PostgreSQL backend's): a released row is free.
-// A log row is found by rowid from the key's hash; each statement checks the key too,
-// so that two keys of one hash never touch each other's row.
-constexpr const char* log_claim_sql =
-    "UPDATE request_key_log SET state = 1, claimed_at_us = ?2, lease_until_us = ?3, "
-    "owner = ?4 WHERE id = ?1 AND key = ?5 AND (state = 0 OR (state = 1 AND "
-    "(lease_until_us <= ?2 OR (?4 <> '' AND owner = ?4))))";
-constexpr const char* log_get_sql =
-    "SELECT state, claimed_at_us, lease_until_us, completed_at_us FROM request_key_log "
-    "WHERE id = ?1 AND key = ?2";
+// The statements on one row, of the log or of a run; `row` selects it: a run's by key
+// (?1), a log row by rowid (?1) and key (?9), the key checked so that two keys of one hash
+// never touch each other's row. A row of state 0 is a released key, that is an absent one.
+// The claim rule is the PostgreSQL backend's.
+std::string claim_update_sql(const std::string& table, const std::string& row) {
+  return "UPDATE " + table +
+         " SET state = 1, claimed_at_us = ?2, lease_until_us = ?3, owner = ?4 WHERE " +
+         row +
+         " AND (state = 0 OR (state = 1 AND (lease_until_us <= ?2 OR "
+         "(?4 <> '' AND owner = ?4))))";
+}
 // Completing a released key is completing an absent one: its times are now.
-constexpr const char* log_complete_sql =
-    "UPDATE request_key_log SET state = 2, completed_at_us = ?2, "
-    "claimed_at_us = CASE state WHEN 0 THEN ?2 ELSE claimed_at_us END, "
-    "lease_until_us = CASE state WHEN 0 THEN ?2 ELSE lease_until_us END "
-    "WHERE id = ?1 AND key = ?3 AND state <> 2";
-constexpr const char* log_release_sql =
-    "UPDATE request_key_log SET state = 0 WHERE id = ?1 AND key = ?2 AND state = 1";
+std::string complete_update_sql(const std::string& table, const std::string& row) {
+  return "UPDATE " + table +
+         " SET state = 2, completed_at_us = ?2, "
+         "claimed_at_us = CASE state WHEN 0 THEN ?2 ELSE claimed_at_us END, "
+         "lease_until_us = CASE state WHEN 0 THEN ?2 ELSE lease_until_us END WHERE " +
+         row + " AND state <> 2";
+}
+std::string release_update_sql(const std::string& table, const std::string& row) {
+  return "UPDATE " + table + " SET state = 0 WHERE " + row + " AND state = 1";
+}
+std::string row_sql(const std::string& table, const std::string& row) {
+  return "SELECT state, claimed_at_us, lease_until_us, completed_at_us FROM " + table +
+         " WHERE " + row;
+}
+constexpr const char* log_row_where = "id = ?1 AND key = ?9";
+constexpr const char* run_row_where = "key = ?1";
+const std::string log_claim = claim_update_sql("request_key_log", log_row_where);
+const std::string log_complete = complete_update_sql("request_key_log", log_row_where);
+const std::string log_release = release_update_sql("request_key_log", log_row_where);
+const std::string log_get = row_sql("request_key_log", log_row_where);
 constexpr const char* log_purge_sql =
     "DELETE FROM request_key_log WHERE state = 2 AND completed_at_us < ?1";
 // The first key, and the bound of the completion times (run_bound) of what a flush moves.
@@ -79,6 +93,8 @@ constexpr const char* grow_run_sql =
     "WHERE id = ?1";
 constexpr const char* bound_run_sql =
     "UPDATE request_key_runs SET oldest_us = ?2 WHERE id = ?1";
+constexpr const char* next_generation_sql =
+    "UPDATE request_key_runs SET generation = generation + 1 WHERE id = ?1";
 constexpr const char* drop_run_sql = "DELETE FROM request_key_runs WHERE id = ?1";
 
 constexpr const char* run_columns =
@@ -153,18 +169,15 @@ struct key_index::run {
   run(sqlite3* db, std::int64_t id_, std::string name_, std::int64_t keys_)
       : id(id_), name(std::move(name_)), keys(keys_),
         filter(static_cast<std::size_t>(keys_ + keys_ / 4)),
-        claim(db, "UPDATE " + quoted(name) +
-                      " SET claimed_at_us = ?2, lease_until_us = ?3, owner = ?4 "
-                      "WHERE key = ?1 AND state = 1 AND (lease_until_us <= ?2 OR "
-                      "(?4 <> '' AND owner = ?4))"),
-        get(db, "SELECT state, claimed_at_us, lease_until_us, completed_at_us FROM " +
-                    quoted(name) + " WHERE key = ?1"),
-        complete(db, "UPDATE " + quoted(name) +
-                         " SET state = 2, completed_at_us = ?2 WHERE key = ?1 AND "
-                         "state <> 2"),
-        release(db, "DELETE FROM " + quoted(name) + " WHERE key = ?1 AND state = 1"),
+        claim(db, claim_update_sql(quoted(name), run_row_where)),
+        get(db, row_sql(quoted(name), run_row_where)),
+        complete(db, complete_update_sql(quoted(name), run_row_where)),
+        release(db, release_update_sql(quoted(name), run_row_where)),
         purge(db,
               "DELETE FROM " + quoted(name) + " WHERE state = 2 AND completed_at_us < ?1"),
+        purge_released(db, "DELETE FROM " + quoted(name) +
+                               " WHERE state = 0 AND claimed_at_us < ?1"),
+        last(db, "SELECT max(key) FROM " + quoted(name)),
         bound(db, "SELECT min(CASE state WHEN 2 THEN completed_at_us ELSE claimed_at_us "
                   "END) FROM " +
                       quoted(name)),
@@ -194,8 +207,9 @@ struct key_index::run {
   /// on from here is safe even when this connection's own appends were rolled back.
   std::string synced_max;
   key_filter filter;
-  statement claim, get, complete, release, purge, bound, insert_claim, insert_complete,
-      after;
+  std::int64_t generation = 0; ///< As listed when read; a purge that deletes moves it.
+  statement claim, get, complete, release, purge, purge_released, last, bound, insert_claim,
+      insert_complete, after;
 };
 
 key_index::key_index(sqlite3* db, std::size_t log_rows)
@@ -241,19 +255,19 @@ void key_index::load_layout() {
   struct entry {
     std::int64_t id;
     std::string name;
-    std::int64_t keys, oldest_us;
+    std::int64_t keys, oldest_us, generation;
   };
   std::vector<entry> listed;
   auto& s = get(runs_sql);
   while (s.step())
-    listed.push_back({s.int64(0), s.text(1), s.int64(2), s.int64(3)});
+    listed.push_back({s.int64(0), s.text(1), s.int64(2), s.int64(3), s.int64(4)});
   s.reset();
-  // A run known already is only read past its last known key (runs grow only at their
-  // end); a filter still answers for every key of a run that lost keys to a purge.
+  // A run known already, of the same generation, is only read past its last known key:
+  // it grows only at its end, and only a purge (a new generation) deletes rows.
   std::vector<std::unique_ptr<run>> next;
   for (auto& e : listed) {
     auto it = std::find_if(runs_.begin(), runs_.end(), [&](const auto& r) {
-      return r && r->id == e.id && r->name == e.name;
+      return r && r->id == e.id && r->name == e.name && r->generation == e.generation;
     });
     if (it != runs_.end()) {
       next.push_back(std::move(*it));
@@ -262,6 +276,7 @@ void key_index::load_layout() {
       next.push_back(open_run(e.id, e.name, e.keys));
     }
     next.back()->oldest_us = e.oldest_us;
+    next.back()->generation = e.generation;
   }
   runs_ = std::move(next);
 }
@@ -351,7 +366,7 @@ std::vector<std::int64_t> key_index::log_candidates(std::uint64_t h) {
 }
 
 std::optional<key_row> key_index::log_row(std::int64_t rowid, const std::string& key) {
-  auto& s = get(log_get_sql).bind(1, rowid).bind(2, key);
+  auto& s = get(log_get.c_str()).bind(1, rowid).bind(9, key);
   std::optional<key_row> r;
   if (s.step())
     r = key_row{static_cast<int>(s.int64(0)), s.int64(1), s.int64(2), s.int64(3)};
@@ -367,12 +382,12 @@ claim_outcome key_index::claim(const std::string& key, std::int64_t now_us,
   };
   const auto h = key_filter::hash(key);
   for (auto rowid : log_candidates(h)) {
-    get(log_claim_sql)
+    get(log_claim.c_str())
         .bind(1, rowid)
         .bind(2, now_us)
         .bind(3, lease_until_us)
         .bind(4, owner)
-        .bind(5, key)
+        .bind(9, key)
         .run();
     if (sqlite3_changes(db_) == 1)
       return claim_outcome::claimed;
@@ -412,7 +427,7 @@ claim_outcome key_index::claim(const std::string& key, std::int64_t now_us,
 void key_index::complete(const std::string& key, std::int64_t now_us) {
   const auto h = key_filter::hash(key);
   for (auto rowid : log_candidates(h)) {
-    get(log_complete_sql).bind(1, rowid).bind(2, now_us).bind(3, key).run();
+    get(log_complete.c_str()).bind(1, rowid).bind(2, now_us).bind(9, key).run();
     if (sqlite3_changes(db_) == 1 || log_row(rowid, key))
       return; // completed now, or before
   }
@@ -437,13 +452,20 @@ void key_index::complete(const std::string& key, std::int64_t now_us) {
 void key_index::release(const std::string& key) {
   const auto h = key_filter::hash(key);
   for (auto rowid : log_candidates(h)) {
-    get(log_release_sql).bind(1, rowid).bind(2, key).run();
+    get(log_release.c_str()).bind(1, rowid).bind(9, key).run();
     if (sqlite3_changes(db_) == 1 || log_row(rowid, key))
       return; // released now, or not claimed
   }
-  for (auto it = runs_.rbegin(); it != runs_.rend(); ++it)
-    if ((*it)->filter.may_contain(h))
-      (*it)->release.bind(1, key).run();
+  for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
+    auto& r = **it;
+    if (!r.filter.may_contain(h))
+      continue;
+    // A row of state 0 rather than a deletion: deleting a run's last key would move its
+    // end back, below keys other connections may then append and this one not read.
+    r.release.bind(1, key).run();
+    if (sqlite3_changes(db_) == 1 || r.row(key))
+      return;
+  }
 }
 
 std::optional<key_row> key_index::find(const std::string& key) {
@@ -457,7 +479,7 @@ std::optional<key_row> key_index::find(const std::string& key) {
   for (auto it = runs_.rbegin(); it != runs_.rend(); ++it)
     if ((*it)->filter.may_contain(h))
       if (auto r = (*it)->row(key))
-        return r;
+        return r->state == state_released ? std::nullopt : r;
   return std::nullopt;
 }
 
@@ -468,12 +490,25 @@ std::uint64_t key_index::purge(std::int64_t cutoff_us) {
   for (auto it = runs_.begin(); it != runs_.end();) {
     auto& r = **it;
     if (r.id != 0 && r.oldest_us >= cutoff_us) {
-      ++it; // nothing in it completed before the cutoff, nor will
+      ++it; // nothing in it completed (or was released) before the cutoff, nor will
       continue;
     }
-    r.purge.bind(1, cutoff_us).run(); // run 0 through its index, the others scanned
-    const auto n = sqlite3_changes(db_);
-    deleted += static_cast<std::uint64_t>(n);
+    r.purge.bind(1, cutoff_us).run(); // run 0 through its indexes, the others scanned
+    const auto completed = sqlite3_changes(db_);
+    r.purge_released.bind(1, cutoff_us).run(); // absent keys: not counted
+    if (completed + sqlite3_changes(db_) == 0) {
+      ++it;
+      continue;
+    }
+    deleted += static_cast<std::uint64_t>(completed);
+    rewritten = true;
+    // Rows gone may include the run's last: its end moved back, so every connection
+    // reads the run again (its generation) rather than on from the end it knew.
+    get(next_generation_sql).bind(1, r.id).run();
+    ++r.generation;
+    r.last.step();
+    r.max_key = r.last.text(0);
+    r.last.reset();
     bool empty = false;
     if (r.id != 0) { // run 0, request_keys, stays whatever it holds
       r.bound.step();
@@ -492,7 +527,6 @@ std::uint64_t key_index::purge(std::int64_t cutoff_us) {
     it = runs_.erase(it); // its statements go before its table
     exec(db_, "DROP TABLE " + quoted(name));
     get(drop_run_sql).bind(1, id).run();
-    rewritten = true;
   }
   if (rewritten) {
     bump_epoch();
@@ -631,7 +665,7 @@ void key_index::merge() {
   for (auto i : picked) {
     // Each source is read in key order and the union merged, not sorted again.
     sources += std::string{sources.empty() ? "" : " UNION ALL "} + "SELECT " + run_columns +
-               " FROM " + quoted(runs_[i]->name);
+               " FROM " + quoted(runs_[i]->name) + " WHERE state <> 0";
     oldest = std::min(oldest, runs_[i]->oldest_us);
   }
   exec(db_, "INSERT INTO " + quoted(name) + "(" + run_columns + ") " + sources +

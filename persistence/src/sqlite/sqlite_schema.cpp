@@ -89,7 +89,9 @@ CREATE INDEX saga_state_finished ON saga_state(updated_at_us) WHERE finished = 1
 )sql",
       // 7: new keys are appended to a log and sorted into runs; request_keys is run 0
       // (sqlite/key_index.hpp, persistence/README.md "Key layout"). The epoch moves
-      // whenever the log or the runs are rewritten, so other connections reload them.
+      // whenever the log or the runs are rewritten, a run's generation when a purge
+      // deleted rows of it, so other connections read them again. A released key stays
+      // as a row of state 0 (absent) until it is claimed again or purged.
       R"sql(
 CREATE TABLE request_key_log (
   id INTEGER PRIMARY KEY,
@@ -104,8 +106,10 @@ CREATE TABLE request_key_runs (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
   keys INTEGER NOT NULL,
-  oldest_us INTEGER NOT NULL DEFAULT 0
+  oldest_us INTEGER NOT NULL DEFAULT 0,
+  generation INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX request_keys_released ON request_keys(claimed_at_us) WHERE state = 0;
 INSERT INTO request_key_runs(id, name, keys)
   VALUES (0, 'request_keys', (SELECT count(*) FROM request_keys));
 CREATE TABLE request_key_layout (

@@ -10,7 +10,7 @@ namespace {
 
 using detail::state_claimed;
 using detail::state_completed;
-constexpr int state_released = 0; // a log row whose claim was released: the key is absent
+constexpr int state_released = 0; // a row whose claim was released: the key is absent
 
 constexpr std::uint64_t filter_probes = 7; // with 10 bits a key: 1-2 % false positives
 constexpr std::size_t filter_bits_per_key = 10;

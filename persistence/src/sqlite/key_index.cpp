@@ -78,7 +78,7 @@ const std::string log_release = release_update_sql("request_key_log", log_row_wh
 const std::string log_get = row_sql("request_key_log", log_row_where);
 constexpr const char* log_purge_sql =
     "DELETE FROM request_key_log WHERE state = 2 AND completed_at_us < ?1";
-// The first key, and the bound of the completion times (run_bound) of what a flush moves.
+// The first and last key, and the purge bound (run::oldest_us) of what a flush moves.
 constexpr const char* log_bounds_sql =
     "SELECT min(key), max(key), "
     "min(CASE state WHEN 2 THEN completed_at_us ELSE claimed_at_us END) "
@@ -297,8 +297,8 @@ void key_index::fill_filter(run& r, bool growing) {
   hashes.reserve(static_cast<std::size_t>(r.keys));
   while (scan.step())
     hashes.push_back(key_filter::hash(scan.view(0)));
-  statement last{db_, "SELECT max(key) FROM " + quoted(r.name)};
-  r.max_key = last.step() ? last.text(0) : std::string{};
+  r.max_key = r.last.step() ? r.last.text(0) : std::string{};
+  r.last.reset();
   r.keys = static_cast<std::int64_t>(hashes.size());
   // A run that takes appends gets room to double before it is read again.
   r.filter = key_filter{growing ? 2 * hashes.size() : hashes.size() + hashes.size() / 4};
@@ -540,21 +540,6 @@ void key_index::bump_epoch() {
   epoch_ = single_int(get(epoch_sql));
 }
 
-template <class F>
-void key_index::in_transaction(F&& f) {
-  exec(db_, "BEGIN IMMEDIATE");
-  try {
-    sync();
-    f();
-    exec(db_, "COMMIT");
-    committed();
-  } catch (...) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    invalidate();
-    throw;
-  }
-}
-
 bool key_index::small(const run& r) const {
   return r.id != 0 && static_cast<std::size_t>(r.keys) < merge_fan_in * log_rows_;
 }
@@ -574,13 +559,13 @@ void key_index::maintain() {
   if (log_.size() >= log_rows_) {
     const auto start = clock::now();
     const auto keys = log_.size();
-    in_transaction([this] { flush(); });
+    in_transaction("BEGIN IMMEDIATE", [this] { flush(); });
     spdlog::debug("store: {} keys of the log sorted into a run in {:.1f} ms ({} runs)",
                   keys, ms(start), runs_.size());
   }
   if (due()) {
     const auto start = clock::now();
-    in_transaction([this] { merge(); });
+    in_transaction("BEGIN IMMEDIATE", [this] { merge(); });
     spdlog::debug("store: {} small runs merged in {:.1f} ms ({} runs)", merge_fan_in,
                   ms(start), runs_.size());
   }

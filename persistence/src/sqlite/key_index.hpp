@@ -84,7 +84,7 @@ private:
 };
 
 struct key_row {
-  int state = 0; ///< detail::state_claimed or state_completed.
+  int state = 0; ///< 0 (released: absent), detail::state_claimed or state_completed.
   std::int64_t claimed_at_us = 0, lease_until_us = 0, completed_at_us = 0;
 };
 
@@ -96,14 +96,29 @@ public:
   key_index(const key_index&) = delete;
   key_index& operator=(const key_index&) = delete;
 
-  /// Inside a transaction, before any other call: brings memory up to the database.
-  void sync();
-  /// After a rolled-back transaction: the log's rows in memory may not exist.
-  /// After a rolled-back transaction or savepoint: memory may hold what was undone. The
-  /// log is read again at its next use, the layout at the next sync().
+  /// Runs `f` in a transaction begun with `begin` ("BEGIN IMMEDIATE" to write, "BEGIN"
+  /// to read) after sync(), then commits; on any exception after the begin rolls back,
+  /// invalidates, calls `rolled_back` and rethrows. Every transaction of the store that
+  /// touches keys goes through here.
+  template <class F, class R = void (*)()>
+  void in_transaction(
+      const char* begin, F&& f, R&& rolled_back = [] {}) {
+    exec(db_, begin);
+    try {
+      sync();
+      f();
+      exec(db_, "COMMIT");
+      committed();
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      invalidate();
+      rolled_back();
+      throw;
+    }
+  }
+  /// After a rolled-back savepoint: memory may hold what was undone. The log is read
+  /// again at its next use, the layout at the next sync().
   void invalidate() noexcept;
-  /// After a commit: what this connection appended to runs is now everyone's.
-  void committed() noexcept;
 
   claim_outcome claim(const std::string& key, std::int64_t now_us,
                       std::int64_t lease_until_us, const std::string& owner);
@@ -121,11 +136,12 @@ public:
   /// Whether maintain() has work, as far as this connection knows.
   bool due() const;
 
-  std::size_t runs() const noexcept { return runs_.size(); }
-  std::size_t log_size() const noexcept { return log_.size(); }
-
 private:
   struct run;
+  /// Inside a transaction, before any other call: brings memory up to the database.
+  void sync();
+  /// After a commit: what this connection appended to runs is now everyone's.
+  void committed() noexcept;
   void load_layout();
   void load_log(bool from_start);
   /// Rowids of the log rows whose key has hash `h` (almost always none or one).
@@ -142,8 +158,6 @@ private:
   void merge();
   void bump_epoch();
   statement& get(const char* sql) { return stmts_.get(db_, sql); }
-  template <class F>
-  void in_transaction(F&& f);
 
   sqlite3* db_;
   std::size_t log_rows_;

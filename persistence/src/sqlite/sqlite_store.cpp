@@ -131,7 +131,7 @@ public:
     sqlite::exec(raw, tuning_sql);
     sqlite::migrate(raw);
     keys_ = std::make_unique<sqlite::key_index>(raw, cfg_.key_log_rows);
-    in_read([] {}); // reads the key layout now, not in the first batch
+    keys_->in_transaction("BEGIN", [] {}); // the key layout now, not in the first batch
   }
 
   result<std::vector<result<reply>>> apply(const std::vector<store_request>& batch,
@@ -141,19 +141,13 @@ public:
     return guarded([&] {
       std::vector<result<reply>> out;
       out.reserve(batch.size());
-      run("BEGIN IMMEDIATE");
-      try {
-        keys_->sync();
-        for (const auto& req : batch)
-          out.push_back(apply_request(req, now));
-        run("COMMIT");
-        keys_->committed();
-      } catch (...) {
-        sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-        keys_->invalidate();
-        ++stats_.failed_batches;
-        throw;
-      }
+      keys_->in_transaction(
+          "BEGIN IMMEDIATE",
+          [&] {
+            for (const auto& req : batch)
+              out.push_back(apply_request(req, now));
+          },
+          [&] { ++stats_.failed_batches; });
       ++stats_.transactions;
       stats_.requests += batch.size();
       return out;
@@ -163,7 +157,7 @@ public:
   result<key_record> lookup(const idempotency_key& key) override {
     return guarded([&] {
       key_record r;
-      in_read([&] {
+      keys_->in_transaction("BEGIN", [&] {
         if (auto row = keys_->find(key.value)) {
           r.state = row->state == detail::state_completed ? key_state::completed
                                                           : key_state::claimed;
@@ -260,9 +254,7 @@ public:
     return guarded([&] {
       purge_counts n;
       static const std::string kept_status{saga_status_kept}; // bound SQLITE_STATIC
-      run("BEGIN IMMEDIATE");
-      try {
-        keys_->sync();
+      keys_->in_transaction("BEGIN IMMEDIATE", [&] {
         n.keys = keys_->purge(to_us(cutoff));
         get("DELETE FROM message_traceability WHERE at_us < ?1")
             .bind(1, to_us(cutoff))
@@ -274,13 +266,7 @@ public:
             .bind(2, kept_status)
             .run();
         n.sagas = static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
-        run("COMMIT");
-        keys_->committed();
-      } catch (...) {
-        sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-        keys_->invalidate();
-        throw;
-      }
+      });
       return n;
     });
   }
@@ -350,21 +336,6 @@ private:
 
   statement& get(const char* sql) { return stmts_.get(db_.get(), sql); }
   void run(const char* sql) { get(sql).run(); }
-
-  // A read of the keys in a transaction of its own, after the key layout is synced.
-  template <class F>
-  void in_read(F&& f) {
-    run("BEGIN");
-    try {
-      keys_->sync();
-      f();
-      run("COMMIT");
-    } catch (...) {
-      sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-      keys_->invalidate();
-      throw;
-    }
-  }
 
   result<reply> apply_request(const store_request& req, time_point now) {
     reply rep;

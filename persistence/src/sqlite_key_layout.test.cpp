@@ -4,6 +4,7 @@
 
 #include "phoenix/persistence/store.hpp"
 #include "sqlite/key_index.hpp"
+#include "testing/sqlite_query.hpp"
 #include "testing/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -16,30 +17,18 @@ using namespace phoenix::persistence;
 
 const time_point t0 = time_point{std::chrono::seconds{1767225600}};
 
+using phoenix::persistence::testing::sqlite_column;
+
+// A count, read on a connection of its own (-1 when the query fails).
 std::int64_t count(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr);
-  std::int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return n;
+  auto column = sqlite_column(path, sql);
+  return column.empty() ? -1 : std::stoll(column.front());
 }
 
 // Rows of every key table: the log and each run the registry lists.
 std::int64_t stored_keys(const std::string& path) {
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(db, "SELECT name FROM request_key_runs", -1, &s, nullptr);
-  std::vector<std::string> names;
-  while (sqlite3_step(s) == SQLITE_ROW)
-    names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)));
-  sqlite3_finalize(s);
-  sqlite3_close(db);
   std::int64_t n = count(path, "SELECT count(*) FROM request_key_log WHERE state <> 0");
-  for (auto& name : names)
+  for (auto& name : sqlite_column(path, "SELECT name FROM request_key_runs"))
     n += count(path, "SELECT count(*) FROM \"" + name + "\"");
   return n;
 }

@@ -1,6 +1,7 @@
 // The SQLite backend: the conformance suite, and what only SQLite has (pragmas, files).
 
 #include "phoenix/persistence/store.hpp"
+#include "testing/sqlite_query.hpp"
 #include "testing/store_conformance.hpp"
 #include "testing/temp_dir.hpp"
 
@@ -43,16 +44,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 /// The first column of the first row of `sql`, read on a connection of its own.
 std::string query(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr);
-  std::string out = sqlite3_step(s) == SQLITE_ROW
-                        ? reinterpret_cast<const char*>(sqlite3_column_text(s, 0))
-                        : "";
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return out;
+  auto column = phoenix::persistence::testing::sqlite_column(path, sql);
+  return column.empty() ? "" : column.front();
 }
 
 std::string pragma(const std::string& path, const std::string& name) {

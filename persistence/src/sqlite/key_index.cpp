@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <spdlog/spdlog.h>
+#include <tuple>
 
 namespace phoenix::persistence::sqlite {
 namespace {
@@ -118,6 +119,15 @@ std::int64_t single_int(statement& s) {
   return v;
 }
 
+// The row a bound row_sql() statement selects, if any.
+std::optional<key_row> read_row(statement& s) {
+  std::optional<key_row> r;
+  if (s.step())
+    r = key_row{static_cast<int>(s.int64(0)), s.int64(1), s.int64(2), s.int64(3)};
+  s.reset();
+  return r;
+}
+
 } // namespace
 
 key_filter::key_filter(std::size_t capacity)
@@ -185,13 +195,13 @@ struct key_index::run {
         insert_complete(db, complete_insert_sql(quoted(name))),
         after(db, "SELECT key FROM " + quoted(name) + " WHERE key > ?1 ORDER BY key") {}
 
-  std::optional<key_row> row(const std::string& key) {
-    get.bind(1, key);
-    std::optional<key_row> r;
-    if (get.step())
-      r = key_row{static_cast<int>(get.int64(0)), get.int64(1), get.int64(2), get.int64(3)};
-    get.reset();
-    return r;
+  std::optional<key_row> row(const std::string& key) { return read_row(get.bind(1, key)); }
+
+  /// The largest key in the table ("": empty).
+  std::string read_max_key() {
+    std::string k = last.step() ? last.text(0) : std::string{};
+    last.reset();
+    return k;
   }
 
   std::int64_t id;
@@ -297,8 +307,7 @@ void key_index::fill_filter(run& r, bool growing) {
   hashes.reserve(static_cast<std::size_t>(r.keys));
   while (scan.step())
     hashes.push_back(key_filter::hash(scan.view(0)));
-  r.max_key = r.last.step() ? r.last.text(0) : std::string{};
-  r.last.reset();
+  r.max_key = r.read_max_key();
   r.keys = static_cast<std::int64_t>(hashes.size());
   // A run that takes appends gets room to double before it is read again.
   r.filter = key_filter{growing ? 2 * hashes.size() : hashes.size() + hashes.size() / 4};
@@ -357,21 +366,21 @@ void key_index::appended(run& r, const std::string& key, std::uint64_t h) {
     r.filter.add(h);
 }
 
-std::vector<std::int64_t> key_index::log_candidates(std::uint64_t h) {
+const std::vector<std::int64_t>& key_index::log_candidates(std::uint64_t h) {
   if (log_stale_)
     load_log(true);
-  std::vector<std::int64_t> ids;
-  log_.each(h, [&](std::int64_t rowid) { ids.push_back(rowid); });
-  return ids;
+  candidates_.clear();
+  log_.each(h, [&](std::int64_t rowid) { candidates_.push_back(rowid); });
+  return candidates_;
+}
+
+void key_index::logged(std::uint64_t h) {
+  log_max_id_ = sqlite3_last_insert_rowid(db_);
+  log_.insert(h, log_max_id_);
 }
 
 std::optional<key_row> key_index::log_row(std::int64_t rowid, const std::string& key) {
-  auto& s = get(log_get.c_str()).bind(1, rowid).bind(9, key);
-  std::optional<key_row> r;
-  if (s.step())
-    r = key_row{static_cast<int>(s.int64(0)), s.int64(1), s.int64(2), s.int64(3)};
-  s.reset();
-  return r;
+  return read_row(get(log_get.c_str()).bind(1, rowid).bind(9, key));
 }
 
 claim_outcome key_index::claim(const std::string& key, std::int64_t now_us,
@@ -419,8 +428,7 @@ claim_outcome key_index::claim(const std::string& key, std::int64_t now_us,
       .bind(3, lease_until_us)
       .bind(4, owner)
       .run();
-  log_max_id_ = sqlite3_last_insert_rowid(db_);
-  log_.insert(h, log_max_id_);
+  logged(h);
   return claim_outcome::claimed;
 }
 
@@ -445,8 +453,7 @@ void key_index::complete(const std::string& key, std::int64_t now_us) {
     return;
   }
   get(log_complete_insert.c_str()).bind(1, key).bind(2, now_us).run();
-  log_max_id_ = sqlite3_last_insert_rowid(db_);
-  log_.insert(h, log_max_id_);
+  logged(h);
 }
 
 void key_index::release(const std::string& key) {
@@ -506,9 +513,7 @@ std::uint64_t key_index::purge(std::int64_t cutoff_us) {
     // reads the run again (its generation) rather than on from the end it knew.
     get(next_generation_sql).bind(1, r.id).run();
     ++r.generation;
-    r.last.step();
-    r.max_key = r.last.text(0);
-    r.last.reset();
+    r.max_key = r.read_max_key();
     bool empty = false;
     if (r.id != 0) { // run 0, request_keys, stays whatever it holds
       r.bound.step();
@@ -525,14 +530,26 @@ std::uint64_t key_index::purge(std::int64_t cutoff_us) {
     const auto id = r.id;
     const auto name = r.name;
     it = runs_.erase(it); // its statements go before its table
-    exec(db_, "DROP TABLE " + quoted(name));
-    get(drop_run_sql).bind(1, id).run();
+    drop_run_table(id, name);
   }
   if (rewritten) {
     bump_epoch();
     log_stale_ = true;
   }
   return deleted;
+}
+
+std::pair<std::int64_t, std::string> key_index::new_run_table() {
+  const std::int64_t id = single_int(get(next_run_sql));
+  std::string name = "request_keys_run_" + std::to_string(id);
+  create_run_table(db_, name);
+  return {id, std::move(name)};
+}
+
+// After the run's statements are gone (they belong to the table).
+void key_index::drop_run_table(std::int64_t id, const std::string& name) {
+  exec(db_, "DROP TABLE " + quoted(name));
+  get(drop_run_sql).bind(1, id).run();
 }
 
 void key_index::bump_epoch() {
@@ -599,11 +616,8 @@ void key_index::flush() {
     target = runs_.back().get();
   std::int64_t id = 0;
   std::string name;
-  if (!target) {
-    id = single_int(get(next_run_sql));
-    name = "request_keys_run_" + std::to_string(id);
-    create_run_table(db_, name);
-  }
+  if (!target)
+    std::tie(id, name) = new_run_table();
   exec(db_, "INSERT INTO " + quoted(target ? target->name : name) + "(" + run_columns +
                 ") SELECT " + run_columns + " FROM request_key_log WHERE state <> 0 " +
                 "ORDER BY key");
@@ -642,9 +656,7 @@ void key_index::merge() {
       picked.push_back(i);
   if (picked.size() < merge_fan_in)
     return;
-  const std::int64_t id = single_int(get(next_run_sql));
-  const std::string name = "request_keys_run_" + std::to_string(id);
-  create_run_table(db_, name);
+  const auto [id, name] = new_run_table();
   std::string sources;
   std::int64_t oldest = runs_[picked.front()]->oldest_us;
   for (auto i : picked) {
@@ -662,10 +674,8 @@ void key_index::merge() {
     dropped.emplace_back(runs_[*it]->id, runs_[*it]->name);
     runs_.erase(runs_.begin() + static_cast<std::ptrdiff_t>(*it));
   }
-  for (auto& [old_id, old_name] : dropped) {
-    exec(db_, "DROP TABLE " + quoted(old_name));
-    get(drop_run_sql).bind(1, old_id).run();
-  }
+  for (auto& [old_id, old_name] : dropped)
+    drop_run_table(old_id, old_name);
   bump_epoch();
   runs_.push_back(open_run(id, name, moved));
   runs_.back()->oldest_us = oldest;

@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace phoenix::persistence::sqlite {
@@ -144,8 +145,11 @@ private:
   void committed() noexcept;
   void load_layout();
   void load_log(bool from_start);
-  /// Rowids of the log rows whose key has hash `h` (almost always none or one).
-  std::vector<std::int64_t> log_candidates(std::uint64_t h);
+  /// Rowids of the log rows whose key has hash `h` (almost always none or one), in a
+  /// vector reused by the next call.
+  const std::vector<std::int64_t>& log_candidates(std::uint64_t h);
+  /// The row just inserted into the log, of key hash `h`, is in memory too.
+  void logged(std::uint64_t h);
   /// The log row `rowid` if its key is `key` (state 0: released).
   std::optional<key_row> log_row(std::int64_t rowid, const std::string& key);
   std::unique_ptr<run> open_run(std::int64_t id, std::string name, std::int64_t keys);
@@ -156,6 +160,10 @@ private:
   bool small(const run& r) const;
   void flush();
   void merge();
+  /// Creates the table of a run to be registered (id and name, registry not written).
+  std::pair<std::int64_t, std::string> new_run_table();
+  /// Drops a run's table and its registry row.
+  void drop_run_table(std::int64_t id, const std::string& name);
   void bump_epoch();
   statement& get(const char* sql) { return stmts_.get(db_, sql); }
 
@@ -164,6 +172,7 @@ private:
   statement_cache stmts_;
   std::vector<std::unique_ptr<run>> runs_; ///< Oldest first.
   log_table log_;
+  std::vector<std::int64_t> candidates_; ///< log_candidates()'s result.
   std::int64_t log_max_id_ = 0;
   std::int64_t epoch_ = -1;
   std::int64_t data_version_ = -1;

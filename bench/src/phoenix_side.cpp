@@ -129,10 +129,11 @@ side_outcome run_phoenix_side(const std::map<std::string, std::string>& props,
     }
   }
 
-  spdlog::info("bench: phoenix counters: {}, commits {}, pauses {}, resumes {}, most in "
-               "flight in one partition {}",
+  spdlog::info("bench: phoenix counters: {}, commits {}, pauses {} (of them at librdkafka "
+               "{}), resumes {}, most in flight in one partition {}",
                counters(*stats), stats->commits.load(), stats->pauses.load(),
-               stats->resumes.load(), stats->max_in_flight.load());
+               stats->fetch_pauses.load(), stats->resumes.load(),
+               stats->max_in_flight.load());
   out.result.records = stats->handled.load();
   if (first->seen.load(std::memory_order_acquire) && handled >= n) {
     out.result.seconds = std::chrono::duration<double>(last - first->at).count();

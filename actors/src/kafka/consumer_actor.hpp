@@ -46,6 +46,8 @@ private:
   void dispatch(partition_state& st);
   void send_outgoing(partition_state& st);
   void flow_control(const topic_partition& tp, partition_state& st);
+  void limit_prefetch();
+  void pause_fetch(const topic_partition& tp, partition_state& st);
   void on_done(std::uint64_t partition_id, std::uint32_t lane);
   void start_lane(const topic_partition& tp, partition_state& st, std::size_t i);
   void stop_lanes(partition_state& st);
@@ -81,7 +83,7 @@ private:
   rd_kafka_topic_t* last_rkt_ = nullptr;    // the partition the previous record went to
   std::int32_t last_partition_ = -1;
   std::pair<const topic_partition*, partition_state*> last_part_{nullptr, nullptr};
-  std::size_t paused_ = 0;    // partitions paused at their bound
+  std::size_t paused_ = 0;    // partitions paused at their bound (detached)
   std::uint64_t dropped_ = 0; // records of partitions not assigned (logged per round)
   bool stopping_ = false;
   bool rebalanced_ = false; // a rebalance callback ran (see final_commit)

@@ -29,9 +29,9 @@ void consumer_actor::apply_breakers() {
     bool blocked = !it->second->admits_traffic();
     if (blocked == st.breaker_paused)
       continue;
-    // A partition paused at its in-flight bound already is paused at librdkafka; its
+    // A partition paused at librdkafka for its bound (fetch_paused) stays paused; its
     // backpressure resume leaves it paused while the breaker is open.
-    if (!st.paused) {
+    if (!st.fetch_paused) {
       if (auto ok = rk_->pause(tp, blocked); !ok) {
         spdlog::warn("consumer: {}", ok.error().message());
         continue;

@@ -21,6 +21,8 @@ void consumer_actor::poll_round() {
   // polls) is what resumes it: a poll blocking on an empty queue would hold that back
   // and let the lanes run dry.
   rk_->poll(polled_, cfg_.poll_batch, paused_ > 0 ? 1 : 100);
+  if (paused_ > 0)
+    limit_prefetch();
   stats_->consumed.fetch_add(polled_.size(), std::memory_order_relaxed);
   for (auto* m : polled_)
     take(rd::message_ptr{m});
@@ -102,25 +104,52 @@ void consumer_actor::send_outgoing(partition_state& st) {
 }
 
 // Pauses a partition that holds records it had no room for, and resumes it once half
-// of its bound is free and nothing is held.
+// of its bound is free and nothing is held. The pause detaches the partition's fetch
+// queue from the consumer queue rather than pausing it at librdkafka, which would drop
+// what librdkafka prefetched for it and fetch that again on resume: detached, the
+// fetched records wait in the partition's own queue and follow, in order, when it is
+// attached again. limit_prefetch pauses it at librdkafka too once that queue passes the
+// bound, so a slow partition holds at most about twice its bound (plus one fetch).
 void consumer_actor::flow_control(const topic_partition& tp, partition_state& st) {
   if (!st.paused && !st.held.empty()) {
+    if (auto ok = rk_->detach(tp); !ok) {
+      spdlog::warn("consumer: {}; pausing it instead", ok.error().message());
+      pause_fetch(tp, st);
+    }
+    st.paused = true;
+    ++paused_;
+    stats_->pauses.fetch_add(1, std::memory_order_relaxed);
+  } else if (st.paused && st.held.empty() && st.in_flight() <= st.bound() / 2) {
+    if (st.fetch_paused && !st.breaker_paused) {
+      if (auto ok = rk_->pause(tp, false); !ok) {
+        spdlog::warn("consumer: {}", ok.error().message());
+        return;
+      }
+    }
+    rk_->attach(tp);
+    st.fetch_paused = false;
+    st.paused = false;
+    --paused_;
+    stats_->resumes.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// Pauses at librdkafka the paused partitions whose own queue grew past their bound.
+void consumer_actor::limit_prefetch() {
+  for (auto& [tp, st] : parts_)
+    if (st.paused && !st.fetch_paused && rk_->detached_records(tp) > st.bound())
+      pause_fetch(tp, st);
+}
+
+void consumer_actor::pause_fetch(const topic_partition& tp, partition_state& st) {
+  if (!st.breaker_paused) { // else paused already
     if (auto ok = rk_->pause(tp, true); !ok) {
       spdlog::warn("consumer: {}", ok.error().message());
-    } else {
-      st.paused = true;
-      ++paused_;
-      stats_->pauses.fetch_add(1, std::memory_order_relaxed);
-    }
-  } else if (st.paused && st.held.empty() && st.in_flight() <= st.bound() / 2) {
-    if (auto ok = st.breaker_paused ? result<void>{} : rk_->pause(tp, false); !ok) {
-      spdlog::warn("consumer: {}", ok.error().message());
-    } else {
-      st.paused = false;
-      --paused_;
-      stats_->resumes.fetch_add(1, std::memory_order_relaxed);
+      return;
     }
   }
+  st.fetch_paused = true;
+  stats_->fetch_pauses.fetch_add(1, std::memory_order_relaxed);
 }
 
 void consumer_actor::on_done(std::uint64_t partition_id, std::uint32_t) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <spdlog/spdlog.h>
 #include <thread>
 
@@ -12,8 +13,38 @@ namespace phoenix::kafka {
 struct consumer_handle::impl {
   rd::handle_ptr rk;
   rd::queue_ptr queue; // the consumer queue, for batch reads
+  // The fetch queues of the assigned partitions, each forwarded to `queue` unless its
+  // partition is detached. Dropped on revoke: librdkafka may give a partition assigned
+  // again a new queue.
+  struct fetch_queue {
+    rd::queue_ptr queue;
+    bool detached = false; // not forwarded
+  };
+  std::map<topic_partition, fetch_queue> partitions;
   consumer_handle* owner = nullptr;
   bool closed = false;
+
+  // Forwards the partitions' fetch queues to the consumer queue, as librdkafka does when
+  // it starts fetching them. Done here for every assignment: once the application has
+  // set a queue's forwarding (detach), librdkafka no longer sets it on a later start.
+  void attach_assigned(const rd_kafka_topic_partition_list_t* parts) {
+    for (int i = 0; i < parts->cnt; ++i) {
+      topic_partition tp{parts->elems[i].topic, parts->elems[i].partition};
+      rd::queue_ptr q{
+          rd_kafka_queue_get_partition(rk.get(), tp.topic.c_str(), tp.partition)};
+      if (!q) {
+        spdlog::warn("consumer: no fetch queue for {}", to_string(tp));
+        continue;
+      }
+      rd_kafka_queue_forward(q.get(), queue.get());
+      partitions[tp] = {std::move(q), false};
+    }
+  }
+
+  void forget(const rd_kafka_topic_partition_list_t* parts) {
+    for (int i = 0; i < parts->cnt; ++i)
+      partitions.erase({parts->elems[i].topic, parts->elems[i].partition});
+  }
 };
 
 struct consumer_handle_access {
@@ -41,6 +72,8 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     } else if (auto e = rd_kafka_assign(rk, parts)) {
       spdlog::error("consumer: assign: {}", rd_kafka_err2str(e));
     }
+    if (self->owner)
+      self->attach_assigned(parts);
     if (listener)
       listener->on_assigned(to_vector(parts));
     return;
@@ -54,6 +87,8 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   } else {
     rd_kafka_assign(rk, nullptr);
   }
+  if (self->owner) // else the handle is being destroyed, its queues with it
+    self->forget(parts);
 }
 
 void on_commit_result(rd_kafka_t*, rd_kafka_resp_err_t err,
@@ -106,6 +141,7 @@ consumer_handle::~consumer_handle() {
   // librdkafka closes a consumer that was not closed when its handle is destroyed, and
   // calls the rebalance callback from there: no listener may be reached by then.
   impl_->owner = nullptr;
+  impl_->partitions.clear(); // before the handle, like the consumer queue
 }
 
 result<std::unique_ptr<consumer_handle>>
@@ -197,6 +233,32 @@ result<void> consumer_handle::pause(const topic_partition& tp, bool paused) {
   return {};
 }
 
+result<void> consumer_handle::detach(const topic_partition& tp) {
+  auto it = impl_->partitions.find(tp);
+  if (it == impl_->partitions.end())
+    return error{runtime::errc::kafka_error,
+                 "detaching " + to_string(tp) + ": no fetch queue (not assigned)"};
+  rd_kafka_queue_forward(it->second.queue.get(), nullptr);
+  it->second.detached = true;
+  return {};
+}
+
+void consumer_handle::attach(const topic_partition& tp) {
+  auto it = impl_->partitions.find(tp);
+  if (it == impl_->partitions.end() || !it->second.detached)
+    return;
+  rd_kafka_queue_forward(it->second.queue.get(), impl_->queue.get());
+  it->second.detached = false;
+}
+
+std::size_t consumer_handle::detached_records(const topic_partition& tp) const {
+  auto it = impl_->partitions.find(tp);
+  // A forwarded queue would report the length of the consumer queue.
+  if (it == impl_->partitions.end() || !it->second.detached)
+    return 0;
+  return rd_kafka_queue_length(it->second.queue.get());
+}
+
 void consumer_handle::store(const topic_partition& tp, std::int64_t offset) {
   rd::topic_partition_list_ptr list{rd_kafka_topic_partition_list_new(1)};
   rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
@@ -251,7 +313,8 @@ void consumer_handle::close() {
   if (impl_->closed)
     return;
   impl_->closed = true;
-  impl_->queue.reset(); // queues must be gone before the close
+  impl_->partitions.clear(); // queues must be gone before the close
+  impl_->queue.reset();
   if (auto err = rd_kafka_consumer_close(impl_->rk.get()))
     spdlog::warn("consumer: close: {}", rd_kafka_err2str(err));
 }

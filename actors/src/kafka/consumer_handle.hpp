@@ -55,6 +55,21 @@ public:
   /// for it and fetches again from the next record not yet returned by poll.
   result<void> pause(const topic_partition& tp, bool paused);
 
+  /// Stops handing out what librdkafka fetches for an assigned partition, without a
+  /// pause: fetched records stay in the partition's own queue (where librdkafka's
+  /// `queued.min.messages` and `queued.max.messages.kbytes` apply to that partition
+  /// alone) instead of the consumer's. What the consumer queue already holds of it is
+  /// still polled. Fails only when librdkafka does not know the partition.
+  result<void> detach(const topic_partition& tp);
+
+  /// Hands out a detached partition's records again: its queue is appended to the
+  /// consumer queue, behind what that holds of it, so poll keeps the offset order.
+  void attach(const topic_partition& tp);
+
+  /// What waits in the own queue of a detached partition: its records, and now and then
+  /// one of librdkafka's events for it (0 if it is attached).
+  std::size_t detached_records(const topic_partition& tp) const;
+
   /// Marks `offset` (the next record to read) as done for its partition; librdkafka's
   /// commit timer sends it. Failures (a partition no longer assigned) are logged.
   void store(const topic_partition& tp, std::int64_t offset);

@@ -94,7 +94,12 @@ public:
   }
 
   std::deque<rd::message_ptr> held; // polled while at the bound; dispatched when room comes
+  /// At its bound: detached from the consumer queue (consumer_flow.cpp), resumed when
+  /// drained.
   bool paused = false;
+  /// Also paused at librdkafka, because what it fetched for the partition while
+  /// detached passed the bound.
+  bool fetch_paused = false;
   /// Paused because the breaker of its handler's downstream is open
   /// (consumer_breakers.cpp).
   bool breaker_paused = false;

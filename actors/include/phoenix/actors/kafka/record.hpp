@@ -215,6 +215,9 @@ struct consumer_stats {
   std::atomic<std::uint64_t> handover_commit_failures{0};
   std::atomic<std::uint64_t> pauses{0};  ///< Partitions paused at their in-flight bound.
   std::atomic<std::uint64_t> resumes{0}; ///< Partitions resumed once drained.
+  /// Pauses at librdkafka, of partitions at their bound for which librdkafka had fetched
+  /// more than the bound again (dropped by librdkafka and fetched again on resume).
+  std::atomic<std::uint64_t> fetch_pauses{0};
   /// Partitions paused now because the breaker of their handler's downstream is open.
   std::atomic<std::int64_t> breaker_paused{0};
   std::atomic<std::uint64_t> max_in_flight{0}; ///< Most records in flight in one partition.

@@ -109,7 +109,8 @@ void consumer_actor::send_outgoing(partition_state& st) {
 // what librdkafka prefetched for it and fetch that again on resume: detached, the
 // fetched records wait in the partition's own queue and follow, in order, when it is
 // attached again. limit_prefetch pauses it at librdkafka too once that queue passes the
-// bound, so a slow partition holds at most about twice its bound (plus one fetch).
+// bound, so what librdkafka fetches for a slow partition stays within about its bound
+// (plus one fetch); `held` keeps what the consumer queue already had of it.
 void consumer_actor::flow_control(const topic_partition& tp, partition_state& st) {
   if (!st.paused && !st.held.empty()) {
     if (auto ok = rk_->detach(tp); !ok) {

@@ -194,6 +194,31 @@ protected:
         cfg, counters);
   }
 
+  // Records the group's committed offsets in `history` every 20 ms, until stop_watching.
+  void watch_commits() {
+    reader =
+        std::make_unique<committed_reader>(client_properties(), group, topic, partitions);
+    watcher = std::thread{[this] {
+      while (watching) {
+        for (auto& [partition, offset] : reader->read())
+          if (offset >= 0)
+            history->committed(partition, offset);
+        std::this_thread::sleep_for(20ms);
+      }
+    }};
+  }
+  void stop_watching() {
+    watching = false;
+    if (watcher.joinable())
+      watcher.join();
+  }
+  void TearDown() override {
+    stop_watching();
+    group_consumer_test::TearDown();
+  }
+  std::atomic<bool> watching{true};
+  std::thread watcher;
+
   // Members holding partitions, and how many partitions they hold together.
   std::pair<std::size_t, std::size_t> holders() {
     std::lock_guard<std::mutex> g{hooks_mtx};
@@ -252,17 +277,7 @@ TEST_F(consumer_rebalance_test, members_join_and_leave_mid_stream_without_loss) 
   // handled a third of the records again; and manual commits sent while this member's
   // JoinGroup was pending came back as an illegal generation, which made librdkafka drop
   // the assignment as lost.
-  reader =
-      std::make_unique<committed_reader>(client_properties(), group, topic, partitions);
-  std::atomic<bool> watching{true};
-  std::thread watcher{[&] {
-    while (watching) {
-      for (auto& [partition, offset] : reader->read())
-        if (offset >= 0)
-          history->committed(partition, offset);
-      std::this_thread::sleep_for(20ms);
-    }
-  }};
+  watch_commits();
   steady_producer producer{client_properties(), topic};
   auto s1 = std::make_shared<kafka::consumer_stats>();
   auto s2 = std::make_shared<kafka::consumer_stats>();
@@ -288,8 +303,7 @@ TEST_F(consumer_rebalance_test, members_join_and_leave_mid_stream_without_loss) 
   EXPECT_TRUE(runtime::is_normal_exit(stop(c2)));
   ASSERT_TRUE(eventually([&] { return holders() == held{1, 6}; }));
   EXPECT_TRUE(runtime::is_normal_exit(stop(c3)));
-  watching = false;
-  watcher.join();
+  stop_watching();
 
   auto repeats = check_history(committed_and_end());
   auto handled = s1->handled.load() + s2->handled.load() + s3->handled.load();
@@ -302,6 +316,44 @@ TEST_F(consumer_rebalance_test, members_join_and_leave_mid_stream_without_loss) 
   std::lock_guard<std::mutex> g{hooks_mtx};
   for (auto& [who, parts] : assigned)
     EXPECT_TRUE(parts.empty()) << "consumer " << who << " still holds partitions";
+}
+
+TEST_F(consumer_rebalance_test, partitions_paused_at_their_bound_move_without_loss) {
+  PHOENIX_MOCK_ONLY();
+  // A thousand records a partition, produced before the members start, keep every
+  // partition at its in-flight bound (50) while members join and leave: the revokes find
+  // partitions paused, with records held and what librdkafka fetched meanwhile in the
+  // partitions' own queues (consumer_flow.cpp).
+  ASSERT_NO_FATAL_FAILURE(produce_events(0, 6000));
+  watch_commits();
+  auto s1 = std::make_shared<kafka::consumer_stats>();
+  auto s2 = std::make_shared<kafka::consumer_stats>();
+  auto s3 = std::make_shared<kafka::consumer_stats>();
+  auto paused_now = [](const kafka::consumer_stats& s) {
+    return s.pauses.load() > s.resumes.load();
+  };
+  auto c1 = member(1, s1);
+  auto c2 = member(2, s2);
+  ASSERT_TRUE(eventually([&] {
+    return holders() == std::pair<std::size_t, std::size_t>{2, 6} && paused_now(*s1) &&
+           paused_now(*s2);
+  }));
+  auto c3 = member(3, s3); // takes partitions from members that hold them paused
+  ASSERT_TRUE(eventually([&] { return holders().first == 3 && s3->handled.load() > 0; }));
+  EXPECT_TRUE(paused_now(*s1) || paused_now(*s2)) << "no partition paused at the leave";
+  EXPECT_TRUE(runtime::is_normal_exit(stop(c1)));
+  ASSERT_TRUE(eventually([&] { return history->distinct() == 6000u; }, 120s))
+      << history->distinct() << " of 6000 records handled";
+  EXPECT_TRUE(runtime::is_normal_exit(stop(c2)));
+  EXPECT_TRUE(runtime::is_normal_exit(stop(c3)));
+  stop_watching();
+
+  auto repeats = check_history(committed_and_end());
+  auto handled = s1->handled.load() + s2->handled.load() + s3->handled.load();
+  EXPECT_EQ(handled, 6000u + repeats);
+  for (auto* s : {s1.get(), s2.get(), s3.get()})
+    EXPECT_LE(s->max_in_flight.load(), 50u) << "in-flight bound exceeded";
+  EXPECT_GT(graceful_revokes_checked, 0) << "no graceful revoke was checked";
 }
 
 TEST_F(consumer_rebalance_test, broker_down_and_up_while_consuming_loses_nothing) {

@@ -175,10 +175,11 @@ void log_table::insert(std::uint64_t h, std::int64_t rowid) {
 }
 
 // One run: its table, its filter, its statements (finalized before the table is dropped).
+// The filter starts empty, with room for `filter_capacity` keys.
 struct key_index::run {
-  run(sqlite3* db, std::int64_t id_, std::string name_, std::int64_t keys_)
-      : id(id_), name(std::move(name_)), keys(keys_),
-        filter(static_cast<std::size_t>(keys_ + keys_ / 4)),
+  run(sqlite3* db, std::int64_t id_, std::string name_, std::int64_t keys_,
+      std::size_t filter_capacity)
+      : id(id_), name(std::move(name_)), keys(keys_), filter(filter_capacity),
         claim(db, claim_update_sql(quoted(name), run_row_where)),
         get(db, row_sql(quoted(name), run_row_where)),
         complete(db, complete_update_sql(quoted(name), run_row_where)),
@@ -293,7 +294,8 @@ void key_index::load_layout() {
 
 std::unique_ptr<key_index::run> key_index::open_run(std::int64_t id, std::string name,
                                                     std::int64_t keys) {
-  auto r = std::make_unique<run>(db_, id, std::move(name), keys);
+  // fill_filter sizes the filter by the table's rows.
+  auto r = std::make_unique<run>(db_, id, std::move(name), keys, 0);
   fill_filter(*r);
   return r;
 }
@@ -639,7 +641,8 @@ void key_index::flush() {
       log_.each_hash([&](std::uint64_t h) { target->filter.add(h); });
     }
   } else {
-    auto r = std::make_unique<run>(db_, id, name, moved);
+    auto r = std::make_unique<run>(db_, id, name, moved,
+                                   static_cast<std::size_t>(moved + moved / 4));
     r->oldest_us = oldest;
     r->max_key = last;
     log_.each_hash([&](std::uint64_t h) { r->filter.add(h); });

@@ -94,6 +94,11 @@ public:
         family("phoenix_policy_topics_missing",
                "Retry and DLQ topics the consumer needs and could not create or find",
                gauge),
+        family("phoenix_partition_fetch_pauses_total",
+               "Partitions at their in-flight bound also paused at librdkafka, because "
+               "what it fetched for them meanwhile passed the bound (fetched again on "
+               "resume)",
+               counter),
     };
     std::lock_guard<std::mutex> guard{mtx_};
     for (auto& [consumer, stats] : consumers_)
@@ -184,6 +189,9 @@ private:
     auto missing = labelled(labels);
     missing.gauge.value = static_cast<double>(s.policy_topics.size());
     out[21].metric.push_back(missing);
+    auto fetch_pauses = labelled(labels);
+    fetch_pauses.counter.value = static_cast<double>(s.fetch_pauses.load());
+    out[22].metric.push_back(fetch_pauses);
   }
 
   mutable std::mutex mtx_;

@@ -56,6 +56,7 @@ TEST(consumer_probe, sums_partitions_per_topic_and_reports_lag_of_assigned_ones)
   other->duplicates = 1;
   stats->store_retries = 3;
   stats->store_waiting = 1;
+  stats->fetch_pauses = 6;
   probe.add("consumer:leads", stats);
 
   auto text = metrics.render();
@@ -98,6 +99,8 @@ TEST(consumer_probe, sums_partitions_per_topic_and_reports_lag_of_assigned_ones)
       "phoenix_records_duplicate_total{consumer=\"consumer:leads\",topic=\"scores\"} 1"));
   EXPECT_TRUE(contains(text, "phoenix_store_retries_total{consumer=\"consumer:leads\"} 3"));
   EXPECT_TRUE(contains(text, "phoenix_store_waiting_lanes{consumer=\"consumer:leads\"} 1"));
+  EXPECT_TRUE(contains(
+      text, "phoenix_partition_fetch_pauses_total{consumer=\"consumer:leads\"} 6"));
 }
 
 TEST(duration_histogram, puts_each_duration_in_the_first_bucket_that_holds_it) {

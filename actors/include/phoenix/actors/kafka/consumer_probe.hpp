@@ -24,6 +24,9 @@ namespace phoenix::kafka {
 /// - `phoenix_offset_commit_seconds` histogram (synchronous commits: revoke, stop),
 ///   `phoenix_offset_commits_total`, `phoenix_offset_commit_failures_total`,
 ///   `phoenix_partition_pauses_total`, `phoenix_assigned_partitions` per consumer
+/// - `phoenix_partition_fetch_pauses_total` per consumer: pauses at the bound that also
+///   paused librdkafka (what it fetched for the partition passed the bound; see
+///   actors/README.md, Backpressure)
 /// - idempotent consumer: `phoenix_records_duplicate_total` per consumer and topic,
 ///   `phoenix_store_retries_total`, `phoenix_store_waiting_lanes` per consumer
 /// - `phoenix_breaker_paused_partitions` per consumer: paused while the breaker of their

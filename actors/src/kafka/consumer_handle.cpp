@@ -27,9 +27,8 @@ struct consumer_handle::impl {
   // Forwards the partitions' fetch queues to the consumer queue, as librdkafka does when
   // it starts fetching them. Done here for every assignment: once the application has
   // set a queue's forwarding (detach), librdkafka no longer sets it on a later start.
-  void attach_assigned(const rd_kafka_topic_partition_list_t* parts) {
-    for (int i = 0; i < parts->cnt; ++i) {
-      topic_partition tp{parts->elems[i].topic, parts->elems[i].partition};
+  void attach_assigned(const std::vector<topic_partition>& tps) {
+    for (const auto& tp : tps) {
       rd::queue_ptr q{
           rd_kafka_queue_get_partition(rk.get(), tp.topic.c_str(), tp.partition)};
       if (!q) {
@@ -41,9 +40,9 @@ struct consumer_handle::impl {
     }
   }
 
-  void forget(const rd_kafka_topic_partition_list_t* parts) {
-    for (int i = 0; i < parts->cnt; ++i)
-      partitions.erase({parts->elems[i].topic, parts->elems[i].partition});
+  void forget(const std::vector<topic_partition>& tps) {
+    for (const auto& tp : tps)
+      partitions.erase(tp);
   }
 };
 
@@ -65,6 +64,7 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   auto* self = static_cast<consumer_handle::impl*>(opaque);
   auto* listener = self->owner ? consumer_handle_access::listener(*self->owner) : nullptr;
   bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  const auto tps = to_vector(parts);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     if (cooperative) {
       if (rd::error_ptr e{rd_kafka_incremental_assign(rk, parts)})
@@ -73,14 +73,14 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
       spdlog::error("consumer: assign: {}", rd_kafka_err2str(e));
     }
     if (self->owner)
-      self->attach_assigned(parts);
+      self->attach_assigned(tps);
     if (listener)
-      listener->on_assigned(to_vector(parts));
+      listener->on_assigned(tps);
     return;
   }
   bool lost = err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(rk);
   if (listener)
-    listener->on_revoked(to_vector(parts), lost);
+    listener->on_revoked(tps, lost);
   if (cooperative) {
     if (rd::error_ptr e{rd_kafka_incremental_unassign(rk, parts)})
       spdlog::error("consumer: incremental unassign: {}", rd_kafka_error_string(e.get()));
@@ -88,7 +88,7 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     rd_kafka_assign(rk, nullptr);
   }
   if (self->owner) // else the handle is being destroyed, its queues with it
-    self->forget(parts);
+    self->forget(tps);
 }
 
 void on_commit_result(rd_kafka_t*, rd_kafka_resp_err_t err,
